@@ -1,0 +1,190 @@
+"""Every check plkit runs, as nox sessions.
+
+Run them all (what CI runs, see ``.ci/run``)::
+
+    pip install nox && PLKIT_TORCH="torch==2.13.0" nox
+
+Run one::
+
+    PLKIT_TORCH="torch==2.13.0" nox -s plcore      # plcore's tests, plcore installed alone
+    PLKIT_TORCH="torch==2.13.0" nox -s demo        # the digits example, the main job
+
+``PLKIT_TORCH`` is the torch requirement every session that needs torch installs first, before
+any package: left to pip, ``torch`` resolves to a multi-GB CUDA build. Point it at what your
+machine has (``torch==2.13.0``, a CPU wheel, a local file path); the default is ``torch>=2.1``.
+
+Sessions use the interpreter nox runs on (no pinned Python), so any Python 3.10+ works.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ROOT / "packages"
+
+# Each package with the siblings it depends on, in install order (dependencies first). pip
+# would look a sibling up on PyPI otherwise, so local siblings are always named explicitly.
+LOCAL_DEPS: dict[str, tuple[str, ...]] = {
+    "plcore": (),
+    "placcel": (),
+    "pllog": ("plcore",),
+    "plkit": ("plcore", "placcel", "pllog"),
+}
+DOCS_REQUIREMENTS = ("mkdocs>=1.5", "mkdocs-material>=9", "mkdocstrings[python]>=0.24")
+LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7")
+
+nox.options.sessions = ["lint", "plcore", "placcel", "pllog", "plkit", "tests", "docs"]
+# Local runs reuse their venvs (pip still reinstalls the local packages each time);
+# CI starts from a fresh clone, so it builds them once anyway.
+nox.options.reuse_venv = "yes"
+
+
+def _torch() -> str:
+    """The torch requirement every session installs first (env ``PLKIT_TORCH``)."""
+    return os.environ.get("PLKIT_TORCH", "torch>=2.1")
+
+
+def _local(name: str, extras: str = "") -> str:
+    """A pip requirement for a package of this repository, by path."""
+    suffix = f"[{extras}]" if extras else ""
+    return f"{(PACKAGES / name).as_posix()}{suffix}"
+
+
+def _pytest(session: nox.Session, *paths: str, env: dict[str, str | None] | None = None) -> None:
+    """Run pytest from the repository root, without the source trees on ``sys.path``."""
+    session.run("pytest", "-p", "no:cacheprovider", *paths, *session.posargs, env=env)
+
+
+def _package_tests(session: nox.Session, name: str, *, isolated: bool) -> None:
+    """Run one package's tests, plus ``tests/lint/test_isolation.py`` about that package.
+
+    The isolation file checks what importing the package loads and, when ``isolated``, that no
+    undeclared sibling is importable and that the tests see the built package, not the source
+    tree. Being always there, it also means pytest never finds nothing to collect (exit 5).
+    """
+    env = {
+        "PLKIT_PACKAGE": name,
+        "PLKIT_ISOLATED": "1" if isolated else "0",
+        "PYTHONPATH": None,  # a PYTHONPATH pointing at the sources would defeat the isolation
+    }
+    _pytest(session, f"packages/{name}/tests", "tests/lint/test_isolation.py", env=env)
+
+
+def _isolated(session: nox.Session, name: str) -> None:
+    """Install ``name`` alone (plus its declared deps) non-editable and run its tests."""
+    siblings = [_local(dep) for dep in LOCAL_DEPS[name]]
+    session.install(_torch())
+    session.install(*siblings, _local(name, "test"))
+    _package_tests(session, name, isolated=True)
+
+
+@nox.session(venv_backend="venv")
+def plcore(session: nox.Session) -> None:
+    """plcore alone: torch and numpy only; placcel, pllog and plkit must not be importable."""
+    _isolated(session, "plcore")
+
+
+@nox.session(venv_backend="venv")
+def placcel(session: nox.Session) -> None:
+    """placcel alone: torch only."""
+    _isolated(session, "placcel")
+
+
+@nox.session(venv_backend="venv")
+def pllog(session: nox.Session) -> None:
+    """pllog with plcore, tqdm and tensorboard."""
+    _isolated(session, "pllog")
+
+
+@nox.session(venv_backend="venv")
+def plkit(session: nox.Session) -> None:
+    """plkit with its three siblings."""
+    _isolated(session, "plkit")
+
+
+def _install_all_editable(session: nox.Session) -> None:
+    """torch first, then the four packages editable with their test (and examples) extras."""
+    session.install(_torch())
+    extras = {"plkit": "test,examples"}
+    editable = [("-e", _local(name, extras.get(name, "test"))) for name in LOCAL_DEPS]
+    session.install(*(arg for pair in editable for arg in pair))
+
+
+@nox.session(venv_backend="venv")
+def tests(session: nox.Session) -> None:
+    """Everything installed together: every package's tests, integration and lint tests.
+
+    One pytest run per test root, because the packages' test trees are written to run on
+    their own (same-named test modules and conftests in different packages would clash).
+    Soak runs are left to ``nox -s soak`` and benchmarks to ``nox -s bench``.
+    """
+    _install_all_editable(session)
+    session.install(*LINT_REQUIREMENTS)
+    for name in LOCAL_DEPS:
+        _package_tests(session, name, isolated=False)
+    skip = ("--ignore=tests/soak", "--ignore=tests/lint/test_isolation.py", "-m", "not soak")
+    _pytest(session, "tests", *skip)
+
+
+@nox.session(venv_backend="venv")
+def lint(session: nox.Session) -> None:
+    """ruff (check and format), the import-direction contracts, and the layering tests."""
+    session.install(*LINT_REQUIREMENTS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    _install_all_editable(session)
+    session.run("lint-imports", "--no-cache", "--no-logo")
+    _pytest(session, "tests/lint")
+
+
+@nox.session(venv_backend="venv", default=False)
+def demo(session: nox.Session) -> None:
+    """The main job: train a small CNN on scikit-learn's digits (``examples/digits.py``)."""
+    session.install(_torch())
+    deps = [_local(dep) for dep in LOCAL_DEPS["plkit"]]
+    session.install(*deps, _local("plkit", "examples"))
+    session.run("python", "examples/digits.py", *session.posargs)
+
+
+@nox.session(venv_backend="venv")
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; warnings (broken links, missing pages) fail it.
+
+    mkdocstrings reads the sources statically (paths in mkdocs.yml), so torch is not needed.
+    """
+    session.install(*DOCS_REQUIREMENTS)
+    session.run("mkdocs", "build", "--strict")
+
+
+def _scripts(folder: str) -> list[Path]:
+    """The ``*.py`` files directly in ``folder`` (sorted), skipping private helpers."""
+    return sorted(p for p in (ROOT / folder).glob("*.py") if not p.name.startswith("_"))
+
+
+@nox.session(venv_backend="venv", default=False)
+def bench(session: nox.Session) -> None:
+    """Run every ``benchmarks/*.py`` script, one after the other (the soak run has its own)."""
+    scripts = [script for script in _scripts("benchmarks") if script.name != "soak.py"]
+    if not scripts:
+        session.skip("no benchmarks/*.py scripts yet")
+    _install_all_editable(session)
+    for script in scripts:
+        session.run("python", str(script.relative_to(ROOT)), *session.posargs)
+
+
+@nox.session(venv_backend="venv", default=False)
+def soak(session: nox.Session) -> None:
+    """The long stability run: ``benchmarks/soak.py`` or the tests in ``tests/soak``."""
+    script = ROOT / "benchmarks" / "soak.py"
+    folder = ROOT / "tests" / "soak"
+    if not script.exists() and not folder.is_dir():
+        session.skip("no soak run yet: add benchmarks/soak.py or tests/soak/")
+    _install_all_editable(session)
+    if script.exists():
+        session.run("python", "benchmarks/soak.py", *session.posargs)
+    if folder.is_dir():
+        _pytest(session, "tests/soak")

@@ -1,0 +1,117 @@
+"""Start the ranks with ``torch.multiprocessing`` (``strategy="ddp_spawn"``, ``"ddp_fork"``).
+
+With ``spawn`` every rank is a fresh interpreter that unpickles the function and its arguments,
+so both must be picklable (module-level functions, no lambdas). Rank 0's return value comes
+back to the main process through a queue; a failing rank's traceback is raised here and the
+other ranks are terminated by ``torch.multiprocessing``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.multiprocessing as mp
+
+from placcel.launchers.launcher import Launcher
+
+if TYPE_CHECKING:
+    from placcel.strategies.strategy import Strategy
+
+__all__ = ["START_METHODS", "MultiProcessingLauncher"]
+
+START_METHODS = ("spawn", "fork", "forkserver")
+_NOTHING = object()
+
+
+class MultiProcessingLauncher(Launcher):
+    """Run a function in ``strategy.num_processes`` new processes; return rank 0's result.
+
+    Args:
+        strategy: the strategy whose ranks to start; each process sets its local rank on it.
+        start_method: ``"spawn"`` (default), ``"fork"`` or ``"forkserver"``.
+    """
+
+    def __init__(self, strategy: Strategy, start_method: str = "spawn") -> None:
+        if start_method not in START_METHODS:
+            raise ValueError(
+                f"start_method={start_method!r} is not valid; write one of {list(START_METHODS)}."
+            )
+        if start_method not in mp.get_all_start_methods():
+            raise ValueError(
+                f"start_method={start_method!r} is not available on this platform; "
+                f"use one of {mp.get_all_start_methods()}."
+            )
+        self.strategy = strategy
+        self.start_method = start_method
+
+    @property
+    def is_interactive_compatible(self) -> bool:
+        """Only ``fork`` works in notebooks: spawn cannot pickle functions defined there."""
+        return self.start_method == "fork"
+
+    def launch(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Start the ranks, run ``function`` in each, wait, and return rank 0's result.
+
+        Args:
+            function: the work of each process (picklable for ``spawn``).
+            *args: positional arguments for ``function``.
+            **kwargs: keyword arguments for ``function``.
+        """
+        if self.start_method == "fork" and torch.cuda.is_initialized():
+            raise RuntimeError(
+                "strategy='ddp_fork' cannot fork after CUDA was initialised in the main process; "
+                "use strategy='ddp_spawn', or do not touch CUDA before fit."
+            )
+        environment = self.strategy.cluster_environment
+        if environment is not None:
+            os.environ["MASTER_ADDR"] = environment.main_address
+            os.environ["MASTER_PORT"] = str(environment.main_port)
+        context = mp.get_context(self.start_method)
+        queue = context.SimpleQueue()
+        try:
+            process_context = mp.start_processes(
+                self._wrapping_function,
+                args=(function, args, kwargs, queue),
+                nprocs=self.strategy.num_processes,
+                join=False,
+                start_method=self.start_method,
+            )
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            if "pickle" not in str(error).lower():
+                raise
+            raise TypeError(
+                f"strategy='ddp_spawn' needs a picklable function and arguments ({error}); define "
+                "the function at module level, avoid lambdas, or use strategy='ddp'."
+            ) from error
+        return _join(process_context, queue)
+
+    def _wrapping_function(
+        self,
+        process_index: int,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        queue: Any,
+    ) -> None:
+        self.strategy._set_local_rank(process_index)
+        result = function(*args, **kwargs)
+        if process_index == 0:
+            queue.put(result)
+
+    def __repr__(self) -> str:
+        return f"MultiProcessingLauncher(start_method={self.start_method!r})"
+
+
+def _join(process_context: Any, queue: Any) -> Any:
+    """Wait for all ranks, reading rank 0's result as it arrives (a full pipe would block it)."""
+    result: Any = _NOTHING
+    while not process_context.join(timeout=0.1):
+        if result is _NOTHING and not queue.empty():
+            result = queue.get()
+    if result is _NOTHING and not queue.empty():
+        result = queue.get()
+    return None if result is _NOTHING else result

@@ -1,0 +1,14 @@
+"""Strategies: one device, or DDP over processes (re-run script, spawn or fork)."""
+
+from placcel.strategies._registry import STRATEGY_NAMES, strategy_from_name
+from placcel.strategies.ddp import DDPStrategy
+from placcel.strategies.single_device import SingleDeviceStrategy
+from placcel.strategies.strategy import Strategy
+
+__all__ = [
+    "STRATEGY_NAMES",
+    "DDPStrategy",
+    "SingleDeviceStrategy",
+    "Strategy",
+    "strategy_from_name",
+]

@@ -1,0 +1,331 @@
+"""Hyper-parameter capture behind ``LightningModule.save_hyperparameters``.
+
+``save_hyperparameters(obj, ...)`` reads the arguments of the ``__init__`` that called it (and of
+every ``__init__`` further up the same object's class chain), keeps the chosen ones on
+``obj._hparams`` as an :class:`AttributeDict`, and a frozen copy on ``obj._hparams_initial``.
+
+Safe storage (stricter than Lightning): every value must be something a checkpoint can hold and
+``torch.load(weights_only=True)`` can read back without running code:
+
+- kept as is: None, bool, int, float, complex, str, bytes, tensors, ``torch.dtype``,
+  ``torch.device``, ``torch.Size``, and lists, tuples, sets and dicts of these;
+- converted: an ``Enum`` member to its ``.value``, a ``pathlib`` path to ``str``, an
+  ``argparse.Namespace`` (and any other mapping) to a dict, recursively;
+- refused with a TypeError naming the argument: modules, optimizers, functions, numpy arrays,
+  arbitrary objects. Such arguments are not hyper-parameters; pass ``ignore=[name]``.
+
+Tensors are allowed because the checkpoint stores them safely and ``load_from_checkpoint`` can
+hand them back to ``__init__``; loggers show them as text.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+import inspect
+import pathlib
+import types
+from argparse import Namespace
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+
+__all__ = [
+    "AttributeDict",
+    "get_hparams",
+    "get_hparams_initial",
+    "save_hyperparameters",
+    "to_plain",
+]
+
+_PLAIN_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+_TORCH_VALUES = (torch.Tensor, torch.dtype, torch.device, torch.Size)
+# Names in an ``__init__`` frame that are never hyper-parameters.
+_EXCLUDED_NAMES = frozenset({"self", "__class__", "frame", "frame_args"})
+# How many non-``__init__`` frames to look through for the ``__init__`` (helpers called from it).
+_MAX_HELPER_FRAMES = 8
+
+
+class AttributeDict(dict):
+    """A dict whose keys can also be read and written as attributes.
+
+    Example::
+
+        hp = AttributeDict(lr=0.1, layers=2)
+        hp.lr          # 0.1
+        hp.depth = 4   # same as hp["depth"] = 4
+    """
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError as err:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute '{key}'"
+            ) from err
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self[key]
+        except KeyError as err:
+            raise AttributeError(key) from err
+
+    def __repr__(self) -> str:
+        # One aligned "key": value row per entry, sorted, so printed hparams read like a table.
+        if not self:
+            return f"{type(self).__name__}()"
+        width = max(len(str(key)) for key in self)
+        return "\n".join(
+            f'"{key}":{" " * (width - len(str(key)) + 1)}{value!r}'
+            for key, value in sorted(self.items(), key=lambda kv: str(kv[0]))
+        )
+
+    def __copy__(self) -> AttributeDict:
+        return type(self)(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AttributeDict:
+        return type(self)(copy.deepcopy(dict(self), memo))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle as an OrderedDict, which ``torch.load(weights_only=True)`` accepts, so a checkpoint
+        # holding hparams needs no plcore class to load; the getters below turn it back.
+        return (OrderedDict, (), None, None, iter(self.items()))
+
+
+def to_plain(value: Any, name: str) -> Any:
+    """``value`` converted to checkpoint-safe plain data, or a TypeError naming ``name``.
+
+    Args:
+        value: a hyper-parameter value.
+        name: the argument name, used in the error message.
+    """
+    if isinstance(value, enum.Enum):
+        return to_plain(value.value, name)
+    if isinstance(value, _PLAIN_SCALARS + _TORCH_VALUES):
+        return value
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    if isinstance(value, Namespace):
+        value = vars(value)
+    if isinstance(value, Mapping):
+        return {
+            _plain_key(key, name): to_plain(item, f"{name}[{key!r}]") for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)) and not hasattr(value, "_fields"):
+        items = [to_plain(item, f"{name}[{i}]") for i, item in enumerate(value)]
+        return (
+            items
+            if isinstance(value, list)
+            else set(items)
+            if isinstance(value, (set, frozenset))
+            else tuple(items)
+        )
+    raise TypeError(
+        f"Hyper-parameter `{name}` is a {type(value).__module__}.{type(value).__qualname__}, which a"
+        " checkpoint cannot store safely (only None, bool, int, float, str, tensors, torch dtypes /"
+        " devices and lists, tuples and dicts of them). It is probably not a hyper-parameter: write"
+        f' `self.save_hyperparameters(ignore=["{name.split("[")[0]}"])`.'
+    )
+
+
+def _plain_key(key: Any, name: str) -> Any:
+    """A dict key that weights_only loading accepts (an Enum key becomes its value)."""
+    if isinstance(key, enum.Enum):
+        key = key.value
+    if isinstance(key, (type(None), bool, int, float, str)):
+        return key
+    raise TypeError(
+        f"Hyper-parameter `{name}` has the key {key!r} of type {type(key).__name__}; dict keys must be"
+        " None, bool, int, float or str so the checkpoint loads safely. Convert the keys to str."
+    )
+
+
+def save_hyperparameters(
+    obj: Any,
+    *args: Any,
+    ignore: Sequence[str] | str | None = None,
+    frame: types.FrameType | None = None,
+    logger: bool = True,
+) -> None:
+    """Collect hyper-parameters onto ``obj`` (``_hparams``, ``_hparams_initial``, ``_hparams_name``).
+
+    Args:
+        obj: the LightningModule or LightningDataModule being constructed.
+        *args: nothing (all ``__init__`` arguments), argument names (only those), or one dict /
+            ``argparse.Namespace`` / mapping whose entries become the hyper-parameters.
+        ignore: an argument name or a list of names to leave out.
+        frame: the caller's frame (the ``__init__`` that called ``save_hyperparameters``);
+            defaults to the frame that called this function.
+        logger: whether loggers should record these hyper-parameters (``obj._log_hyperparams``).
+    """
+    obj._log_hyperparams = logger
+    if len(args) == 1 and not isinstance(args[0], str) and not args[0]:
+        return  # an empty container: nothing to save, as in Lightning
+    if frame is None:
+        current = inspect.currentframe()
+        frame = current.f_back if current is not None else None
+    init_args = _without_ignored(collect_init_args(obj, frame), ignore)
+    hparams, obj._hparams_name = _select(args, init_args)
+    stored = get_hparams(obj)
+    stored.update({key: to_plain(value, key) for key, value in hparams.items()})
+    obj._hparams_initial = copy.deepcopy(stored)
+
+
+def _without_ignored(
+    init_args: dict[str, Any], ignore: Sequence[str] | str | None
+) -> dict[str, Any]:
+    if ignore is None:
+        return init_args
+    names = [ignore] if isinstance(ignore, str) else list(ignore)
+    bad = [name for name in names if not isinstance(name, str)]
+    if bad:
+        raise TypeError(
+            f"`ignore` takes argument names as strings, got {bad!r}; write e.g. ignore=['model']."
+        )
+    return {key: value for key, value in init_args.items() if key not in names}
+
+
+def _select(args: tuple[Any, ...], init_args: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The chosen hyper-parameters and the name ``load_from_checkpoint`` should pass them under."""
+    if not args:
+        return init_args, ("kwargs" if init_args else None)
+    configs = [arg for arg in args if not isinstance(arg, str)]
+    if len(configs) == 1:
+        config = _config_to_dict(configs[0])
+        # When the config is itself one __init__ argument, loading passes it back under that name.
+        names = [
+            key for key, value in init_args.items() if value is configs[0] or _same(value, config)
+        ]
+        return config, (names[0] if names else None)
+    if configs:
+        raise ValueError(
+            f"`save_hyperparameters` takes argument names or one dict/Namespace, got {len(configs)}"
+            " non-string arguments; merge them into one dict."
+        )
+    missing = [name for name in args if name not in init_args]
+    if missing:
+        raise ValueError(
+            f"`save_hyperparameters` got {missing!r}, which are not arguments of `__init__`"
+            f" (or were ignored); the arguments are {sorted(init_args)!r}."
+        )
+    return {name: init_args[name] for name in args}, "kwargs"
+
+
+def _same(value: Any, config: dict[str, Any]) -> bool:
+    try:
+        return (
+            bool(_config_to_dict(value) == config)
+            if isinstance(value, (Mapping, Namespace))
+            else False
+        )
+    except (TypeError, RuntimeError):  # tensors inside make == ambiguous
+        return False
+
+
+def _config_to_dict(config: Any) -> dict[str, Any]:
+    if isinstance(config, Namespace):
+        return dict(vars(config))
+    if isinstance(config, Mapping):
+        return dict(config)
+    if isinstance(config, (bool, int, float, str, complex)) or config is None:
+        raise ValueError(
+            f"Primitives are not allowed as hyper-parameters, got {config!r}; pass the argument"
+            " name as a string or wrap values in a dict."
+        )
+    raise ValueError(
+        f"Unsupported config type {type(config).__name__} for `save_hyperparameters`; pass a dict or"
+        " an argparse.Namespace."
+    )
+
+
+def collect_init_args(obj: Any, frame: types.FrameType | None) -> dict[str, Any]:
+    """Arguments of every running ``__init__`` of ``obj``, outermost class last (so it wins).
+
+    Dataclass instances give their fields instead. ``*args`` are skipped (they have no names);
+    the entries of ``**kwargs`` are included as if they were named arguments.
+
+    Args:
+        obj: the object under construction.
+        frame: a frame inside (or called from) one of ``obj``'s ``__init__`` methods.
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
+    collected: dict[str, Any] = {}
+    # Innermost first (a parent's __init__ running under a child's): outer values override.
+    for init_frame, cls in _init_frames(obj, frame):
+        collected.update(_frame_args(init_frame, cls))
+    return collected
+
+
+def _init_frames(obj: Any, frame: types.FrameType | None) -> Iterator[tuple[types.FrameType, type]]:
+    """Consecutive ``__init__`` frames of ``obj`` starting at ``frame`` (or just above it)."""
+    skipped = 0
+    while frame is not None and skipped <= _MAX_HELPER_FRAMES:
+        cls = _init_owner(obj, frame)
+        if cls is not None:
+            yield frame, cls
+            skipped = _MAX_HELPER_FRAMES  # once inside, stop at the first frame that is not one
+        else:
+            skipped += 1
+        frame = frame.f_back
+
+
+def _init_owner(obj: Any, frame: types.FrameType) -> type | None:
+    """The class in ``obj``'s MRO whose ``__init__`` is running in ``frame``, if any."""
+    code = frame.f_code
+    if code.co_name != "__init__" or code.co_argcount == 0:
+        return None
+    if frame.f_locals.get(code.co_varnames[0]) is not obj:
+        return None
+    for cls in type(obj).__mro__:
+        init = cls.__dict__.get("__init__")
+        if getattr(init, "__code__", None) is code:
+            return cls
+    return None
+
+
+def _frame_args(frame: types.FrameType, cls: type) -> dict[str, Any]:
+    """The named arguments (and ``**kwargs`` entries) of ``cls.__init__`` as seen in ``frame``."""
+    code = frame.f_code
+    local_vars = frame.f_locals
+    n_named = code.co_argcount + code.co_kwonlyargcount
+    names = list(code.co_varnames[1:n_named])  # [0] is self
+    has_varargs = bool(code.co_flags & inspect.CO_VARARGS)
+    args = {
+        name: local_vars[name]
+        for name in names
+        if name in local_vars and name not in _EXCLUDED_NAMES
+    }
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        kwargs_name = code.co_varnames[n_named + has_varargs]
+        args.update(local_vars.get(kwargs_name) or {})
+    return args
+
+
+def get_hparams(obj: Any) -> AttributeDict:
+    """``obj``'s hyper-parameters (created empty on first access, then mutable in place).
+
+    Args:
+        obj: a LightningModule or LightningDataModule.
+    """
+    stored = getattr(obj, "_hparams", None)
+    if not isinstance(stored, AttributeDict):
+        # A plain dict comes back from pickling (see AttributeDict.__reduce__): keep its entries.
+        obj._hparams = AttributeDict(stored) if isinstance(stored, dict) else AttributeDict()
+    return obj._hparams
+
+
+def get_hparams_initial(obj: Any) -> AttributeDict:
+    """A copy of the hyper-parameters as first saved, unaffected by later edits.
+
+    Args:
+        obj: a LightningModule or LightningDataModule.
+    """
+    initial = getattr(obj, "_hparams_initial", None)
+    return AttributeDict(copy.deepcopy(initial)) if isinstance(initial, dict) else AttributeDict()

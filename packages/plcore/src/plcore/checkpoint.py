@@ -1,0 +1,593 @@
+"""Checkpoint files: the dict layout, an atomic write, a load that never runs code, and
+``load_from_checkpoint``.
+
+::
+
+    from plcore.checkpoint import atomic_save, safe_load, check_plain
+
+    check_plain(checkpoint)                 # TypeError naming the first value that would need pickle
+    atomic_save(checkpoint, "ckpts/last.ckpt")   # readers see the old file or the new one, never half
+    checkpoint = safe_load("ckpts/last.ckpt")     # torch.load(weights_only=True) with clear errors
+
+    model = LitModel.load_from_checkpoint("ckpts/last.ckpt", lr=1e-4)   # kwargs override hparams
+
+Differences from Lightning, all on the safe side: loading uses ``weights_only=True`` unless the
+caller opts out; a truncated or corrupt file raises :class:`CheckpointError` naming the path; a file
+that needs arbitrary unpickling raises :class:`UnsafeCheckpointError` without executing anything;
+a tensor saved on a device this machine lacks (CUDA, MPS) loads onto the CPU instead of failing.
+Lightning's own checkpoints load too when they hold only tensors and plain values.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import errno
+import inspect
+import os
+import pickle
+import re
+import secrets
+import shutil
+import warnings
+import zipfile
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import torch
+
+from plcore._hparams import AttributeDict
+
+__all__ = [
+    "CHECKPOINT_KEYS",
+    "CHECKPOINT_VERSION_KEY",
+    "CheckpointError",
+    "TorchCheckpointIO",
+    "UnsafeCheckpointError",
+    "atomic_save",
+    "check_plain",
+    "load_from_checkpoint",
+    "load_hparams_file",
+    "safe_load",
+]
+
+CHECKPOINT_VERSION_KEY = "plkit_version"
+# The top-level keys of a Lightning 2.x checkpoint, in the order Lightning writes them. A
+# datamodule's own state sits under its class ``__qualname__``; precision plugins add theirs.
+CHECKPOINT_KEYS = [
+    "epoch",
+    "global_step",
+    "pytorch-lightning_version",
+    "state_dict",
+    "loops",
+    "callbacks",
+    "optimizer_states",
+    "lr_schedulers",
+    "hparams_name",
+    "hyper_parameters",
+    "datamodule_hparams_name",
+    "datamodule_hyper_parameters",
+]
+# Keys under which very old Lightning versions stored a module's hyper-parameters.
+_PAST_HPARAMS_KEYS = ("module_arguments", "hparams")
+
+_PathLike = str | os.PathLike
+_T = TypeVar("_T")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is truncated, corrupt, or does not hold a checkpoint."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint needs arbitrary unpickling (which can run code) and was not loaded."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def atomic_save(obj: Any, path: _PathLike) -> None:
+    """Write ``torch.save(obj)`` to ``path`` so that ``path`` is never left half-written.
+
+    The bytes go to a hidden temporary file in the same folder, are flushed to disk, and the
+    temporary file is renamed onto ``path`` in one step. A crash or a full disk leaves whatever
+    was at ``path`` before (a killed process may leave a hidden ``.NAME.tmp-*`` file behind).
+
+    Args:
+        obj: what to save, usually the checkpoint dict.
+        path: the final file; missing parent folders are created.
+
+    Raises:
+        OSError: with the original ``errno`` (e.g. ``ENOSPC``) and ``path`` in the message.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(
+        folder, f".{os.path.basename(path)}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    )
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(tmp, "xb") as file:
+            torch.save(obj, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        _remove_quietly(tmp)
+        cause = _find_os_error(err)
+        if cause is None:
+            raise
+        message = f"{cause.strerror or cause}; the checkpoint was not written, any previous file is intact"
+        raise OSError(cause.errno, message, path) from err
+    _fsync_folder(folder, path)
+
+
+def _find_os_error(err: BaseException) -> OSError | None:
+    """The OSError behind ``err``; torch.save wraps a failed write in a RuntimeError."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _fsync_folder(folder: str, path: str) -> None:
+    """Persist the rename itself; skipped where folders cannot be opened (Windows)."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        # Some file systems do not support fsync on a folder; the rename has happened anyway.
+        if err.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF, errno.EACCES, errno.EPERM):
+            raise OSError(
+                err.errno, f"{err.strerror}; saved but could not flush the folder", path
+            ) from err
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def safe_load(
+    path: _PathLike, map_location: Any = None, weights_only: bool = True
+) -> dict[str, Any]:
+    """Load a checkpoint dict with ``torch.load``, refusing anything that would run code.
+
+    Args:
+        path: the checkpoint file.
+        map_location: passed to ``torch.load`` (a device, a str, a dict or a callable).
+        weights_only: keep True for files from anywhere; False unpickles arbitrary objects and
+            is only for files from a source you trust.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        UnsafeCheckpointError: the file needs full unpickling and ``weights_only`` is True.
+        CheckpointError: the file is truncated, corrupt, or holds something other than a dict.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "Checkpoint file not found", path)
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
+    except Exception as err:
+        raise _classify_load_error(err, path, weights_only) from err
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(
+            f"{path!r} holds a {type(checkpoint).__name__}, not a checkpoint dict; load it with"
+            " torch.load instead."
+        )
+    return checkpoint if isinstance(checkpoint, dict) else dict(checkpoint)
+
+
+def _classify_load_error(err: Exception, path: str, weights_only: bool) -> Exception:
+    """The exception to raise for a failed ``torch.load`` of ``path``."""
+    intact = _zip_intact(path)
+    if weights_only and isinstance(err, pickle.UnpicklingError):
+        names = re.findall(r"GLOBAL ([\w.]+)", str(err))
+        if names or intact:
+            return _unsafe_error(path, names)
+    if intact:
+        return err  # the bytes are fine: e.g. a missing class under weights_only=False
+    if (
+        intact is False
+        or isinstance(err, (EOFError, pickle.UnpicklingError, KeyError))
+        or "EOF" in str(err)
+    ):
+        return CheckpointError(
+            f"Checkpoint {path!r} is truncated or corrupt ({type(err).__name__}: {_first_line(err)})."
+            " It was probably not written completely; use an earlier checkpoint."
+        )
+    return err
+
+
+def _unsafe_error(path: str, names: list[str]) -> UnsafeCheckpointError:
+    needs = f" needs {', '.join(sorted(set(names)))}, which" if names else ""
+    return UnsafeCheckpointError(
+        f"Checkpoint {path!r}{needs} can only be rebuilt by full unpickling, and unpickling a file"
+        " can run arbitrary code, so it was not loaded. If you trust where the file came from,"
+        " load it with `weights_only=False` (or allow the classes with"
+        " `torch.serialization.add_safe_globals`)."
+    )
+
+
+def _zip_intact(path: str) -> bool | None:
+    """True for a readable zip checkpoint, False for a damaged one, None for a non-zip file."""
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(4)
+        if magic != b"PK\x03\x04":
+            return None
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError):
+        return False
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else "no details"
+
+
+def _default_map_location(storage: Any, location: str) -> Any:
+    """Keep tensors where they were saved, or on the CPU when that device is missing here."""
+    if location.startswith("cuda") and not torch.cuda.is_available():
+        return storage
+    if location.startswith("mps") and not torch.backends.mps.is_available():
+        return storage
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking that a checkpoint will load safely
+
+_PLAIN_LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray)
+_TORCH_LEAVES = (torch.dtype, torch.device, torch.Size, torch.layout)
+_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
+_DICT_TYPES = (dict, OrderedDict, AttributeDict)  # AttributeDict pickles as an OrderedDict
+_SEQUENCE_TYPES = (list, tuple, set)
+
+
+def check_plain(obj: Any, where: str = "checkpoint") -> None:
+    """Raise a TypeError naming the first value ``torch.load(weights_only=True)`` would refuse.
+
+    Accepted: tensors, None, bool, int, float, complex, str, bytes, ``torch.dtype`` /
+    ``device`` / ``Size`` / ``layout``, classes registered with
+    ``torch.serialization.add_safe_globals``, and dicts, OrderedDicts, lists, tuples and sets
+    of these.
+
+    Args:
+        obj: the object about to be saved.
+        where: the name the key path starts with, e.g. ``checkpoint['callbacks']['X']``.
+    """
+    found = _first_unsafe(obj, where, _safe_global_types())
+    if found is not None:
+        key_path, value = found
+        raise TypeError(
+            f"{key_path} is a {type(value).__module__}.{type(value).__qualname__}, which"
+            " `torch.load(weights_only=True)` cannot read back without running code. Store tensors"
+            " or plain Python values there instead (e.g. convert it in `state_dict()` /"
+            " `on_save_checkpoint`)."
+        )
+
+
+def _safe_global_types() -> tuple[type, ...]:
+    entries = torch.serialization.get_safe_globals()
+    found = (entry[0] if isinstance(entry, tuple) else entry for entry in entries)
+    return tuple(entry for entry in found if isinstance(entry, type))
+
+
+def _first_unsafe(obj: Any, where: str, allowed: tuple[type, ...]) -> tuple[str, Any] | None:
+    kind = type(obj)
+    if kind in _PLAIN_LEAVES or kind in _TENSOR_TYPES or isinstance(obj, _TORCH_LEAVES):
+        return None
+    if kind in _DICT_TYPES:
+        for key, value in obj.items():
+            bad = _first_unsafe(key, f"{where} key {key!r}", allowed)
+            bad = bad or _first_unsafe(value, f"{where}[{key!r}]", allowed)
+            if bad is not None:
+                return bad
+        return None
+    if kind in _SEQUENCE_TYPES:
+        for index, value in enumerate(obj):
+            bad = _first_unsafe(value, f"{where}[{index}]", allowed)
+            if bad is not None:
+                return bad
+        return None
+    return None if kind in allowed else (where, obj)
+
+
+# ---------------------------------------------------------------------------------------------
+# CheckpointIO
+
+
+class TorchCheckpointIO:
+    """Saves checkpoints atomically with ``torch.save`` and loads them with :func:`safe_load`."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: _PathLike, storage_options: Any = None
+    ) -> None:
+        """Write ``checkpoint`` to ``path`` atomically (see :func:`atomic_save`).
+
+        Args:
+            checkpoint: the checkpoint dict.
+            path: the target file; parent folders are created.
+            storage_options: not supported here; must be None.
+        """
+        if storage_options is not None:
+            raise TypeError(
+                "`storage_options` is not supported by TorchCheckpointIO; subclass it and override"
+                " `save_checkpoint` to use them, or pass storage_options=None."
+            )
+        atomic_save(checkpoint, path)
+
+    def load_checkpoint(
+        self, path: _PathLike, map_location: Any = None, weights_only: bool = True
+    ) -> dict[str, Any]:
+        """Load the checkpoint at ``path`` (see :func:`safe_load`).
+
+        Args:
+            path: the checkpoint file.
+            map_location: where tensors go; None keeps their saved device when it exists here.
+            weights_only: False allows arbitrary unpickling, for trusted files only.
+        """
+        location = _default_map_location if map_location is None else map_location
+        return safe_load(path, map_location=location, weights_only=weights_only)
+
+    def remove_checkpoint(self, path: _PathLike) -> None:
+        """Delete the checkpoint file (or folder) at ``path``; a missing one is fine.
+
+        Args:
+            path: the checkpoint to delete.
+        """
+        path = os.fspath(path)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+            return
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+    def teardown(self) -> None:
+        """Nothing to release; present so strategies can call it unconditionally."""
+
+
+# ---------------------------------------------------------------------------------------------
+# load_from_checkpoint
+
+
+def load_from_checkpoint(
+    cls: type[_T],
+    checkpoint_path: _PathLike,
+    map_location: Any = None,
+    hparams_file: _PathLike | None = None,
+    strict: bool | None = None,
+    weights_only: bool = True,
+    **kwargs: Any,
+) -> _T:
+    """Build ``cls`` from its saved hyper-parameters and load its saved state.
+
+    Works for LightningModule subclasses (any ``nn.Module`` subclass: weights are loaded) and for
+    LightningDataModule subclasses (its ``load_state_dict`` gets its saved state, if any). The
+    result is not switched to eval mode; call ``model.eval()`` before inference.
+
+    Args:
+        cls: the class to instantiate.
+        checkpoint_path: the checkpoint file.
+        map_location: where tensors go (a device, a str, a dict or a callable, as in
+            ``torch.load``); the model is moved to the device its weights end up on. None keeps
+            the saved devices, falling back to the CPU for devices this machine lacks.
+        hparams_file: a ``.yaml``/``.yml`` or ``.csv`` file whose hyper-parameters replace the
+            saved ones.
+        strict: whether the weights must match the model's keys exactly; None means the model's
+            ``strict_loading`` (True by default).
+        weights_only: False allows arbitrary unpickling, for files from a trusted source only.
+        **kwargs: ``__init__`` arguments that override (or add to) the saved hyper-parameters.
+    """
+    is_module = _is_module_class(cls)
+    prefix = "" if is_module else "datamodule_"
+    location = _default_map_location if map_location is None else map_location
+    checkpoint = safe_load(checkpoint_path, map_location=location, weights_only=weights_only)
+    key = f"{prefix}hyper_parameters"
+    saved = load_hparams_file(hparams_file) if hparams_file is not None else checkpoint.get(key)
+    saved = {**_past_hparams(checkpoint, is_module), **(saved or {})}
+    # As in Lightning, ``on_load_checkpoint`` sees the hyper-parameters with the overrides applied.
+    checkpoint[key] = {**saved, **kwargs}
+    init_kwargs = _init_kwargs(cls, saved, checkpoint.get(f"{prefix}hparams_name"), kwargs)
+    obj = cls(**init_kwargs)
+    if not is_module:
+        state = checkpoint.get(type(obj).__qualname__)
+        if state is not None:
+            obj.load_state_dict(state)
+        return obj
+    return _restore_module(obj, checkpoint, strict, os.fspath(checkpoint_path))
+
+
+def _is_module_class(cls: Any) -> bool:
+    """True for nn.Module subclasses, False for datamodules; TypeError for anything else."""
+    if not isinstance(cls, type):
+        raise TypeError(f"`load_from_checkpoint` needs a class, got {cls!r}; call it on the class.")
+    if issubclass(cls, torch.nn.Module):
+        return True
+    if hasattr(cls, "train_dataloader"):
+        return False
+    raise TypeError(
+        f"`load_from_checkpoint` supports LightningModule and LightningDataModule subclasses, got"
+        f" {cls.__qualname__}."
+    )
+
+
+def _past_hparams(checkpoint: dict[str, Any], is_module: bool) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key in _PAST_HPARAMS_KEYS if is_module else ():
+        if isinstance(checkpoint.get(key), Mapping):
+            merged.update(checkpoint[key])
+    return merged
+
+
+def _init_kwargs(
+    cls: type, saved: dict[str, Any], hparams_name: str | None, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """The keyword arguments for ``cls(...)``: all of them if it takes ``**kwargs``, else the known."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    named = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if hparams_name and hparams_name in named:
+        # The hyper-parameters were one ``__init__`` argument (a dict or Namespace): rebuild it,
+        # with overrides that are not ``__init__`` arguments going inside it.
+        inner = {key: value for key, value in overrides.items() if key not in named}
+        outer = {key: value for key, value in overrides.items() if key in named}
+        return {hparams_name: {**saved, **inner}, **outer}
+    merged = {**saved, **overrides}
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return merged
+    unknown = sorted(name for name in overrides if name not in named)
+    if unknown:
+        warnings.warn(
+            f"`{cls.__qualname__}.__init__` takes no argument(s) {unknown}; these keyword arguments"
+            f" to `load_from_checkpoint` are ignored. Its arguments are {named}.",
+            stacklevel=4,
+        )
+    return {key: value for key, value in merged.items() if key in named}
+
+
+def _restore_module(obj: Any, checkpoint: dict[str, Any], strict: bool | None, path: str) -> Any:
+    """Run ``on_load_checkpoint``, load the weights, and move ``obj`` to their device."""
+    strict = _resolve_strict(obj, strict)
+    if callable(getattr(obj, "on_load_checkpoint", None)):
+        obj.on_load_checkpoint(checkpoint)
+    if "state_dict" not in checkpoint:
+        raise CheckpointError(
+            f"Checkpoint {path!r} has no 'state_dict' entry, so it holds no model weights"
+            f" (top-level keys: {sorted(map(str, checkpoint))})."
+        )
+    state_dict = checkpoint["state_dict"]
+    _load_weights(obj, state_dict, strict, path)
+    if not state_dict:
+        warnings.warn(f"The state dict in {path!r} contains no parameters.", stacklevel=4)
+        return obj
+    first = next((t for t in state_dict.values() if isinstance(t, torch.Tensor)), None)
+    return obj if first is None else obj.to(first.device)
+
+
+def _resolve_strict(obj: Any, strict: bool | None) -> bool:
+    own = getattr(obj, "_strict_loading", None)
+    if strict is not None and own is not None and strict != own:
+        raise ValueError(
+            f"`load_from_checkpoint(..., strict={strict})` conflicts with"
+            f" `{type(obj).__qualname__}.strict_loading = {own}`; set only one of them."
+        )
+    if strict is not None:
+        return strict
+    default = getattr(obj, "strict_loading", True)
+    return default if isinstance(default, bool) else True
+
+
+def _load_weights(obj: Any, state_dict: Mapping[str, Any], strict: bool, path: str) -> None:
+    """``obj.load_state_dict`` with key mismatches spelled out (error if strict, else warning)."""
+    try:
+        result = obj.load_state_dict(state_dict, strict=strict)
+    except RuntimeError as err:
+        missing, unexpected = _key_diff(obj, state_dict)
+        if not (missing or unexpected):
+            raise RuntimeError(f"Could not load the weights from {path!r}: {err}") from err
+        raise RuntimeError(
+            f"The weights in {path!r} do not match {type(obj).__qualname__}.\n"
+            f"  Missing from the checkpoint ({len(missing)}): {missing}\n"
+            f"  Unexpected in the checkpoint ({len(unexpected)}): {unexpected}\n"
+            "Pass `strict=False` to load the matching weights only."
+        ) from err
+    if strict or result is None:
+        return
+    if result.missing_keys:
+        warnings.warn(
+            f"Found keys that are in the model state dict but not in the checkpoint: {result.missing_keys}",
+            stacklevel=5,
+        )
+    if result.unexpected_keys:
+        warnings.warn(
+            f"Found keys that are not in the model state dict but in the checkpoint: {result.unexpected_keys}",
+            stacklevel=5,
+        )
+
+
+def _key_diff(obj: Any, state_dict: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    expected = set(obj.state_dict())
+    given = set(state_dict)
+    return sorted(expected - given), sorted(given - expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# hparams files
+
+
+def load_hparams_file(path: _PathLike) -> dict[str, Any]:
+    """Read hyper-parameters from a ``.yaml``/``.yml`` file or a ``key,value`` ``.csv`` file.
+
+    YAML is read with ``yaml.safe_load`` (PyYAML is needed only for this); CSV values are parsed
+    as Python literals where possible, else kept as strings.
+
+    Args:
+        path: the file, e.g. a logger's ``hparams.yaml``.
+    """
+    path = os.fspath(path)
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in (".csv", ".yml", ".yaml"):
+        raise ValueError(f"`hparams_file` must end in .csv, .yml or .yaml, got {path!r}.")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(errno.ENOENT, "hparams_file not found", path)
+    loaded = _read_csv_hparams(path) if extension == ".csv" else _read_yaml_hparams(path)
+    if not isinstance(loaded, Mapping):
+        raise ValueError(
+            f"`hparams_file` {path!r} must hold a mapping of names to values, got {type(loaded).__name__}."
+        )
+    return dict(loaded)
+
+
+def _read_csv_hparams(path: str) -> dict[str, Any]:
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    return {row[0]: _literal(row[1]) for row in rows[1:] if len(row) >= 2}
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def _read_yaml_hparams(path: str) -> Any:
+    try:
+        import yaml  # optional: only needed to read hparams files
+    except ImportError as err:
+        raise ImportError(
+            "Reading a YAML `hparams_file` needs PyYAML: `pip install pyyaml`."
+        ) from err
+    with open(path) as file:
+        try:
+            loaded = yaml.safe_load(file)
+        except yaml.YAMLError as err:
+            raise ValueError(
+                f"`hparams_file` {path!r} is not plain YAML ({_first_line(err)}); tagged Python objects"
+                " are not read, for safety."
+            ) from err
+    return {} if loaded is None else loaded

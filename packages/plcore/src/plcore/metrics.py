@@ -1,0 +1,348 @@
+"""``self.log`` bookkeeping: step values, epoch aggregation and the three metric views.
+
+A :class:`MetricStore` holds what one loop (training, validation, test) logged. ``log`` keeps each
+value as a detached tensor on its device and, for epoch aggregation, a running tensor
+accumulator: nothing here calls ``.item()`` or otherwise waits for the device. Values become
+Python numbers only when a logger or the progress bar asks for them.
+
+Names follow Lightning: a value logged with both ``on_step`` and ``on_epoch`` appears as
+``name_step`` and ``name_epoch`` for loggers and the progress bar, and as ``name`` (the epoch
+value once the epoch ends) in the callback metrics; with several dataloaders names get a
+``/dataloader_idx_N`` suffix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from numbers import Number
+from typing import Any
+
+import torch
+
+__all__ = ["FX_DEFAULTS", "MetricEntry", "MetricStore", "MetricViews", "resolve_log_options"]
+
+_REDUCE_FX = ("mean", "sum", "max", "min")
+SyncFn = Callable[[torch.Tensor, str], torch.Tensor]
+
+#: Hook name -> (default on_step, default on_epoch, on_step allowed, on_epoch allowed).
+#: Hooks missing here may not call ``self.log``.
+_STEP = (True, False, True, True)
+_EVAL_STEP = (False, True, True, True)
+_EPOCH = (False, True, False, True)
+FX_DEFAULTS: dict[str, tuple[bool, bool, bool, bool]] = {
+    **dict.fromkeys(
+        (
+            "training_step",
+            "on_train_batch_start",
+            "on_train_batch_end",
+            "on_before_backward",
+            "on_after_backward",
+            "on_before_optimizer_step",
+            "on_before_zero_grad",
+            "optimizer_step",
+            "optimizer_zero_grad",
+            "backward",
+            "configure_gradient_clipping",
+            "lr_scheduler_step",
+        ),
+        _STEP,
+    ),
+    **dict.fromkeys(
+        (
+            "validation_step",
+            "test_step",
+            "on_validation_batch_start",
+            "on_validation_batch_end",
+            "on_test_batch_start",
+            "on_test_batch_end",
+        ),
+        _EVAL_STEP,
+    ),
+    **dict.fromkeys(
+        (
+            "on_train_start",
+            "on_train_epoch_start",
+            "on_train_epoch_end",
+            "on_validation_start",
+            "on_validation_epoch_start",
+            "on_validation_epoch_end",
+            "on_test_start",
+            "on_test_epoch_start",
+            "on_test_epoch_end",
+            "on_validation_model_eval",
+            "on_validation_model_train",
+            "on_test_model_eval",
+            "on_test_model_train",
+        ),
+        _EPOCH,
+    ),
+}
+
+
+def resolve_log_options(
+    fx: str | None, name: str, on_step: bool | None, on_epoch: bool | None
+) -> tuple[bool, bool]:
+    """Apply the per-hook defaults and reject logging from hooks that may not log."""
+    if fx is None:
+        raise RuntimeError(
+            f"self.log({name!r}, ...) was called outside the Trainer's loops. Log from "
+            "training_step, validation_step, test_step or the batch / epoch hooks."
+        )
+    rules = FX_DEFAULTS.get(fx)
+    if rules is None:
+        raise RuntimeError(
+            f"You can't call self.log({name!r}, ...) inside `{fx}`. Log from training_step, "
+            "validation_step, test_step or the on_*_batch_* / on_*_epoch_* hooks instead."
+        )
+    dstep, depoch, step_ok, epoch_ok = rules
+    on_step = dstep if on_step is None else bool(on_step)
+    on_epoch = depoch if on_epoch is None else bool(on_epoch)
+    if on_step and not step_ok:
+        raise ValueError(
+            f"self.log({name!r}, on_step=True) is not allowed in `{fx}`: it runs once per epoch. "
+            "Use on_step=False."
+        )
+    if on_epoch and not epoch_ok:
+        raise ValueError(f"self.log({name!r}, on_epoch=True) is not allowed in `{fx}`.")
+    return on_step, on_epoch
+
+
+def _as_tensor(name: str, value: Any, device: torch.device | None) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(
+                f"self.log({name!r}, value) needs a scalar, got a tensor of shape "
+                f"{tuple(value.shape)}. Reduce it first, e.g. value.mean()."
+            )
+        return value.detach().reshape(())
+    if isinstance(value, bool) or not isinstance(value, Number):
+        raise TypeError(
+            f"self.log({name!r}, value) accepts a scalar tensor, a Python number or a "
+            f"torchmetrics Metric; got {type(value).__name__}. Log strings through the logger "
+            "(self.logger.experiment) instead."
+        )
+    return torch.tensor(float(value), device=device)
+
+
+def _is_torchmetric(value: Any) -> bool:
+    # Duck-typed so that torchmetrics is never imported by plcore.
+    return hasattr(value, "compute") and hasattr(value, "reset") and hasattr(value, "update")
+
+
+class MetricEntry:
+    """One logged key in one hook: its options, its last step value and its epoch accumulator."""
+
+    __slots__ = (
+        "acc",
+        "count",
+        "dataloader_idx",
+        "logger",
+        "metric",
+        "name",
+        "on_epoch",
+        "on_step",
+        "options",
+        "prog_bar",
+        "reduce_fx",
+        "step_value",
+        "sync_dist",
+    )
+
+    def __init__(self, name: str, options: tuple[Any, ...], dataloader_idx: int | None) -> None:
+        self.name = name
+        self.options = options
+        self.prog_bar, self.logger, self.on_step, self.on_epoch, self.reduce_fx, self.sync_dist = (
+            options
+        )
+        self.dataloader_idx = dataloader_idx
+        self.step_value: torch.Tensor | None = None
+        self.acc: torch.Tensor | None = None
+        self.count: torch.Tensor | float = 0.0
+        self.metric: Any = None
+
+    def update(self, value: torch.Tensor, batch_size: int | None) -> None:
+        self.step_value = value
+        if not self.on_epoch:
+            return
+        fx = self.reduce_fx
+        if fx == "mean":
+            weight = 1.0 if batch_size is None else float(batch_size)
+            weighted = value.to(torch.float64) * weight if value.is_floating_point() else value * weight
+            self.acc = weighted if self.acc is None else self.acc + weighted
+            self.count += weight
+        elif self.acc is None:
+            self.acc = value.clone()
+        elif fx == "sum":
+            self.acc = self.acc + value
+        elif fx == "max":
+            self.acc = torch.maximum(self.acc, value)
+        else:
+            self.acc = torch.minimum(self.acc, value)
+
+    def epoch_value(self, sync: SyncFn | None) -> torch.Tensor | None:
+        if self.metric is not None:
+            value = self.metric.compute()
+            return value.detach() if isinstance(value, torch.Tensor) else torch.tensor(value)
+        if self.acc is None:
+            return None
+        acc = self.acc
+        if self.reduce_fx == "mean":
+            if self.sync_dist and sync is not None:
+                acc = sync(acc, "sum")
+                count = sync(torch.tensor(self.count, dtype=torch.float64, device=acc.device), "sum")
+                return (acc / count).to(torch.float32)
+            return (acc / self.count).to(torch.float32)
+        if self.sync_dist and sync is not None:
+            acc = sync(acc, self.reduce_fx)
+        return acc
+
+    def synced_step_value(self, sync: SyncFn | None) -> torch.Tensor | None:
+        value = self.step_value
+        if value is not None and self.sync_dist and sync is not None:
+            value = sync(value, self.reduce_fx if self.reduce_fx != "mean" else "mean")
+        return value
+
+
+class MetricViews:
+    """The three dictionaries of Lightning: callback metrics, logged metrics, progress-bar metrics."""
+
+    __slots__ = ("callback", "log", "pbar")
+
+    def __init__(self) -> None:
+        self.callback: dict[str, torch.Tensor] = {}
+        self.log: dict[str, torch.Tensor] = {}
+        self.pbar: dict[str, torch.Tensor] = {}
+
+
+class MetricStore:
+    """What one loop logged, keyed by (hook, name).
+
+    Args:
+        sync: reduces a tensor across processes (``sync(tensor, reduce_op)``); handed in by the
+            runtime so plcore never imports a strategy. ``None`` means one process.
+    """
+
+    def __init__(self, sync: SyncFn | None = None) -> None:
+        self.sync = sync
+        self._entries: dict[tuple[str, str], MetricEntry] = {}
+        self._step_dirty: list[MetricEntry] = []
+
+    def log(
+        self,
+        fx: str,
+        name: str,
+        value: Any,
+        *,
+        prog_bar: bool = False,
+        logger: bool = True,
+        on_step: bool = False,
+        on_epoch: bool = True,
+        reduce_fx: str | Callable[..., Any] = "mean",
+        sync_dist: bool = False,
+        batch_size: int | None = None,
+        dataloader_idx: int | None = None,
+        device: torch.device | None = None,
+    ) -> None:
+        """Record one value; see ``LightningModule.log`` for the meaning of each option."""
+        reduce_fx = _normalize_reduce_fx(name, reduce_fx)
+        if dataloader_idx is not None:
+            name = f"{name}/dataloader_idx_{dataloader_idx}"
+        key = (fx, name)
+        options = (prog_bar, logger, on_step, on_epoch, reduce_fx, sync_dist)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = MetricEntry(name, options, dataloader_idx)
+        elif entry.options != options:
+            raise ValueError(
+                f"self.log({name!r}) was already called in `{fx}` with different options "
+                f"(prog_bar, logger, on_step, on_epoch, reduce_fx, sync_dist) = {entry.options}; "
+                f"now {options}. Log each key with the same options, or use another name."
+            )
+        if _is_torchmetric(value):
+            entry.metric = value
+            if on_step:  # the batch value torchmetrics kept from its last forward()
+                batch_value = getattr(value, "_forward_cache", None)
+                entry.step_value = _as_tensor(
+                    name, value.compute() if batch_value is None else batch_value, device
+                )
+        else:
+            entry.update(_as_tensor(name, value, device), batch_size)
+        if on_step:
+            self._step_dirty.append(entry)
+
+    @property
+    def has_step_values(self) -> bool:
+        return bool(self._step_dirty)
+
+    def step_views(self) -> MetricViews:
+        """Values logged with ``on_step=True`` since the last call (tensors, no host sync)."""
+        views = MetricViews()
+        for entry in self._step_dirty:
+            value = entry.synced_step_value(self.sync)
+            if value is None:
+                continue
+            forked = _forked(entry.name, "_step") if entry.on_epoch else entry.name
+            views.callback[entry.name if not entry.on_epoch else forked] = value
+            if entry.on_epoch:
+                views.callback[entry.name] = value
+            if entry.logger:
+                views.log[forked] = value
+            if entry.prog_bar:
+                views.pbar[forked] = value
+        self._step_dirty.clear()
+        return views
+
+    def epoch_views(self) -> MetricViews:
+        """Aggregated ``on_epoch=True`` values (the only place a ``sync_dist`` reduction runs)."""
+        views = MetricViews()
+        for entry in self._entries.values():
+            if not entry.on_epoch:
+                continue
+            value = entry.epoch_value(self.sync)
+            if value is None:
+                continue
+            forked = _forked(entry.name, "_epoch") if entry.on_step else entry.name
+            views.callback[entry.name] = value
+            if entry.on_step:
+                views.callback[forked] = value
+            if entry.logger:
+                views.log[forked] = value
+            if entry.prog_bar:
+                views.pbar[forked] = value
+        return views
+
+    def reset(self) -> None:
+        """Forget all values (a new epoch or a new evaluation run); torchmetrics are reset too."""
+        for entry in self._entries.values():
+            if entry.metric is not None:
+                entry.metric.reset()
+        self._entries.clear()
+        self._step_dirty.clear()
+
+    def names(self) -> list[str]:
+        return [entry.name for entry in self._entries.values()]
+
+
+def _forked(name: str, suffix: str) -> str:
+    base, sep, idx = name.partition("/dataloader_idx_")
+    return f"{base}{suffix}{sep}{idx}" if sep else f"{name}{suffix}"
+
+
+def _normalize_reduce_fx(name: str, reduce_fx: Any) -> str:
+    if isinstance(reduce_fx, str):
+        fx = reduce_fx.lower()
+    else:
+        fx = {torch.mean: "mean", torch.sum: "sum", torch.max: "max", torch.min: "min"}.get(
+            reduce_fx, getattr(reduce_fx, "__name__", repr(reduce_fx))
+        )
+    if fx not in _REDUCE_FX:
+        raise ValueError(
+            f"self.log({name!r}, reduce_fx={reduce_fx!r}) is not supported; use one of "
+            f"{', '.join(map(repr, _REDUCE_FX))} (or torch.mean / torch.sum / torch.max / torch.min)."
+        )
+    return fx
+
+
+def to_float_dict(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """Turn tensors into Python floats (the one place a host sync happens, when values are written)."""
+    return {k: (v.item() if isinstance(v, torch.Tensor) else float(v)) for k, v in metrics.items()}

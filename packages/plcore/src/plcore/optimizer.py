@@ -1,0 +1,77 @@
+"""``LightningOptimizer``: the optimizer a LightningModule sees inside the Trainer.
+
+It *is* the user's optimizer for every purpose (``isinstance(opt, torch.optim.Adam)`` holds, and
+``param_groups`` / ``state`` are the same objects), except that ``step`` goes through the runtime:
+the precision plugin (gradient scaling), ``on_before_optimizer_step`` hooks, clipping and the
+step counter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+__all__ = ["LightningOptimizer"]
+
+StepFn = Callable[..., Any]
+
+
+class LightningOptimizer:
+    """Wraps ``optimizer`` so that ``step`` runs through the Trainer's optimizer-step function.
+
+    Args:
+        optimizer: the optimizer returned by ``configure_optimizers``.
+        step_fn: ``step_fn(optimizer, closure, **kwargs)`` performs the step (set by the Trainer).
+            Without one, ``step`` calls the optimizer directly, as in a plain loop.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, step_fn: StepFn | None = None) -> None:
+        if isinstance(optimizer, LightningOptimizer):
+            optimizer = optimizer.optimizer
+        # Share the optimizer's attributes (param_groups, state, defaults, ...) by reference and
+        # become an instance of a subclass of its type, so user code cannot tell the difference.
+        self.__dict__ = {k: v for k, v in optimizer.__dict__.items() if k not in ("step", "__del__")}
+        self.__class__ = type(
+            "Lightning" + type(optimizer).__name__, (self.__class__, type(optimizer)), {}
+        )
+        self._optimizer = optimizer
+        self._step_fn = step_fn
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The wrapped optimizer."""
+        return self._optimizer
+
+    def step(self, closure: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
+        """Step the optimizer through the runtime (hooks, precision, clipping, step count)."""
+        if self._step_fn is None:
+            return self._optimizer.step(closure, **kwargs) if closure else self._optimizer.step(**kwargs)
+        return self._step_fn(self._optimizer, closure, **kwargs)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._optimizer.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self._optimizer.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._optimizer.load_state_dict(state_dict)
+
+    @contextmanager
+    def toggle_model(self, sync_grad: bool = True) -> Generator[None, None, None]:
+        """Within this block only this optimizer's parameters require gradients."""
+        module = getattr(self, "_module", None)
+        if module is None:
+            yield
+            return
+        module.toggle_optimizer(self)
+        try:
+            yield
+        finally:
+            module.untoggle_optimizer(self)
+
+    def __repr__(self) -> str:
+        return f"LightningOptimizer({self._optimizer!r})"

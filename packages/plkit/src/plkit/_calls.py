@@ -1,0 +1,82 @@
+"""Calling hooks: callbacks first (in the order given), then the module, with ``self.log``'s context.
+
+Only overridden hooks are called. ``self.log`` needs to know which hook is running (its defaults
+and its permissions depend on it), so every call sets the module's log context and restores the
+previous one afterwards (a hook may run inside another, e.g. ``on_before_backward`` inside
+``training_step`` under manual optimization).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plcore import Callback, LightningDataModule, LightningModule
+from plcore.hooks import HOOKS, MODULE, HookDispatcher, is_overridden
+
+__all__ = ["HookCaller"]
+
+_MODULE_HOOKS = tuple(h.name for h in HOOKS if MODULE in h.owners)
+
+
+class HookCaller:
+    """Dispatches hooks for one run.
+
+    Args:
+        trainer: passed as the first argument of callback hooks.
+        model: the LightningModule.
+        callbacks: the callbacks in order.
+        datamodule: the LightningDataModule, if any.
+    """
+
+    def __init__(self, trainer: Any, model: LightningModule, callbacks: list[Callback],
+                 datamodule: LightningDataModule | None = None) -> None:
+        self.trainer = trainer
+        self.model = model
+        self.datamodule = datamodule
+        self.ctx = model._log_ctx
+        self.dispatcher = HookDispatcher(callbacks, Callback)
+        self.overridden = frozenset(n for n in _MODULE_HOOKS if is_overridden(model, n, LightningModule))
+
+    def refresh_callbacks(self, callbacks: list[Callback]) -> None:
+        self.dispatcher.refresh(callbacks)
+
+    def callbacks(self, name: str, *args: Any) -> None:
+        """Every callback's ``name`` (those that override it), in order."""
+        if not self.dispatcher.has(name):
+            return
+        ctx = self.ctx
+        prev, ctx.fx = ctx.fx, name
+        try:
+            self.dispatcher.call(name, self.trainer, self.model, *args)
+        finally:
+            ctx.fx = prev
+
+    def monitors(self, name: str) -> None:
+        """Monitoring callbacks (ModelCheckpoint, EarlyStopping) for ``name``, after the module."""
+        self.dispatcher.call_monitors(name, self.trainer, self.model)
+
+    def module(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """The module's ``name`` (always called: some defaults do real work)."""
+        ctx = self.ctx
+        prev, ctx.fx = ctx.fx, name
+        try:
+            return getattr(self.model, name)(*args, **kwargs)
+        finally:
+            ctx.fx = prev
+
+    def module_if(self, name: str, *args: Any) -> Any:
+        """The module's ``name`` only when the user overrode it (its default is a no-op)."""
+        if name in self.overridden:
+            return self.module(name, *args)
+        return None
+
+    def both(self, name: str, *args: Any) -> None:
+        """Callbacks' then the module's ``name``."""
+        self.callbacks(name, *args)
+        self.module_if(name, *args)
+
+    def datamodule_hook(self, name: str, *args: Any) -> Any:
+        dm = self.datamodule
+        if dm is not None and is_overridden(dm, name, LightningDataModule):
+            return getattr(dm, name)(*args)
+        return None

@@ -1,0 +1,191 @@
+"""Trainer flags -> a frozen :class:`Plan`, in one pure function.
+
+Everything the loops need to know about *what* to run (how many epochs, steps and batches, when
+to validate, what to log) is decided here, once, from the constructor's arguments; invalid values
+fail here with a message that names the flag and what to write instead. Hardware (accelerator,
+devices, strategy, precision) is resolved by placcel, not here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+__all__ = ["Plan", "resolve_plan", "parse_max_time"]
+
+_DETERMINISTIC = (True, False, "warn", None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the loops run; every field has Lightning's default semantics."""
+
+    max_epochs: int  # -1: unlimited
+    min_epochs: int
+    max_steps: int  # -1: unlimited
+    min_steps: int
+    max_time: timedelta | None
+    limit_train_batches: int | float
+    limit_val_batches: int | float
+    limit_test_batches: int | float
+    limit_predict_batches: int | float
+    overfit_batches: int | float
+    val_check_interval: int | float
+    check_val_every_n_epoch: int | None
+    num_sanity_val_steps: int  # -1: all
+    log_every_n_steps: int
+    accumulate_grad_batches: int
+    gradient_clip_val: float | None
+    gradient_clip_algorithm: str
+    deterministic: bool | str | None
+    benchmark: bool | None
+    inference_mode: bool
+    use_distributed_sampler: bool
+    detect_anomaly: bool
+    reload_dataloaders_every_n_epochs: int
+    fast_dev_run: int  # 0: off
+    barebones: bool
+    enable_checkpointing: bool
+    enable_progress_bar: bool
+    enable_model_summary: bool
+    logger_enabled: bool
+
+
+def _fail(flag: str, value: Any, what: str) -> ValueError:
+    return ValueError(f"Trainer({flag}={value!r}) is invalid: {what}")
+
+
+def _int(flag: str, value: Any, minimum: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(flag, value, what)
+    return value
+
+
+def _limit(flag: str, value: Any) -> int | float:
+    """An int counts batches, a float in [0, 1] is a fraction of the dataloader."""
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(flag, value, "pass an int (number of batches) or a float in [0.0, 1.0].")
+    if isinstance(value, float) and not 0.0 <= value <= 1.0:
+        raise _fail(flag, value, "a float is a fraction of the batches and must be in [0.0, 1.0]; "
+                    "pass an int for a number of batches.")
+    if isinstance(value, int) and value < 0:
+        raise _fail(flag, value, "the number of batches must be >= 0.")
+    return value
+
+
+def parse_max_time(value: Any) -> timedelta | None:
+    """``"DD:HH:MM:SS"``, a ``timedelta`` or a dict of ``timedelta`` arguments."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, dict):
+        try:
+            return timedelta(**value)
+        except TypeError as err:
+            raise _fail("max_time", value, f"the dict must hold timedelta arguments ({err}).") from None
+    if isinstance(value, str) and re.fullmatch(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}", value):
+        days, hours, minutes, seconds = map(int, value.split(":"))
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    raise _fail("max_time", value, 'use "DD:HH:MM:SS" (e.g. "00:12:00:00"), a datetime.timedelta '
+                "or a dict such as {'hours': 12}.")
+
+
+def _epochs_and_steps(flags: dict[str, Any]) -> tuple[int, int, int, int]:
+    max_steps = _int("max_steps", flags["max_steps"], -1, "use -1 (no limit) or a positive int.")
+    max_epochs = flags["max_epochs"]
+    if max_epochs is None:
+        unbounded = max_steps == -1 and flags["max_time"] is None
+        max_epochs = 1000 if unbounded else -1
+    max_epochs = _int("max_epochs", max_epochs, -1, "use -1 (no limit) or an int >= 0.")
+    min_epochs = _int("min_epochs", flags["min_epochs"] or 0, 0, "use an int >= 0.")
+    min_steps = _int("min_steps", flags["min_steps"] or 0, 0, "use an int >= 0.")
+    if max_epochs != -1 and min_epochs > max_epochs:
+        raise _fail("min_epochs", min_epochs, f"it is larger than max_epochs={max_epochs}.")
+    return max_epochs, min_epochs, max_steps, min_steps
+
+
+def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int]:
+    vci = flags["val_check_interval"]
+    vci = 1.0 if vci is None else vci
+    if isinstance(vci, bool) or not isinstance(vci, (int, float)):
+        raise _fail("val_check_interval", vci, "pass a float in (0.0, 1.0] (fraction of an epoch) "
+                    "or an int (number of training batches).")
+    if (isinstance(vci, float) and not 0.0 < vci <= 1.0) or (isinstance(vci, int) and vci <= 0):
+        raise _fail("val_check_interval", vci, "a float must be in (0.0, 1.0] and an int must be > 0.")
+    every = flags["check_val_every_n_epoch"]
+    if every is not None:
+        every = _int("check_val_every_n_epoch", every, 1, "use an int >= 1, or None to validate "
+                     "only by val_check_interval (counted across epochs).")
+    sanity = flags["num_sanity_val_steps"]
+    sanity = 2 if sanity is None else _int("num_sanity_val_steps", sanity, -1,
+                                            "use -1 (all batches), 0 (off) or a positive int.")
+    return vci, every, sanity
+
+
+def _switches(flags: dict[str, Any], fast_dev_run: int) -> dict[str, bool]:
+    barebones = bool(flags["barebones"])
+    out = {}
+    for name, default in (("enable_checkpointing", True), ("enable_progress_bar", True),
+                          ("enable_model_summary", True)):
+        value = flags[name]
+        if barebones and value:
+            raise _fail(name, value, "barebones=True turns it off; remove one of the two flags.")
+        out[name] = (default if value is None else bool(value)) and not barebones
+    logger = flags["logger"]
+    if barebones and logger not in (None, False):
+        raise _fail("logger", logger, "barebones=True turns logging off; remove one of the two flags.")
+    out["logger_enabled"] = logger is not False and not barebones and not fast_dev_run
+    if fast_dev_run:
+        out["enable_checkpointing"] = False
+    return out
+
+
+def resolve_plan(**flags: Any) -> Plan:
+    """Validate the Trainer's loop flags and fill in Lightning's defaults."""
+    fdr = flags["fast_dev_run"]
+    if isinstance(fdr, bool):
+        fdr = int(fdr)
+    fast_dev_run = _int("fast_dev_run", fdr, 0, "use True/False or a positive int (batches).")
+    max_epochs, min_epochs, max_steps, min_steps = _epochs_and_steps(flags)
+    vci, every, sanity = _validation(flags)
+    overfit = _limit("overfit_batches", flags["overfit_batches"] or 0.0)
+    limits = {n: _limit(n, flags[n]) for n in ("limit_train_batches", "limit_val_batches",
+                                              "limit_test_batches", "limit_predict_batches")}
+    if overfit:
+        limits["limit_train_batches"] = limits["limit_val_batches"] = overfit
+    if fast_dev_run:
+        limits = dict.fromkeys(limits, fast_dev_run)
+        max_epochs, max_steps, sanity, vci, every = 1, fast_dev_run, 0, 1.0, 1
+    log_n = flags["log_every_n_steps"]
+    log_n = 50 if log_n is None else _int("log_every_n_steps", log_n, 0, "use an int >= 0.")
+    accumulate = _int("accumulate_grad_batches", flags["accumulate_grad_batches"], 1,
+                      "use an int >= 1 (the number of batches per optimizer step).")
+    clip_val, clip_algo = _clipping(flags["gradient_clip_val"], flags["gradient_clip_algorithm"])
+    if flags["deterministic"] not in _DETERMINISTIC:
+        raise _fail("deterministic", flags["deterministic"], "use True, False or 'warn'.")
+    reload_n = _int("reload_dataloaders_every_n_epochs", flags["reload_dataloaders_every_n_epochs"],
+                    0, "use an int >= 0 (0 loads them once).")
+    return Plan(
+        max_epochs=max_epochs, min_epochs=min_epochs, max_steps=max_steps, min_steps=min_steps,
+        max_time=parse_max_time(flags["max_time"]), **limits, overfit_batches=overfit,
+        val_check_interval=vci, check_val_every_n_epoch=every, num_sanity_val_steps=sanity,
+        log_every_n_steps=log_n, accumulate_grad_batches=accumulate, gradient_clip_val=clip_val,
+        gradient_clip_algorithm=clip_algo, deterministic=flags["deterministic"],
+        benchmark=flags["benchmark"], inference_mode=bool(flags["inference_mode"]),
+        use_distributed_sampler=bool(flags["use_distributed_sampler"]),
+        detect_anomaly=bool(flags["detect_anomaly"]), reload_dataloaders_every_n_epochs=reload_n,
+        fast_dev_run=fast_dev_run, barebones=bool(flags["barebones"]),
+        **_switches(flags, fast_dev_run),
+    )
+
+
+def _clipping(value: Any, algorithm: Any) -> tuple[float | None, str]:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        raise _fail("gradient_clip_val", value, "use a number >= 0, or None for no clipping.")
+    algorithm = "norm" if algorithm is None else algorithm
+    if algorithm not in ("norm", "value"):
+        raise _fail("gradient_clip_algorithm", algorithm, "use 'norm' or 'value'.")
+    return (float(value) if value else None), algorithm

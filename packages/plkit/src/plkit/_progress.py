@@ -1,0 +1,41 @@
+"""Loop progress: what the fit and evaluation loops have done (saved in checkpoints for resume)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EvalProgress", "FitProgress"]
+
+
+@dataclass
+class FitProgress:
+    """Where training stands.
+
+    ``batches_that_stepped`` counts batches that ended an accumulation window (Lightning's step
+    axis for loggers); ``resume_batch`` is the batch a resumed epoch starts from;
+    ``epoch_rng`` is the torch RNG state just before the epoch's loader iterator was created.
+    """
+
+    epoch: int = 0
+    global_step: int = 0
+    batch_idx: int = 0
+    batches_done: int = 0
+    batches_that_stepped: int = 0
+    total_batch_idx: int = 0
+    resume_batch: int = 0
+    last_batch_idx: int = -1
+    epoch_finished: bool = False
+    epoch_rng: Any = None
+
+
+@dataclass
+class EvalProgress:
+    """Where the current evaluation pass stands."""
+
+    dataloader_idx: int = 0
+    batches_done: int = 0
+
+    def reset(self) -> None:
+        self.dataloader_idx = 0
+        self.batches_done = 0

@@ -1,0 +1,27 @@
+"""Built-in callbacks (Lightning 2.x names), and the ``Callback`` base class to write your own.
+
+::
+
+    from plkit.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+
+    trainer = Trainer(callbacks=[ModelCheckpoint(monitor="val_loss"), EarlyStopping("val_loss")])
+"""
+
+from plcore.callback import Callback
+from plkit.callbacks.early_stopping import EarlyStopping
+from plkit.callbacks.lr_monitor import LearningRateMonitor
+from plkit.callbacks.model_checkpoint import ModelCheckpoint
+from plkit.callbacks.model_summary import ModelSummary
+from plkit.callbacks.timer import Timer
+from pllog import ProgressBar, TQDMProgressBar
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "LearningRateMonitor",
+    "ModelCheckpoint",
+    "ModelSummary",
+    "ProgressBar",
+    "TQDMProgressBar",
+    "Timer",
+]

@@ -1,0 +1,1 @@
+"""The loops: fit (epochs), training (batches and optimization), evaluation, prediction."""

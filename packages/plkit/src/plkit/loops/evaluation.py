@@ -1,0 +1,115 @@
+"""Validation and test loops (and the sanity check, a short validation before training).
+
+Shape (``spec/hook-order.md``)::
+
+    on_{stage}_model_eval                          eval mode, no gradients
+    on_{stage}_start; on_{stage}_epoch_start
+    per loader, per batch: BATCH TRANSFER; on_{stage}_batch_start; {stage}_step; on_{stage}_batch_end
+    on_{stage}_epoch_end                           then the epoch metrics reach callback_metrics
+    on_{stage}_end                                 and the loggers
+    on_{stage}_model_train                         (not after predict)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from plkit._state import RunningStage
+
+__all__ = ["run_evaluation", "run_sanity_check", "run_validation_in_fit"]
+
+_HOOK_STAGE = {RunningStage.VALIDATING: "validation", RunningStage.SANITY_CHECKING: "validation",
+               RunningStage.TESTING: "test"}
+
+
+def _grad_context(trainer: Any) -> Any:
+    return torch.inference_mode() if trainer._plan.inference_mode else torch.no_grad()
+
+
+def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float]) -> None:
+    calls, model = trainer._calls, trainer.lightning_module
+    ctx, transfer = model._log_ctx, trainer._batch_transfer
+    several = len(loaders) > 1
+    ctx.num_dataloaders = len(loaders)
+    has_start = calls.dispatcher.has(f"on_{name}_batch_start") or f"on_{name}_batch_start" in calls.overridden
+    has_end = calls.dispatcher.has(f"on_{name}_batch_end") or f"on_{name}_batch_end" in calls.overridden
+    step_name = f"{name}_step"
+    forward_context = trainer.strategy.precision.has_forward_context
+    for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
+        ctx.dataloader_idx = dl_idx
+        trainer._eval_progress.dataloader_idx = dl_idx
+        if limit == 0:
+            continue
+        extra = (dl_idx,) if several else ()
+        for batch_idx, batch in enumerate(loader):
+            if batch_idx >= limit:
+                break
+            batch = transfer(batch, dl_idx)
+            ctx.batch = batch
+            if has_start:
+                calls.both(f"on_{name}_batch_start", batch, batch_idx, *extra)
+            ctx.fx = step_name
+            if forward_context:
+                with trainer.strategy.forward_context():
+                    output = getattr(model, step_name)(batch, batch_idx, *extra)
+            else:
+                output = getattr(model, step_name)(batch, batch_idx, *extra)
+            ctx.fx = None
+            if has_end:
+                calls.both(f"on_{name}_batch_end", output, batch, batch_idx, *extra)
+            trainer._eval_progress.batches_done += 1
+    ctx.dataloader_idx = None
+    ctx.num_dataloaders = 1
+
+
+def run_evaluation(trainer: Any, stage: RunningStage, loaders: list[Any], limits: list[float]) -> list[dict[str, float]]:
+    """Run one validation or test pass; returns one metrics dict per dataloader."""
+    calls = trainer._calls
+    name = _HOOK_STAGE[stage]
+    previous_stage = trainer.state.stage
+    trainer.state.stage = stage
+    trainer._eval_progress.reset()
+    calls.module(f"on_{name}_model_eval")
+    metrics = trainer._metrics
+    metrics.begin_eval()
+    try:
+        with _grad_context(trainer):
+            calls.both(f"on_{name}_start")
+            calls.both(f"on_{name}_epoch_start")
+            _run_batches(trainer, name, loaders, limits)
+            calls.both(f"on_{name}_epoch_end")
+        results = metrics.eval_end(stage, len(loaders))
+        calls.both(f"on_{name}_end")
+    finally:
+        trainer.state.stage = previous_stage
+    calls.module(f"on_{name}_model_train")
+    return results
+
+
+def run_sanity_check(trainer: Any) -> None:
+    """A few validation batches before training, to fail fast; its metrics are discarded."""
+    steps = trainer._plan.num_sanity_val_steps
+    if steps == 0 or not trainer._validation_enabled:
+        return
+    loaders = trainer._val_loaders
+    limits = [min(n, steps) if steps > 0 else n for n in trainer.num_val_batches]
+    trainer.num_sanity_val_batches = [int(n) if n != math.inf else n for n in limits]
+    if not any(limits):
+        return
+    calls = trainer._calls
+    trainer.state.stage = RunningStage.SANITY_CHECKING
+    calls.callbacks("on_sanity_check_start")
+    run_evaluation(trainer, RunningStage.SANITY_CHECKING, loaders, limits)
+    calls.callbacks("on_sanity_check_end")
+    trainer._metrics.discard_sanity()
+    trainer.state.stage = RunningStage.TRAINING
+
+
+def run_validation_in_fit(trainer: Any) -> None:
+    """Validation during fit: zero the gradients' memory, validate, back to training mode."""
+    trainer._calls.module("on_validation_model_zero_grad")
+    run_evaluation(trainer, RunningStage.VALIDATING, trainer._val_loaders, trainer.num_val_batches)
+    trainer.state.stage = RunningStage.TRAINING

@@ -1,0 +1,59 @@
+"""The fit loop: sanity check, then epochs until a stopping condition holds.
+
+Stops when ``max_epochs`` or ``max_steps`` is reached, when ``max_time`` has passed, or when
+``trainer.should_stop`` is set and ``min_epochs`` / ``min_steps`` are met.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from plkit._state import RunningStage
+from plkit.loops import evaluation
+from plkit.loops.training import run_training_epoch
+
+__all__ = ["run_fit"]
+
+
+def _epoch_end(trainer: Any) -> None:
+    calls = trainer._calls
+    trainer._progress.epoch_finished = True
+    trainer._metrics.train_epoch_end(log=False)  # callbacks see the epoch aggregates
+    calls.callbacks("on_train_epoch_end")
+    calls.module_if("on_train_epoch_end")
+    trainer._metrics.train_epoch_end()  # values the module logged in on_train_epoch_end
+    calls.monitors("on_train_epoch_end")
+    for config in trainer.lr_scheduler_configs:
+        if config.reduce_on_plateau and config.interval == "epoch":
+            trainer._step_plateau_scheduler(config)
+
+
+def run_fit(trainer: Any) -> None:
+    """Train from the trainer's current progress (zero, or a restored checkpoint)."""
+    calls, progress = trainer._calls, trainer._progress
+    evaluation.run_sanity_check(trainer)
+    trainer.state.stage = RunningStage.TRAINING
+    calls.both("on_train_start")
+    while not trainer._training_done():
+        if trainer.should_stop and trainer._can_stop_early():
+            break
+        loader = trainer._train_loader_for_epoch()
+        start = progress.resume_batch
+        progress.resume_batch = 0
+        progress.epoch_finished = False
+        trainer._metrics.begin_train_epoch()
+        if start == 0:
+            calls.both("on_train_epoch_start")
+        if trainer.num_training_batches > start:
+            run_training_epoch(trainer, loader, trainer.num_training_batches, start)
+        _epoch_end(trainer)
+        progress.epoch += 1
+        progress.batches_done = 0
+    calls.both("on_train_end")
+
+
+def epochs_left(trainer: Any) -> float:
+    """How many epochs may still run (``inf`` when unbounded)."""
+    max_epochs = trainer._plan.max_epochs
+    return math.inf if max_epochs == -1 else max_epochs - trainer._progress.epoch

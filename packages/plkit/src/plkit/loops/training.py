@@ -1,0 +1,240 @@
+"""One training epoch, batch by batch, top to bottom.
+
+Per batch (``spec/hook-order.md``)::
+
+    batch = next(loader)                      skipped batches on resume are not loaded where possible
+    BATCH TRANSFER                            on_before_batch_transfer, transfer_batch_to_device, on_after_...
+    on_train_batch_start                      the module returning -1 ends the epoch
+    automatic optimization:
+        inside an accumulation window:        training_step, [zero grad on the window's first batch], backward
+        on the window's last batch:           optimizer_step(closure) -> closure: training_step, zero grad,
+                                              backward; then on_before_optimizer_step, clipping, the step
+    manual optimization:                      training_step (the user calls manual_backward / opt.step())
+    step-interval schedulers
+    on_train_batch_end
+    step metrics to the loggers               every log_every_n_steps steps (the only host sync)
+    validation                                when val_check_interval says so
+
+Hooks nobody overrides are not called; nothing here waits for the device unless a value is
+written this step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import partial
+from typing import Any
+
+import torch
+
+from plkit.loops import evaluation
+
+__all__ = ["run_training_epoch"]
+
+
+def _loss_of(output: Any) -> torch.Tensor | None:
+    """training_step may return a loss tensor, a dict with "loss", or None (skip the batch)."""
+    if output is None or isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, dict):
+        if "loss" not in output:
+            raise ValueError(
+                "training_step returned a dict without a 'loss' key; return {'loss': loss, ...}, "
+                "the loss tensor itself, or None to skip the batch."
+            )
+        return output["loss"]
+    raise TypeError(
+        f"training_step returned {type(output).__name__}; return the loss tensor, a dict with "
+        "'loss', or None to skip the batch."
+    )
+
+
+def _batch_output(output: Any, loss: torch.Tensor | None) -> Any:
+    """What on_train_batch_end receives as ``outputs``."""
+    if loss is None:
+        return output if isinstance(output, dict) else None
+    extra = {k: v for k, v in output.items() if k != "loss"} if isinstance(output, dict) else {}
+    return {"loss": loss.detach(), **extra}
+
+
+class _Step:
+    """The optimization of one batch (automatic mode); built once per epoch, reused per batch."""
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self.calls = trainer._calls
+        self.model = trainer.lightning_module
+        self.strategy = trainer.strategy
+        self.forward = trainer._forward_module
+        self.accumulate = trainer._plan.accumulate_grad_batches
+        overridden = self.calls.overridden
+        self.custom_backward = "backward" in overridden
+        self.custom_zero_grad = "optimizer_zero_grad" in overridden
+        self.custom_opt_step = "optimizer_step" in overridden
+        self.forward_context = self.strategy.precision.has_forward_context
+        self.output: Any = None
+        self.loss: torch.Tensor | None = None
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
+        ctx = self.model._log_ctx
+        ctx.fx = "training_step"
+        if self.forward_context:
+            with self.strategy.forward_context():
+                output = self.forward(batch, batch_idx)
+        else:
+            output = self.forward(batch, batch_idx)
+        ctx.fx = None
+        self.output = output
+        loss = _loss_of(output)
+        if loss is not None and self.accumulate > 1:
+            loss = loss / self.accumulate
+        self.loss = loss
+        return loss
+
+    def zero_grad(self, optimizer: Any, batch_idx: int) -> None:
+        trainer = self.trainer
+        self.calls.both("on_before_zero_grad", optimizer)
+        if self.custom_zero_grad:
+            self.calls.module("optimizer_zero_grad", trainer.current_epoch, batch_idx, optimizer)
+        else:
+            optimizer.zero_grad()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        calls = self.calls
+        calls.both("on_before_backward", loss)
+        backward_fn = partial(calls.module, "backward") if self.custom_backward else _plain_backward
+        self.strategy.backward(loss, backward_fn)
+        calls.both("on_after_backward")
+
+    def closure(self, batch: Any, batch_idx: int, optimizer: Any, zero_grad: bool) -> Any:
+        loss = self.training_step(batch, batch_idx)
+        if zero_grad:
+            self.zero_grad(optimizer, batch_idx)
+        if loss is not None:
+            self.backward(loss)
+        return loss
+
+def _plain_backward(loss: torch.Tensor, *args: Any) -> None:
+    loss.backward(*args)
+
+
+def _run_automatic(step: _Step, batch: Any, batch_idx: int, window_start: bool, window_end: bool) -> bool:
+    """Optimize one batch; returns whether an optimizer stepped."""
+    trainer = step.trainer
+    if not trainer._lightning_optimizers:  # configure_optimizers returned None
+        step.training_step(batch, batch_idx)
+        return False
+    stepped = False
+    several = len(trainer._lightning_optimizers) > 1
+    for lopt in trainer._lightning_optimizers:
+        if several:
+            step.model.toggle_optimizer(lopt)
+        if not window_end:
+            with step.strategy.no_backward_sync(step.forward, True):
+                step.closure(batch, batch_idx, lopt, window_start)
+        else:
+            closure = partial(step.closure, batch, batch_idx, lopt, window_start)
+            if step.custom_opt_step:
+                step.calls.module("optimizer_step", trainer.current_epoch, batch_idx, lopt, closure)
+            else:
+                lopt.step(closure=closure)
+            stepped = True
+        if several:
+            step.model.untoggle_optimizer(lopt)
+    return stepped
+
+
+def _window(trainer: Any, batch_idx: int, is_last: bool) -> tuple[bool, bool]:
+    k = trainer._plan.accumulate_grad_batches
+    if k == 1:
+        return True, True
+    return batch_idx % k == 0, (batch_idx + 1) % k == 0 or is_last
+
+
+def _should_validate(trainer: Any, batch_idx: int, is_last: bool) -> bool:
+    if not trainer._validation_enabled or not trainer._val_due_this_epoch():
+        return False
+    val_check_batch = trainer.val_check_batch
+    if is_last and val_check_batch == math.inf:
+        return True
+    if trainer.should_stop and trainer._can_stop_early():
+        return True
+    if val_check_batch == math.inf:
+        return is_last
+    every = trainer._plan.check_val_every_n_epoch
+    # total_batch_idx already counts this batch
+    current = trainer._progress.total_batch_idx - 1 if every is None else batch_idx
+    return (current + 1) % val_check_batch == 0
+
+
+def _step_schedulers(trainer: Any, interval: str) -> None:
+    for config in trainer.lr_scheduler_configs:
+        if config.interval != interval or config.reduce_on_plateau:
+            continue
+        count = trainer.global_step if interval == "step" else trainer.current_epoch + 1
+        if count % config.frequency == 0:
+            trainer._calls.module("lr_scheduler_step", config.scheduler, None)
+
+
+def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batch: int) -> None:
+    """Run the batches of one epoch from ``start_batch`` (non-zero when resuming mid-epoch)."""
+    calls, progress, plan = trainer._calls, trainer._progress, trainer._plan
+    model = trainer.lightning_module
+    automatic = model.automatic_optimization
+    step = _Step(trainer)
+    transfer = trainer._batch_transfer
+    has_batch_start = calls.dispatcher.has("on_train_batch_start") or "on_train_batch_start" in calls.overridden
+    deadline = trainer._deadline
+    metrics = trainer._metrics
+    log_every = plan.log_every_n_steps
+    iterator = trainer._train_iterator(loader, start_batch)
+    batch_idx = start_batch - 1
+    for batch_idx, batch, is_last in iterator:
+        batch = transfer(batch, 0)
+        model._log_ctx.batch = batch
+        progress.batch_idx = batch_idx
+        if has_batch_start:
+            calls.callbacks("on_train_batch_start", batch, batch_idx)
+            if calls.module_if("on_train_batch_start", batch, batch_idx) == -1:
+                break
+        if automatic:
+            window_start, window_end = _window(trainer, batch_idx, is_last)
+            stepped = _run_automatic(step, batch, batch_idx, window_start, window_end)
+            if stepped:
+                progress.global_step += 1
+            output = _batch_output(step.output, step.loss)
+        else:
+            window_end = True
+            output = step.training_step(batch, batch_idx)
+        if window_end:
+            _step_schedulers(trainer, "step")
+            if is_last:
+                _step_schedulers(trainer, "epoch")
+        progress.batches_done = batch_idx + 1
+        progress.total_batch_idx += 1
+        counts = window_end or not automatic
+        if counts:  # Lightning's "batches that stepped": the loggers' step axis
+            progress.batches_that_stepped += 1
+        calls.both("on_train_batch_end", output, batch, batch_idx)
+        if metrics.train.has_step_values:
+            if counts:
+                n = progress.batches_that_stepped
+                metrics.train_step_end(bool(log_every) and n % log_every == 0 or trainer.should_stop)
+            else:  # inside an accumulation window: keep the newest values, write nothing
+                metrics.train.step_views()
+        if _should_validate(trainer, batch_idx, is_last):
+            evaluation.run_validation_in_fit(trainer)
+            _step_plateau(trainer, "step")
+        step.output = step.loss = None
+        if deadline is not None and time.monotonic() >= deadline:
+            trainer.should_stop = True
+        if trainer._training_done() or (trainer.should_stop and trainer._can_stop_early()):
+            break
+    progress.last_batch_idx = batch_idx
+
+
+def _step_plateau(trainer: Any, interval: str) -> None:
+    for config in trainer.lr_scheduler_configs:
+        if config.reduce_on_plateau and config.interval == interval:
+            trainer._step_plateau_scheduler(config)

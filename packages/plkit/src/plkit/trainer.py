@@ -1,0 +1,570 @@
+"""``Trainer``: runs a LightningModule's fit, validate, test and predict loops.
+
+One process::
+
+    trainer = plkit.Trainer(max_epochs=10)
+    trainer.fit(model, datamodule=dm)
+
+Several processes on one machine (re-runs ``python train.py`` once per extra rank)::
+
+    trainer = plkit.Trainer(accelerator="cpu", strategy="ddp", devices=2)
+
+Under torchrun or SLURM the processes already exist and the Trainer joins them; two nodes::
+
+    MASTER_ADDR=host0 MASTER_PORT=29500 NODE_RANK=0 python train.py   # on host0
+    MASTER_ADDR=host0 MASTER_PORT=29500 NODE_RANK=1 python train.py   # on host1
+    # with Trainer(strategy="ddp", num_nodes=2, devices=...)
+
+The constructor only stores and validates; flags are resolved by :func:`plkit._flags.resolve_plan`
+and placcel's ``build_strategy``. The loops live in :mod:`plkit.loops`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import torch
+
+from plcore import Callback, LightningDataModule, LightningModule
+from plcore.checkpoint import TorchCheckpointIO
+from plcore.optimizer import LightningOptimizer
+from plcore.utilities.rank_zero import rank_zero_only
+
+from placcel import build_strategy
+from plkit import _checkpointing, _run, _setup
+from plkit._flags import resolve_plan
+from plkit._logging import MetricsHub
+from plkit._progress import EvalProgress, FitProgress
+from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Automates the loops of a LightningModule (Lightning 2.x flags and behaviour).
+
+    Args:
+        accelerator: "cpu", "gpu"/"cuda", "mps", "auto" or an Accelerator.
+        strategy: "auto", "single_device", "ddp", "ddp_spawn" or a Strategy.
+        devices: number of devices, a list of ids, "0,1", "auto" or -1 (all).
+        num_nodes: number of machines.
+        precision: "32-true", "64-true", "16-mixed", "bf16-mixed", "16-true" or "bf16-true".
+        logger: True (TensorBoard), False, a logger or a list of loggers.
+        callbacks: a Callback or a list of them.
+        fast_dev_run: run N (True: 1) batches of each loop as a smoke test; no logs, no checkpoints.
+        max_epochs: stop after this many epochs (default 1000 when max_steps is -1 too; -1: none).
+        min_epochs: do not stop early before this many epochs.
+        max_steps: stop after this many optimizer steps (-1: no limit).
+        min_steps: do not stop early before this many optimizer steps.
+        max_time: stop after this long ("DD:HH:MM:SS", timedelta or dict).
+        limit_train_batches: batches per training epoch (int) or fraction (float).
+        limit_val_batches: likewise for validation.
+        limit_test_batches: likewise for test.
+        limit_predict_batches: likewise for predict.
+        overfit_batches: train and validate on this many (fraction of) training batches, unshuffled.
+        val_check_interval: validate every fraction of an epoch (float) or every N batches (int).
+        check_val_every_n_epoch: validate every N epochs (None: by val_check_interval only).
+        num_sanity_val_steps: validation batches run before training (-1: all).
+        log_every_n_steps: write step metrics every N optimizer steps.
+        enable_checkpointing: add a ModelCheckpoint when none is given.
+        enable_progress_bar: show a progress bar.
+        enable_model_summary: print a summary of the model at fit start.
+        accumulate_grad_batches: batches per optimizer step.
+        gradient_clip_val: clip gradients at this value (None: no clipping).
+        gradient_clip_algorithm: "norm" (default) or "value".
+        deterministic: True, False or "warn" (torch.use_deterministic_algorithms).
+        benchmark: cudnn.benchmark.
+        inference_mode: evaluate under torch.inference_mode (else torch.no_grad).
+        use_distributed_sampler: add a DistributedSampler to loaders when several processes run.
+        profiler: not supported yet (None only).
+        detect_anomaly: enable autograd anomaly detection during fit.
+        barebones: turn off every feature that costs time per step (logs, checkpoints, bars).
+        plugins: not supported (None only).
+        sync_batchnorm: convert BatchNorm layers to SyncBatchNorm under DDP.
+        reload_dataloaders_every_n_epochs: ask for new dataloaders every N epochs.
+        default_root_dir: where logs and checkpoints go (default: the working directory).
+        resume: "auto" to resume from the newest checkpoint under ``default_root_dir`` when fit
+            is called without ``ckpt_path`` (plkit's addition; None: off).
+    """
+
+    def __init__(
+        self,
+        *,
+        accelerator: str | Any = "auto",
+        strategy: str | Any = "auto",
+        devices: int | str | list[int] = "auto",
+        num_nodes: int = 1,
+        precision: str | int | None = None,
+        logger: Any = None,
+        callbacks: Callback | list[Callback] | None = None,
+        fast_dev_run: int | bool = False,
+        max_epochs: int | None = None,
+        min_epochs: int | None = None,
+        max_steps: int = -1,
+        min_steps: int | None = None,
+        max_time: Any = None,
+        limit_train_batches: int | float | None = None,
+        limit_val_batches: int | float | None = None,
+        limit_test_batches: int | float | None = None,
+        limit_predict_batches: int | float | None = None,
+        overfit_batches: int | float = 0.0,
+        val_check_interval: int | float | None = None,
+        check_val_every_n_epoch: int | None = 1,
+        num_sanity_val_steps: int | None = None,
+        log_every_n_steps: int | None = None,
+        enable_checkpointing: bool | None = None,
+        enable_progress_bar: bool | None = None,
+        enable_model_summary: bool | None = None,
+        accumulate_grad_batches: int = 1,
+        gradient_clip_val: int | float | None = None,
+        gradient_clip_algorithm: str | None = None,
+        deterministic: bool | str | None = None,
+        benchmark: bool | None = None,
+        inference_mode: bool = True,
+        use_distributed_sampler: bool = True,
+        profiler: Any = None,
+        detect_anomaly: bool = False,
+        barebones: bool = False,
+        plugins: Any = None,
+        sync_batchnorm: bool = False,
+        reload_dataloaders_every_n_epochs: int = 0,
+        default_root_dir: str | os.PathLike | None = None,
+        resume: str | None = None,
+    ) -> None:
+        self._plan = resolve_plan(
+            fast_dev_run=fast_dev_run, max_epochs=max_epochs, min_epochs=min_epochs,
+            max_steps=max_steps, min_steps=min_steps, max_time=max_time,
+            limit_train_batches=limit_train_batches, limit_val_batches=limit_val_batches,
+            limit_test_batches=limit_test_batches, limit_predict_batches=limit_predict_batches,
+            overfit_batches=overfit_batches, val_check_interval=val_check_interval,
+            check_val_every_n_epoch=check_val_every_n_epoch, num_sanity_val_steps=num_sanity_val_steps,
+            log_every_n_steps=log_every_n_steps, enable_checkpointing=enable_checkpointing,
+            enable_progress_bar=enable_progress_bar, enable_model_summary=enable_model_summary,
+            accumulate_grad_batches=accumulate_grad_batches, gradient_clip_val=gradient_clip_val,
+            gradient_clip_algorithm=gradient_clip_algorithm, deterministic=deterministic,
+            benchmark=benchmark, inference_mode=inference_mode,
+            use_distributed_sampler=use_distributed_sampler, detect_anomaly=detect_anomaly,
+            barebones=barebones, reload_dataloaders_every_n_epochs=reload_dataloaders_every_n_epochs,
+            logger=logger,
+        )
+        _setup.check_unsupported(profiler=profiler, plugins=plugins, resume=resume)
+        _setup.apply_determinism(self._plan.deterministic, self._plan.benchmark)
+        self.strategy = build_strategy(
+            accelerator=accelerator, strategy=strategy, devices=devices, num_nodes=num_nodes,
+            precision="32-true" if precision is None else precision, sync_batchnorm=sync_batchnorm,
+            checkpoint_io=TorchCheckpointIO(),
+        )
+        self._default_root_dir = os.fspath(default_root_dir) if default_root_dir else os.getcwd()
+        self._loggers = _setup.build_loggers(logger, self._plan, self._default_root_dir)
+        self._callbacks = _setup.build_callbacks(callbacks, self._plan)
+        self._resume = resume
+        self.state = TrainerState()
+        self.should_stop = False
+        self._progress = FitProgress()
+        self._eval_progress = EvalProgress()
+        self._model: LightningModule | None = None
+        self._forward_module: Any = None
+        self.datamodule: LightningDataModule | None = None
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self._lightning_optimizers: list[LightningOptimizer] = []
+        self.lr_scheduler_configs: list[Any] = []
+        self._metrics = MetricsHub(self)
+        self._calls: Any = None
+        self._train_source: Any = None
+        self._train_loader: Any = None
+        self._val_loaders: list[Any] = []
+        self.num_training_batches: float = math.inf
+        self.num_val_batches: list[float] = []
+        self.num_sanity_val_batches: list[float] = []
+        self.num_test_batches: list[float] = []
+        self.num_predict_batches: list[float] = []
+        self.val_check_batch: float = math.inf
+        self._validation_enabled = False
+        self._deadline: float | None = None
+        self._pending_rng: Any = None
+        self._batch_transfer: Any = None
+        self._fit_data: dict[str, Any] = {}
+        self.ckpt_path: str | None = None
+
+    # ======================================================================================
+    # entry points
+    # ======================================================================================
+    def fit(
+        self,
+        model: LightningModule,
+        train_dataloaders: Any = None,
+        val_dataloaders: Any = None,
+        datamodule: LightningDataModule | None = None,
+        ckpt_path: str | os.PathLike | None = None,
+    ) -> None:
+        """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks."""
+        if isinstance(train_dataloaders, LightningDataModule):  # trainer.fit(model, dm), as Lightning allows
+            train_dataloaders, datamodule = None, train_dataloaders
+        _setup.check_fit_arguments(model, train_dataloaders, datamodule)
+        self._run(TrainerFn.FITTING, model, datamodule, ckpt_path,
+                  train=train_dataloaders, val=val_dataloaders)
+
+    def validate(
+        self,
+        model: LightningModule | None = None,
+        dataloaders: Any = None,
+        ckpt_path: str | os.PathLike | None = None,
+        verbose: bool = True,
+        datamodule: LightningDataModule | None = None,
+    ) -> list[dict[str, float]]:
+        """Run one validation pass; returns one dict of metrics per dataloader."""
+        if isinstance(dataloaders, LightningDataModule):
+            dataloaders, datamodule = None, dataloaders
+        return self._run(TrainerFn.VALIDATING, model, datamodule, ckpt_path, val=dataloaders,
+                         verbose=verbose)
+
+    def test(
+        self,
+        model: LightningModule | None = None,
+        dataloaders: Any = None,
+        ckpt_path: str | os.PathLike | None = None,
+        verbose: bool = True,
+        datamodule: LightningDataModule | None = None,
+    ) -> list[dict[str, float]]:
+        """Run one test pass; returns one dict of metrics per dataloader."""
+        if isinstance(dataloaders, LightningDataModule):
+            dataloaders, datamodule = None, dataloaders
+        return self._run(TrainerFn.TESTING, model, datamodule, ckpt_path, test=dataloaders,
+                         verbose=verbose)
+
+    def predict(
+        self,
+        model: LightningModule | None = None,
+        dataloaders: Any = None,
+        datamodule: LightningDataModule | None = None,
+        return_predictions: bool | None = None,
+        ckpt_path: str | os.PathLike | None = None,
+    ) -> list[Any] | None:
+        """Run ``predict_step`` over the data; returns the predictions (a list per loader if several)."""
+        if isinstance(dataloaders, LightningDataModule):
+            dataloaders, datamodule = None, dataloaders
+        return self._run(TrainerFn.PREDICTING, model, datamodule, ckpt_path, predict=dataloaders,
+                         return_predictions=True if return_predictions is None else return_predictions)
+
+    # ======================================================================================
+    # running
+    # ======================================================================================
+    def _run(self, fn: TrainerFn, model: LightningModule | None, datamodule: Any, ckpt_path: Any,
+             **data: Any) -> Any:
+        model = _setup.check_model(self, fn, model, datamodule)
+        self.state = TrainerState(status=TrainerStatus.RUNNING, fn=fn)
+        self.should_stop = False
+        self._model, self.datamodule = model, datamodule
+        self._fit_data = data
+        model.trainer = self
+        if datamodule is not None:
+            datamodule.trainer = self
+        launcher = self.strategy.launcher
+        if launcher is not None:
+            return launcher.launch(self._run_in_process, fn, ckpt_path, data)
+        return self._run_in_process(fn, ckpt_path, data)
+
+    def _run_in_process(self, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
+        try:
+            self.strategy.setup_environment()
+            rank_zero_only.rank = self.global_rank
+            result = _run.run_stage(self, fn, ckpt_path, data)
+        except KeyboardInterrupt as err:
+            _run.interrupt(self, err)
+            return None
+        except BaseException as err:
+            _run.interrupt(self, err)
+            raise
+        self.state.status = TrainerStatus.FINISHED
+        self.state.stage = None
+        return result
+
+    # --- pieces the loops call --------------------------------------------------------------
+    def _training_done(self) -> bool:
+        plan, p = self._plan, self._progress
+        if plan.max_steps != -1 and p.global_step >= plan.max_steps:
+            return True
+        return plan.max_epochs != -1 and p.epoch >= plan.max_epochs
+
+    def _can_stop_early(self) -> bool:
+        p = self._progress
+        return p.epoch + 1 >= self._plan.min_epochs and p.global_step >= self._plan.min_steps
+
+    def _val_due_this_epoch(self) -> bool:
+        every = self._plan.check_val_every_n_epoch
+        return every is None or (self.current_epoch + 1) % every == 0
+
+    def _train_loader_for_epoch(self) -> Any:
+        return _run.train_loader_for_epoch(self)
+
+    def _train_iterator(self, loader: Any, start: int) -> Any:
+        return _run.train_iterator(self, loader, start)
+
+    def _after_closure(self, optimizer: torch.optim.Optimizer) -> None:
+        """Between backward and the optimizer step: hooks, then clipping (automatic mode)."""
+        calls = self._calls
+        calls.both("on_before_optimizer_step", optimizer)
+        if self._plan.gradient_clip_val is not None or "configure_gradient_clipping" in calls.overridden:
+            calls.module("configure_gradient_clipping", optimizer, self._plan.gradient_clip_val,
+                         self._plan.gradient_clip_algorithm)
+
+    def _optimizer_step(self, optimizer: torch.optim.Optimizer, closure: Any = None, **kwargs: Any) -> Any:
+        """What ``LightningOptimizer.step`` runs: precision, hooks, clipping, step count."""
+        closure = closure or _no_closure
+        if self.lightning_module.automatic_optimization:
+            return self.strategy.optimizer_step(optimizer, closure, lambda: self._after_closure(optimizer))
+        after = lambda: self._calls.both("on_before_optimizer_step", optimizer)  # noqa: E731
+        result = self.strategy.optimizer_step(optimizer, closure, after)
+        self._progress.global_step += 1
+        return result
+
+    def _manual_backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+        calls = self._calls
+        calls.both("on_before_backward", loss)
+        if "backward" in calls.overridden:
+            self.strategy.backward(loss, lambda t, *a: calls.module("backward", t, *a, **kwargs), *args)
+        else:
+            self.strategy.backward(loss, lambda t, *a: t.backward(*a, **kwargs), *args)
+        calls.both("on_after_backward")
+
+    def _step_plateau_scheduler(self, config: Any) -> None:
+        value = self.callback_metrics.get(config.monitor)
+        if value is None:
+            if config.strict:
+                raise RuntimeError(
+                    f"ReduceLROnPlateau conditioned on metric {config.monitor!r} which is not "
+                    f"available. Available metrics are: {sorted(self.callback_metrics)}. Log it "
+                    "with self.log, or set 'strict': False in the scheduler config."
+                )
+            import warnings
+
+            warnings.warn(f"ReduceLROnPlateau: metric {config.monitor!r} not found; skipping.", stacklevel=2)
+            return
+        count = self.global_step if config.interval == "step" else self.current_epoch + 1
+        if count % config.frequency == 0:
+            self._calls.module("lr_scheduler_step", config.scheduler, value)
+
+    # ======================================================================================
+    # checkpoints
+    # ======================================================================================
+    def save_checkpoint(self, filepath: str | os.PathLike, weights_only: bool = False,
+                        storage_options: Any = None) -> None:
+        """Write a checkpoint of the current state (rank 0 writes, every rank must call)."""
+        if self._model is None:
+            raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
+        if storage_options is not None:
+            raise TypeError("storage_options is not supported by the default checkpoint writer.")
+        checkpoint = _checkpointing.dump_checkpoint(self, weights_only)
+        self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
+        self.strategy.barrier("save_checkpoint")
+
+    # ======================================================================================
+    # state a user reads (Lightning 2.x names)
+    # ======================================================================================
+    @property
+    def lightning_module(self) -> LightningModule:
+        return self._model  # type: ignore[return-value]
+
+    @property
+    def model(self) -> Any:
+        """The module as the strategy wraps it (e.g. DistributedDataParallel)."""
+        return self._forward_module if isinstance(self._forward_module, torch.nn.Module) else self._model
+
+    @property
+    def current_epoch(self) -> int:
+        return self._progress.epoch
+
+    @property
+    def global_step(self) -> int:
+        return self._progress.global_step
+
+    @property
+    def callback_metrics(self) -> dict[str, torch.Tensor]:
+        return self._metrics.callback_metrics
+
+    @property
+    def logged_metrics(self) -> dict[str, torch.Tensor]:
+        return self._metrics.logged_metrics
+
+    @property
+    def progress_bar_metrics(self) -> dict[str, float]:
+        return self._metrics.progress_bar_metrics()
+
+    @property
+    def callbacks(self) -> list[Callback]:
+        return self._callbacks
+
+    @property
+    def loggers(self) -> list[Any]:
+        return self._loggers
+
+    @loggers.setter
+    def loggers(self, loggers: list[Any] | None) -> None:
+        self._loggers = list(loggers or [])
+
+    @property
+    def logger(self) -> Any:
+        return self._loggers[0] if self._loggers else None
+
+    @logger.setter
+    def logger(self, logger: Any) -> None:
+        self._loggers = [] if logger is None else [logger]
+
+    @property
+    def log_dir(self) -> str | None:
+        """The first logger's folder (its ``log_dir`` or ``save_dir``), else ``default_root_dir``."""
+        if not self._loggers:
+            return self._default_root_dir
+        first = self._loggers[0]
+        return getattr(first, "log_dir", None) or getattr(first, "save_dir", None)
+
+    @property
+    def default_root_dir(self) -> str:
+        return self._default_root_dir
+
+    @property
+    def checkpoint_callbacks(self) -> list[Callback]:
+        return [cb for cb in self._callbacks if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "ModelCheckpoint")]
+
+    @property
+    def checkpoint_callback(self) -> Callback | None:
+        found = self.checkpoint_callbacks
+        return found[0] if found else None
+
+    @property
+    def early_stopping_callbacks(self) -> list[Callback]:
+        return [cb for cb in self._callbacks if _is_a(cb, "EarlyStopping")]
+
+    @property
+    def early_stopping_callback(self) -> Callback | None:
+        found = self.early_stopping_callbacks
+        return found[0] if found else None
+
+    @property
+    def progress_bar_callback(self) -> Callback | None:
+        return next((cb for cb in self._callbacks if _is_a(cb, "ProgressBar")), None)
+
+    @property
+    def sanity_checking(self) -> bool:
+        return self.state.stage == RunningStage.SANITY_CHECKING
+
+    @property
+    def training(self) -> bool:
+        return self.state.stage == RunningStage.TRAINING
+
+    @property
+    def validating(self) -> bool:
+        return self.state.stage == RunningStage.VALIDATING
+
+    @property
+    def testing(self) -> bool:
+        return self.state.stage == RunningStage.TESTING
+
+    @property
+    def predicting(self) -> bool:
+        return self.state.stage == RunningStage.PREDICTING
+
+    @property
+    def interrupted(self) -> bool:
+        return self.state.status == TrainerStatus.INTERRUPTED
+
+    @property
+    def estimated_stepping_batches(self) -> float:
+        """Optimizer steps the fit will take (``max_steps``, or epochs × steps per epoch)."""
+        if self._plan.max_steps != -1:
+            return self._plan.max_steps
+        if self._train_loader is None and self._model is not None:
+            _run.setup_train_data(self)
+        per_epoch = math.ceil(self.num_training_batches / self._plan.accumulate_grad_batches)
+        if self._plan.max_epochs == -1:
+            return math.inf
+        return per_epoch * self._plan.max_epochs if per_epoch != math.inf else math.inf
+
+    # --- processes and devices -------------------------------------------------------------
+    @property
+    def accelerator(self) -> Any:
+        return self.strategy.accelerator
+
+    @property
+    def precision(self) -> str:
+        return self.strategy.precision.precision
+
+    @property
+    def world_size(self) -> int:
+        return self.strategy.world_size
+
+    @property
+    def global_rank(self) -> int:
+        return self.strategy.global_rank
+
+    @property
+    def local_rank(self) -> int:
+        return self.strategy.local_rank
+
+    @property
+    def node_rank(self) -> int:
+        return self.strategy.node_rank
+
+    @property
+    def num_nodes(self) -> int:
+        return self.strategy.num_nodes
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.strategy.is_global_zero
+
+    @property
+    def num_devices(self) -> int:
+        return len(self.device_ids)
+
+    @property
+    def device_ids(self) -> list[int]:
+        return [d.index if d.index is not None else i for i, d in enumerate(self.strategy.parallel_devices)]
+
+    # --- flags, as given --------------------------------------------------------------------
+    max_epochs = property(lambda self: self._plan.max_epochs)
+    min_epochs = property(lambda self: self._plan.min_epochs)
+    max_steps = property(lambda self: self._plan.max_steps)
+    min_steps = property(lambda self: self._plan.min_steps)
+    accumulate_grad_batches = property(lambda self: self._plan.accumulate_grad_batches)
+    gradient_clip_val = property(lambda self: self._plan.gradient_clip_val)
+    gradient_clip_algorithm = property(lambda self: self._plan.gradient_clip_algorithm)
+    val_check_interval = property(lambda self: self._plan.val_check_interval)
+    check_val_every_n_epoch = property(lambda self: self._plan.check_val_every_n_epoch)
+    num_sanity_val_steps = property(lambda self: self._plan.num_sanity_val_steps)
+    log_every_n_steps = property(lambda self: self._plan.log_every_n_steps)
+    fast_dev_run = property(lambda self: self._plan.fast_dev_run)
+    limit_train_batches = property(lambda self: self._plan.limit_train_batches)
+    limit_val_batches = property(lambda self: self._plan.limit_val_batches)
+    limit_test_batches = property(lambda self: self._plan.limit_test_batches)
+    limit_predict_batches = property(lambda self: self._plan.limit_predict_batches)
+    overfit_batches = property(lambda self: self._plan.overfit_batches)
+    reload_dataloaders_every_n_epochs = property(lambda self: self._plan.reload_dataloaders_every_n_epochs)
+
+    @property
+    def enable_validation(self) -> bool:
+        return self._validation_enabled
+
+    @property
+    def train_dataloader(self) -> Any:
+        return self._train_loader
+
+    @property
+    def val_dataloaders(self) -> Any:
+        loaders = self._val_loaders
+        return loaders[0] if len(loaders) == 1 else (loaders or None)
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        if self.is_global_zero:
+            print(*args, **kwargs)
+
+
+def _no_closure() -> None:
+    return None
+
+
+def _is_a(obj: Any, class_name: str) -> bool:
+    return any(cls.__name__ == class_name for cls in type(obj).__mro__)
+
