@@ -558,6 +558,7 @@ def test_config_dict_argument_is_passed_back_whole(tmp_path):
         def __init__(self, config: dict):
             super().__init__()
             self.save_hyperparameters(config)
+            self.config = config
             self.layer = nn.Linear(2, config["hidden"])
 
     model = ConfigNet({"hidden": 3, "lr": 0.1})
@@ -566,6 +567,7 @@ def test_config_dict_argument_is_passed_back_whole(tmp_path):
     _save_model(model, path)
     loaded = ConfigNet.load_from_checkpoint(path, lr=0.2)
     assert dict(loaded._hparams) == {"hidden": 3, "lr": 0.2}
+    assert loaded.config.lr == 0.2  # passed back as an AttributeDict: Namespace-style access works
 
 
 def test_var_kwargs_init_receives_all_hparams(tmp_path):

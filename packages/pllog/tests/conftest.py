@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from plcore.utilities.rank_zero import rank_zero_only
 
 

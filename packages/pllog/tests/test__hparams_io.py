@@ -91,7 +91,9 @@ def test_missing_folder_is_an_error(tmp_path: Path) -> None:
         save_hparams_to_yaml(tmp_path / "no" / "hparams.yaml", {"a": 1})
 
 
-def test_foreign_yaml_without_pyyaml_asks_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_foreign_yaml_without_pyyaml_asks_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "hparams.yaml"
     path.write_text("opt:\n  name: adam\n")
     monkeypatch.setitem(sys.modules, "yaml", None)

@@ -33,7 +33,12 @@ def test_convert_params() -> None:
 
 
 def test_flatten_dict_nests_with_the_delimiter() -> None:
-    params = {"opt": {"name": "adam", "betas": {"b1": 0.9}}, "ns": Namespace(x=1), "empty": {}, "lr": 1}
+    params = {
+        "opt": {"name": "adam", "betas": {"b1": 0.9}},
+        "ns": Namespace(x=1),
+        "empty": {},
+        "lr": 1,
+    }
     assert flatten_dict(params) == {
         "opt/name": "adam",
         "opt/betas/b1": 0.9,

@@ -43,7 +43,11 @@ def test_new_key_after_rows_were_written_rewrites_the_file(tmp_path: Path) -> No
     path = os.path.join(logger.log_dir, "metrics.csv")
     header, rows = _rows(path)
     assert header == ["step", "acc", "loss"]
-    assert [(r["step"], r["acc"], r["loss"]) for r in rows] == [("0", "", "1.0"), ("1", "0.9", "0.5"), ("2", "", "0.4")]
+    assert [(r["step"], r["acc"], r["loss"]) for r in rows] == [
+        ("0", "", "1.0"),
+        ("1", "0.9", "0.5"),
+        ("2", "", "0.4"),
+    ]
     assert not os.path.exists(path + ".tmp")
 
 

@@ -5,9 +5,9 @@ import pickle
 from argparse import Namespace
 
 import pytest
+
 from plcore.interfaces import LoggerProtocol
 from plcore.utilities.rank_zero import rank_zero_only
-
 from pllog import Logger, rank_zero_experiment
 from pllog.logger import _DummyExperiment
 

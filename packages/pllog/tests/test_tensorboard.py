@@ -73,11 +73,15 @@ def test_versions_increment_and_are_fixed_on_first_use(tmp_path: Path) -> None:
 
 
 def test_given_versions_name_and_sub_dir(tmp_path: Path) -> None:
-    assert TensorBoardLogger(tmp_path, version=3).log_dir.endswith(os.path.join("lightning_logs", "version_3"))
+    assert TensorBoardLogger(tmp_path, version=3).log_dir.endswith(
+        os.path.join("lightning_logs", "version_3")
+    )
     named = TensorBoardLogger(tmp_path, name="exp", version="run-a", sub_dir="fold1")
     assert named.log_dir == os.path.join(tmp_path, "exp", "run-a", "fold1")
     assert named.root_dir == os.path.join(tmp_path, "exp")
-    assert named.save_dir == os.fspath(tmp_path) and named.sub_dir == "fold1" and named.name == "exp"
+    assert (
+        named.save_dir == os.fspath(tmp_path) and named.sub_dir == "fold1" and named.name == "exp"
+    )
     unnamed = TensorBoardLogger(tmp_path, name="", version=0)
     assert unnamed.log_dir == os.path.join(tmp_path, "version_0") and unnamed.name == ""
     named.log_metrics({"x": 1.0}, 0)
@@ -87,7 +91,9 @@ def test_given_versions_name_and_sub_dir(tmp_path: Path) -> None:
 
 def test_save_dir_expands_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert TensorBoardLogger("~/logs", version=0).log_dir == os.path.join(tmp_path, "logs", "lightning_logs", "version_0")
+    assert TensorBoardLogger("~/logs", version=0).log_dir == os.path.join(
+        tmp_path, "logs", "lightning_logs", "version_0"
+    )
 
 
 @pytest.mark.parametrize("version", [-1, True, 1.5, ""])
@@ -104,7 +110,11 @@ def test_unknown_writer_kwarg(tmp_path: Path) -> None:
 
 def _hparams_plugin(log_dir: str) -> plugin_data_pb2.HParamsPluginData:
     content = _events(log_dir).PluginTagToContent("hparams")
-    assert set(content) == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
+    assert set(content) == {
+        "_hparams_/experiment",
+        "_hparams_/session_start_info",
+        "_hparams_/session_end_info",
+    }
     return plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
 
 
@@ -121,7 +131,12 @@ def test_hyperparams_plugin_and_yaml(tmp_path: Path) -> None:
     assert start.hparams["act"].string_value == "None"
     assert _scalars(logger.log_dir, "hp_metric") == [(0, -1.0)]
     loaded = load_hparams_from_yaml(os.path.join(logger.log_dir, "hparams.yaml"))
-    assert loaded == {"lr": 0.01, "opt": {"name": "adam", "beta": 0.9}, "layers": [1, 2], "act": None}
+    assert loaded == {
+        "lr": 0.01,
+        "opt": {"name": "adam", "beta": 0.9},
+        "layers": [1, 2],
+        "act": None,
+    }
     logger.finalize("success")
 
 

@@ -119,13 +119,10 @@ def to_plain(value: Any, name: str) -> Any:
         }
     if isinstance(value, (list, tuple, set, frozenset)) and not hasattr(value, "_fields"):
         items = [to_plain(item, f"{name}[{i}]") for i, item in enumerate(value)]
-        return (
-            items
-            if isinstance(value, list)
-            else set(items)
-            if isinstance(value, (set, frozenset))
-            else tuple(items)
-        )
+        if isinstance(value, list):
+            return items
+        # frozenset becomes set: weights_only loading accepts set but not frozenset.
+        return set(items) if isinstance(value, (set, frozenset)) else tuple(items)
     raise TypeError(
         f"Hyper-parameter `{name}` is a {type(value).__module__}.{type(value).__qualname__}, which a"
         " checkpoint cannot store safely (only None, bool, int, float, str, tensors, torch dtypes /"
@@ -171,9 +168,11 @@ def save_hyperparameters(
         current = inspect.currentframe()
         frame = current.f_back if current is not None else None
     init_args = _without_ignored(collect_init_args(obj, frame), ignore)
-    hparams, obj._hparams_name = _select(args, init_args)
+    hparams, name = _select(args, init_args)
+    plain = {key: to_plain(value, key) for key, value in hparams.items()}  # may raise: store after
+    obj._hparams_name = name
     stored = get_hparams(obj)
-    stored.update({key: to_plain(value, key) for key, value in hparams.items()})
+    stored.update(plain)
     obj._hparams_initial = copy.deepcopy(stored)
 
 
@@ -258,40 +257,38 @@ def collect_init_args(obj: Any, frame: types.FrameType | None) -> dict[str, Any]
         return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
     collected: dict[str, Any] = {}
     # Innermost first (a parent's __init__ running under a child's): outer values override.
-    for init_frame, cls in _init_frames(obj, frame):
-        collected.update(_frame_args(init_frame, cls))
+    for init_frame in _init_frames(obj, frame):
+        collected.update(_frame_args(init_frame))
     return collected
 
 
-def _init_frames(obj: Any, frame: types.FrameType | None) -> Iterator[tuple[types.FrameType, type]]:
-    """Consecutive ``__init__`` frames of ``obj`` starting at ``frame`` (or just above it)."""
+def _init_frames(obj: Any, frame: types.FrameType | None) -> Iterator[types.FrameType]:
+    """Consecutive ``__init__`` frames of ``obj`` starting at ``frame`` (or a few frames above)."""
     skipped = 0
     while frame is not None and skipped <= _MAX_HELPER_FRAMES:
-        cls = _init_owner(obj, frame)
-        if cls is not None:
-            yield frame, cls
+        if _is_init_of(obj, frame):
+            yield frame
             skipped = _MAX_HELPER_FRAMES  # once inside, stop at the first frame that is not one
         else:
             skipped += 1
         frame = frame.f_back
 
 
-def _init_owner(obj: Any, frame: types.FrameType) -> type | None:
-    """The class in ``obj``'s MRO whose ``__init__`` is running in ``frame``, if any."""
+def _is_init_of(obj: Any, frame: types.FrameType) -> bool:
+    """Whether ``frame`` runs the ``__init__`` of a class in ``obj``'s MRO, on ``obj`` itself."""
     code = frame.f_code
     if code.co_name != "__init__" or code.co_argcount == 0:
-        return None
+        return False
     if frame.f_locals.get(code.co_varnames[0]) is not obj:
-        return None
-    for cls in type(obj).__mro__:
-        init = cls.__dict__.get("__init__")
-        if getattr(init, "__code__", None) is code:
-            return cls
-    return None
+        return False
+    # Matching the code object rules out an unrelated __init__ that merely received ``obj``.
+    return any(
+        getattr(cls.__dict__.get("__init__"), "__code__", None) is code for cls in type(obj).__mro__
+    )
 
 
-def _frame_args(frame: types.FrameType, cls: type) -> dict[str, Any]:
-    """The named arguments (and ``**kwargs`` entries) of ``cls.__init__`` as seen in ``frame``."""
+def _frame_args(frame: types.FrameType) -> dict[str, Any]:
+    """The named arguments (and ``**kwargs`` entries) of the ``__init__`` running in ``frame``."""
     code = frame.f_code
     local_vars = frame.f_locals
     n_named = code.co_argcount + code.co_kwonlyargcount

@@ -69,6 +69,8 @@ CHECKPOINT_KEYS = [
     "datamodule_hparams_name",
     "datamodule_hyper_parameters",
 ]
+# A class that is not an nn.Module but has one of these is treated as a LightningDataModule.
+_DATAMODULE_MARKERS = ("train_dataloader", "val_dataloader", "test_dataloader", "prepare_data")
 # Keys under which very old Lightning versions stored a module's hyper-parameters.
 _PAST_HPARAMS_KEYS = ("module_arguments", "hparams")
 
@@ -189,7 +191,10 @@ def safe_load(
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
     except Exception as err:
-        raise _classify_load_error(err, path, weights_only) from err
+        classified = _classify_load_error(err, path, weights_only)
+        if classified is err:
+            raise
+        raise classified from err
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(
             f"{path!r} holds a {type(checkpoint).__name__}, not a checkpoint dict; load it with"
@@ -199,24 +204,27 @@ def safe_load(
 
 
 def _classify_load_error(err: Exception, path: str, weights_only: bool) -> Exception:
-    """The exception to raise for a failed ``torch.load`` of ``path``."""
+    """The exception to raise for a failed ``torch.load`` of ``path`` (``err`` to re-raise it)."""
     intact = _zip_intact(path)
+    if intact is False:
+        return _corrupt_error(path, err)
     if weights_only and isinstance(err, pickle.UnpicklingError):
+        # The weights-only unpickler names each global it refused as "GLOBAL module.name".
         names = re.findall(r"GLOBAL ([\w.]+)", str(err))
         if names or intact:
             return _unsafe_error(path, names)
     if intact:
-        return err  # the bytes are fine: e.g. a missing class under weights_only=False
-    if (
-        intact is False
-        or isinstance(err, (EOFError, pickle.UnpicklingError, KeyError))
-        or "EOF" in str(err)
-    ):
-        return CheckpointError(
-            f"Checkpoint {path!r} is truncated or corrupt ({type(err).__name__}: {_first_line(err)})."
-            " It was probably not written completely; use an earlier checkpoint."
-        )
+        return err  # the bytes are fine: e.g. a class that is gone, under weights_only=False
+    if isinstance(err, (EOFError, pickle.UnpicklingError, KeyError)) or "EOF" in str(err):
+        return _corrupt_error(path, err)
     return err
+
+
+def _corrupt_error(path: str, err: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"Checkpoint {path!r} is truncated or corrupt ({type(err).__name__}: {_first_line(err)})."
+        " It was probably not written completely; use an earlier checkpoint."
+    )
 
 
 def _unsafe_error(path: str, names: list[str]) -> UnsafeCheckpointError:
@@ -428,7 +436,7 @@ def _is_module_class(cls: Any) -> bool:
         raise TypeError(f"`load_from_checkpoint` needs a class, got {cls!r}; call it on the class.")
     if issubclass(cls, torch.nn.Module):
         return True
-    if hasattr(cls, "train_dataloader"):
+    if any(hasattr(cls, name) for name in _DATAMODULE_MARKERS):
         return False
     raise TypeError(
         f"`load_from_checkpoint` supports LightningModule and LightningDataModule subclasses, got"
@@ -455,7 +463,8 @@ def _init_kwargs(
         # with overrides that are not ``__init__`` arguments going inside it.
         inner = {key: value for key, value in overrides.items() if key not in named}
         outer = {key: value for key, value in overrides.items() if key in named}
-        return {hparams_name: {**saved, **inner}, **outer}
+        # AttributeDict: both ``config['lr']`` and ``config.lr`` (Namespace style) keep working.
+        return {hparams_name: AttributeDict({**saved, **inner}), **outer}
     merged = {**saved, **overrides}
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return merged

@@ -190,7 +190,7 @@ def _fit(trainer: Any, checkpoint: dict[str, Any] | None) -> None:
     calls.both("on_fit_start")
     setup_train_data(trainer)
     _setup_val_data(trainer)
-    trainer._deadline = time.monotonic() + plan.max_time.total_seconds() if plan.max_time else None
+    trainer._deadline = None if plan.max_time is None else time.monotonic() + plan.max_time.total_seconds()
     anomaly = torch.autograd.detect_anomaly() if plan.detect_anomaly else contextlib.nullcontext()
     with anomaly:
         run_fit(trainer)

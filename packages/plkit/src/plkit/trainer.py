@@ -290,7 +290,8 @@ class Trainer:
 
     def _can_stop_early(self) -> bool:
         p = self._progress
-        return p.epoch + 1 >= self._plan.min_epochs and p.global_step >= self._plan.min_steps
+        # epochs completed (not the current one) must reach min_epochs, as in Lightning
+        return p.epoch >= self._plan.min_epochs and p.global_step >= self._plan.min_steps
 
     def _val_due_this_epoch(self) -> bool:
         every = self._plan.check_val_every_n_epoch

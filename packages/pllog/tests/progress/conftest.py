@@ -12,11 +12,13 @@ import pytest
 
 MODULE = object()  # the bar never looks at the LightningModule
 
+
 class TTYStream(io.StringIO):
     """Captured output that claims to be a terminal, so tqdm draws its bars."""
 
     def isatty(self) -> bool:
         return True
+
 
 def make_trainer(**overrides: Any) -> SimpleNamespace:
     values: dict[str, Any] = {
@@ -41,6 +43,7 @@ def make_trainer(**overrides: Any) -> SimpleNamespace:
     trainer.logger = trainer.loggers[0] if trainer.loggers else None
     return trainer
 
+
 def run_eval(bar: Any, trainer: Any, stage: str, loaders: list[int]) -> None:
     """VALIDATION / TEST / PREDICT as in the hook-order spec (stage: validation, test, predict)."""
     getattr(bar, f"on_{stage}_start")(trainer, MODULE)
@@ -54,11 +57,13 @@ def run_eval(bar: Any, trainer: Any, stage: str, loaders: list[int]) -> None:
     getattr(bar, f"on_{stage}_epoch_end")(trainer, MODULE)
     getattr(bar, f"on_{stage}_end")(trainer, MODULE)
 
+
 def _val_due(trainer: Any, batch_idx: int) -> bool:
     every_n = trainer.check_val_every_n_epoch
     if every_n is not None and (trainer.current_epoch + 1) % every_n:
         return False
     return (batch_idx + 1) % trainer.val_check_batch == 0
+
 
 def fit(bar: Any, trainer: Any, epochs: int = 2, batches: int | None = None) -> None:
     """fit(): setup, sanity check, then epochs of training batches with validation when due."""
@@ -78,7 +83,10 @@ def fit(bar: Any, trainer: Any, epochs: int = 2, batches: int | None = None) -> 
         bar.on_train_epoch_start(trainer, MODULE)
         for batch_idx in range(n_batches):
             bar.on_train_batch_start(trainer, MODULE, None, batch_idx)
-            trainer.progress_bar_metrics = {**trainer.progress_bar_metrics, "loss": 1 / (batch_idx + 1)}
+            trainer.progress_bar_metrics = {
+                **trainer.progress_bar_metrics,
+                "loss": 1 / (batch_idx + 1),
+            }
             trainer.global_step += 1
             bar.on_train_batch_end(trainer, MODULE, {"loss": None}, None, batch_idx)
             if sum(trainer.num_val_batches) and _val_due(trainer, batch_idx):
@@ -88,14 +96,18 @@ def fit(bar: Any, trainer: Any, epochs: int = 2, batches: int | None = None) -> 
     bar.on_fit_end(trainer, MODULE)
     bar.teardown(trainer, MODULE, "fit")
 
+
 def evaluate(bar: Any, trainer: Any, fn: str) -> None:
     """validate() / test() / predict(): setup, one evaluation run, teardown."""
     trainer.state.fn = fn
     stage = {"validate": "validation", "test": "test", "predict": "predict"}[fn]
-    loaders = {"validate": trainer.num_val_batches, "test": trainer.num_test_batches}.get(fn, trainer.num_predict_batches)
+    loaders = {"validate": trainer.num_val_batches, "test": trainer.num_test_batches}.get(
+        fn, trainer.num_predict_batches
+    )
     bar.setup(trainer, MODULE, fn)
     run_eval(bar, trainer, stage, loaders)
     bar.teardown(trainer, MODULE, fn)
+
 
 @pytest.fixture
 def stderr(monkeypatch: pytest.MonkeyPatch) -> Callable[..., io.StringIO]:
@@ -116,5 +128,6 @@ def stderr(monkeypatch: pytest.MonkeyPatch) -> Callable[..., io.StringIO]:
 @pytest.fixture
 def driver() -> SimpleNamespace:
     return SimpleNamespace(make_trainer=make_trainer, fit=fit, evaluate=evaluate, run_eval=run_eval)
+
 
 DriverT = Callable[..., Any]

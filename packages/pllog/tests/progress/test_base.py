@@ -5,8 +5,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from plcore.callback import Callback
 
+from plcore.callback import Callback
 from pllog import ProgressBar
 
 
@@ -81,7 +81,9 @@ def test_get_metrics(driver: SimpleNamespace) -> None:
     bar, trainer = _bar(driver, progress_bar_metrics={"loss": 0.5})
     assert bar.get_metrics(trainer, None) == {"v_num": 3, "loss": 0.5}
     trainer.loggers = [SimpleNamespace(version="run_2024_long_name"), SimpleNamespace(version=9)]
-    assert bar.get_metrics(trainer, None)["v_num"] == "run_2024_long_name"  # the first logger, as is
+    assert (
+        bar.get_metrics(trainer, None)["v_num"] == "run_2024_long_name"
+    )  # the first logger, as is
     trainer.loggers = []
     assert bar.get_metrics(trainer, None) == {"loss": 0.5}
     trainer.loggers = [SimpleNamespace(version=3)]

@@ -28,7 +28,9 @@ class CountingBar(TQDMProgressBar):
         return super().get_metrics(trainer, pl_module)
 
 
-def test_tty_fit_draws_epochs_totals_and_metrics(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_tty_fit_draws_epochs_totals_and_metrics(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     tty = stderr(tty=True)
     bar = TQDMProgressBar()
     driver.fit(bar, driver.make_trainer(), epochs=2)
@@ -41,7 +43,9 @@ def test_tty_fit_draws_epochs_totals_and_metrics(stderr: Callable[..., io.String
     assert last_main.index("v_num") < last_main.index("loss")  # v_num first, as in Lightning
 
 
-def test_refresh_rate_limits_drawing_and_metric_work(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_refresh_rate_limits_drawing_and_metric_work(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     tty = stderr(tty=True)
     bar = CountingBar(refresh_rate=3)
     trainer = driver.make_trainer(num_val_batches=[], num_sanity_val_batches=[])
@@ -51,7 +55,9 @@ def test_refresh_rate_limits_drawing_and_metric_work(stderr: Callable[..., io.St
     assert bar.calls == 4 + 1  # the refresh points, then once at epoch end
 
 
-def test_validation_inside_the_epoch_counts_on_the_main_bar(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_validation_inside_the_epoch_counts_on_the_main_bar(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     tty = stderr(tty=True)
     bar = TQDMProgressBar()
     trainer = driver.make_trainer(val_check_batch=5, num_sanity_val_batches=[])
@@ -60,7 +66,9 @@ def test_validation_inside_the_epoch_counts_on_the_main_bar(stderr: Callable[...
     assert counts[-1] == 14 and 7 in counts  # 5 training + 2 validation after the first run
 
 
-def test_skipped_validation_epoch_has_train_total_only(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_skipped_validation_epoch_has_train_total_only(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     tty = stderr(tty=True)
     bar = TQDMProgressBar()
     trainer = driver.make_trainer(check_val_every_n_epoch=2, num_sanity_val_batches=[])
@@ -70,15 +78,21 @@ def test_skipped_validation_epoch_has_train_total_only(stderr: Callable[..., io.
     assert "Epoch 1: 100%|##########| 12/12" in out
 
 
-def test_unknown_length_has_no_total(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_unknown_length_has_no_total(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     tty = stderr(tty=True)
     bar = TQDMProgressBar()
-    trainer = driver.make_trainer(num_training_batches=float("inf"), num_sanity_val_batches=[], num_val_batches=[])
+    trainer = driver.make_trainer(
+        num_training_batches=float("inf"), num_sanity_val_batches=[], num_val_batches=[]
+    )
     driver.fit(bar, trainer, epochs=1, batches=4)
     assert "Epoch 0: |          | 4/? [" in tty.getvalue()
 
 
-def test_non_tty_prints_one_line_per_epoch(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_non_tty_prints_one_line_per_epoch(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     plain = stderr()
     bar = TQDMProgressBar()
     driver.fit(bar, driver.make_trainer(num_training_batches=50, val_check_batch=50), epochs=3)
@@ -91,7 +105,9 @@ def test_non_tty_prints_one_line_per_epoch(stderr: Callable[..., io.StringIO], d
         assert "v_num=3" in line and "loss=0.020" in line and "val_loss=0.250" in line
 
 
-def test_non_tty_long_epochs_print_periodic_lines(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_non_tty_long_epochs_print_periodic_lines(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     plain = stderr()
     bar = TQDMProgressBar(refresh_rate=5)
     bar.LINE_INTERVAL_S = 0.0  # every refresh point is "long enough" ago
@@ -106,7 +122,9 @@ def test_non_tty_long_epochs_print_periodic_lines(stderr: Callable[..., io.Strin
 def test_evaluation_bars(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
     plain = stderr()
     bar = TQDMProgressBar()
-    trainer = driver.make_trainer(num_val_batches=[2, 3], num_test_batches=[4], num_predict_batches=[1, 2])
+    trainer = driver.make_trainer(
+        num_val_batches=[2, 3], num_test_batches=[4], num_predict_batches=[1, 2]
+    )
     driver.evaluate(bar, trainer, "validate")
     driver.evaluate(bar, trainer, "test")
     driver.evaluate(bar, trainer, "predict")
@@ -120,8 +138,10 @@ def test_evaluation_bars(stderr: Callable[..., io.StringIO], driver: SimpleNames
     ]
 
 
-def test_tty_evaluation_bar_positions(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
-    tty = stderr(tty=True)
+def test_tty_evaluation_bar_positions(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
+    stderr(tty=True)
     bar = TQDMProgressBar(process_position=1)
     trainer = driver.make_trainer()
     bar.setup(trainer, None, "validate")
@@ -133,7 +153,9 @@ def test_tty_evaluation_bar_positions(stderr: Callable[..., io.StringIO], driver
 
 
 @pytest.mark.parametrize("tty", [True, False], ids=["tty", "plain"])
-def test_disabled_bars_print_nothing(tty: bool, stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_disabled_bars_print_nothing(
+    tty: bool, stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     out = stderr(tty=tty)
     off = TQDMProgressBar(refresh_rate=0)
     assert off.is_disabled
@@ -145,8 +167,10 @@ def test_disabled_bars_print_nothing(tty: bool, stderr: Callable[..., io.StringI
     assert out.getvalue() == ""
 
 
-def test_leave_keeps_one_bar_per_epoch(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
-    tty = stderr(tty=True)
+def test_leave_keeps_one_bar_per_epoch(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
+    stderr(tty=True)
     bar = TQDMProgressBar(leave=True)
     bars = []
     trainer = driver.make_trainer(num_sanity_val_batches=[], num_val_batches=[])
@@ -160,7 +184,9 @@ def test_leave_keeps_one_bar_per_epoch(stderr: Callable[..., io.StringIO], drive
     assert bars[0] is bars[1]
 
 
-def test_print_goes_through_the_active_bar(stderr: Callable[..., io.StringIO], driver: SimpleNamespace) -> None:
+def test_print_goes_through_the_active_bar(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
     plain = stderr()
     bar = TQDMProgressBar()
     trainer = driver.make_trainer()
@@ -191,7 +217,9 @@ def test_bars_before_setup_raise() -> None:
         bar.trainer
 
 
-@pytest.mark.parametrize("kwargs", [{"refresh_rate": -1}, {"refresh_rate": 1.5}, {"process_position": -2}])
+@pytest.mark.parametrize(
+    "kwargs", [{"refresh_rate": -1}, {"refresh_rate": 1.5}, {"process_position": -2}]
+)
 def test_bad_arguments(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         TQDMProgressBar(**kwargs)
@@ -200,7 +228,17 @@ def test_bad_arguments(kwargs: dict[str, Any]) -> None:
 def test_format_metrics() -> None:
     import torch
 
-    text = format_metrics({"v_num": 3, "s": "abc", "loss": 0.69314, "big": 123456.0, "tiny": 1e-5, "t": torch.tensor(2.0), "z": 0.0})
+    text = format_metrics(
+        {
+            "v_num": 3,
+            "s": "abc",
+            "loss": 0.69314,
+            "big": 123456.0,
+            "tiny": 1e-5,
+            "t": torch.tensor(2.0),
+            "z": 0.0,
+        }
+    )
     assert text == "v_num=3, s=abc, loss=0.693, big=1.23e+05, tiny=1.00e-05, t=2.000, z=0.000"
 
 

@@ -196,14 +196,14 @@ class EarlyStopping(Callback):
         if self.check_finite and not torch.isfinite(current):
             return self._stop(
                 EarlyStoppingReason.NON_FINITE_METRIC,
-                f"Monitored metric {self.monitor} = {float(current)} is not finite{self._position}."
+                f"Monitored metric {self.monitor} = {float(current):.6g} is not finite{self._position}."
                 f" Previous best value was {float(best):.3f}. Signaling Trainer to stop.",
             )
         order = self.order_dict[self.mode]
         if self.stopping_threshold is not None and self.monitor_op(current, self.stopping_threshold):
             return self._stop(
                 EarlyStoppingReason.STOPPING_THRESHOLD,
-                f"Stopping threshold reached: {self.monitor} = {float(current)} {order}"
+                f"Stopping threshold reached: {self.monitor} = {float(current):.6g} {order}"
                 f" {self.stopping_threshold}. Signaling Trainer to stop.",
             )
         if self.divergence_threshold is not None and self.monitor_op(
@@ -212,7 +212,7 @@ class EarlyStopping(Callback):
             worse = self.order_dict["max" if self.mode == "min" else "min"]
             return self._stop(
                 EarlyStoppingReason.DIVERGENCE_THRESHOLD,
-                f"Divergence threshold reached: {self.monitor} = {float(current)} {worse}"
+                f"Divergence threshold reached: {self.monitor} = {float(current):.6g} {worse}"
                 f" {self.divergence_threshold}. Signaling Trainer to stop.",
             )
         if self.monitor_op(current - self.min_delta, best):

@@ -73,7 +73,7 @@ class LearningRateMonitor(Callback):
             raise ValueError(
                 "Cannot use `LearningRateMonitor` callback with `Trainer` that has no logger."
             )
-        if self.log_momentum and self._some_lack("momentum", trainer) and self._some_lack("betas", trainer):
+        if self.log_momentum and self._some_lack_momentum(trainer):
             rank_zero_warn(
                 "You have set log_momentum=True, but some optimizers do not have momentum. This"
                 " will log a value 0 for the momentum.",
@@ -210,10 +210,11 @@ class LearningRateMonitor(Callback):
             name = f"{name}-{count - 1}"
         return [_group_name(name, groups, index) for index in range(len(groups))]
 
-    def _some_lack(self, key: str, trainer: Any) -> bool:
-        if trainer.lr_scheduler_configs:
-            return any(key not in c.scheduler.optimizer.defaults for c in trainer.lr_scheduler_configs)
-        return any(key not in getattr(o, "optimizer", o).defaults for o in trainer.optimizers)
+    @staticmethod
+    def _some_lack_momentum(trainer: Any) -> bool:
+        optimizers = [getattr(o, "optimizer", o) for o in trainer.optimizers]
+        optimizers += [c.scheduler.optimizer for c in trainer.lr_scheduler_configs]
+        return any("momentum" not in o.defaults and "betas" not in o.defaults for o in optimizers)
 
 
 def _group_name(name: str, groups: list[dict[str, Any]], index: int) -> str:
