@@ -36,7 +36,9 @@ def _loop_state(trainer: Any) -> dict[str, Any]:
         "global_step": p.global_step,
         "batches_that_stepped": p.batches_that_stepped,
         "total_batch_idx": p.total_batch_idx,
-        "rng_states": collect_rng_states(),
+        # inside a fit-time validation, the state training will continue from is the one saved
+        # when validation began (it is restored when validation ends)
+        "rng_states": trainer._rng_at_eval_start or collect_rng_states(),
         "epoch_rng_state": p.epoch_rng if in_epoch else None,
     }
     if in_epoch and trainer._plan.accumulate_grad_batches > 1 and p.batches_done % trainer._plan.accumulate_grad_batches:

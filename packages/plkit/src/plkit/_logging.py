@@ -59,9 +59,12 @@ class MetricsHub:
             self.log(views.log, self.trainer._progress.batches_that_stepped)
 
     # --- evaluation ------------------------------------------------------------------------------
-    def begin_eval(self) -> None:
+    def begin_eval(self) -> Any:
+        """Point ``self.log`` at the evaluation store; returns the store to restore afterwards."""
         self.eval.reset()
-        self.trainer.lightning_module._log_ctx.store = self.eval
+        ctx = self.trainer.lightning_module._log_ctx
+        previous, ctx.store = ctx.store, self.eval
+        return previous
 
     def eval_end(self, stage: Any, num_loaders: int) -> list[dict[str, float]]:
         """Epoch values of an evaluation run, merged and logged; one dict per dataloader."""
@@ -69,8 +72,6 @@ class MetricsHub:
         if self.eval.has_step_values:  # per-batch evaluation values are not written (documented)
             self.eval.step_views()
         self._merge(views)
-        model = self.trainer.lightning_module
-        model._log_ctx.store = self.train if self.trainer.training else None
         if str(stage) == "sanity_check":
             return []
         if views.log:

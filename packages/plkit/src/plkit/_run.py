@@ -305,14 +305,17 @@ def _skip(iterator: Any, count: int) -> None:
 def train_iterator(trainer: Any, loader: Any, start: int) -> Any:
     """``(batch_idx, batch, is_last)`` from ``start``, replaying the epoch's order on resume."""
     progress = trainer._progress
-    if start and progress.epoch_rng is not None:
+    if trainer._pending_rng is not None and not start:  # resumed at an epoch boundary
+        set_rng_states(trainer._pending_rng)
+        trainer._pending_rng = None
+    if start and progress.epoch_rng is not None:  # replay the epoch's shuffle, then skip
         torch.set_rng_state(progress.epoch_rng)
     else:
         progress.epoch_rng = torch.get_rng_state()
     iterator = iter(loader)
     if start:
         _skip(iterator, start)
-    if trainer._pending_rng is not None:
+    if trainer._pending_rng is not None:  # continue exactly where the checkpoint was taken
         set_rng_states(trainer._pending_rng)
         trainer._pending_rng = None
     return _with_last(iterator, start, trainer.num_training_batches)

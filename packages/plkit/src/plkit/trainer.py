@@ -184,6 +184,7 @@ class Trainer:
         self._validation_enabled = False
         self._deadline: float | None = None
         self._pending_rng: Any = None
+        self._rng_at_eval_start: Any = None
         self._batch_transfer: Any = None
         self._fit_data: dict[str, Any] = {}
         self.ckpt_path: str | None = None

@@ -127,7 +127,9 @@ def test_checks_at_train_epoch_end_by_default(fake_trainer):
     assert float(cb.best_score) == 1.0
 
 
-@pytest.mark.parametrize("overrides", [{"check_val_every_n_epoch": 3}, {"val_check_interval": 0.25}])
+@pytest.mark.parametrize(
+    "overrides", [{"check_val_every_n_epoch": 3}, {"val_check_interval": 0.25}]
+)
 def test_checks_after_validation_when_not_once_per_epoch(fake_trainer, overrides):
     trainer = fake_trainer(**overrides)
     cb = EarlyStopping("val_loss", patience=1)
@@ -163,7 +165,8 @@ def test_skipped(fake_trainer, overrides):
 def test_decision_is_reduced_with_any(fake_trainer):
     trainer = fake_trainer()
     trainer.strategy.reduce_boolean_decision = lambda decision, all=True: (
-        trainer.strategy.decisions.append((decision, all)) or True)
+        trainer.strategy.decisions.append((decision, all)) or True
+    )
     cb = EarlyStopping("val_loss", patience=5)
     assert _run(cb, trainer, [1.0]) == 0  # another rank wanted to stop
     assert trainer.strategy.decisions == [(False, False)]
@@ -200,7 +203,9 @@ def test_verbose_logs(fake_trainer, caplog):
     with caplog.at_level(logging.INFO, logger="plkit.callbacks.early_stopping"):
         _run(cb, fake_trainer(), [2.0, 1.0, 1.5])
     assert "Metric val_loss improved. New best score: 2.000" in caplog.text
-    assert "Metric val_loss improved by 1.000 >= min_delta = 0.0. New best score: 1.000" in caplog.text
+    assert (
+        "Metric val_loss improved by 1.000 >= min_delta = 0.0. New best score: 1.000" in caplog.text
+    )
     assert "did not improve in the last 1 records. Best score: 1.000" in caplog.text
 
 

@@ -21,13 +21,16 @@ def _params(n=1):
 
 
 def _config(scheduler, name=None, interval="epoch"):
-    return SimpleNamespace(scheduler=scheduler, name=name, interval=interval, frequency=1,
-                           monitor=None)
+    return SimpleNamespace(
+        scheduler=scheduler, name=name, interval=interval, frequency=1, monitor=None
+    )
 
 
 def _names(fake_trainer, optimizers, configs=(), **kwargs):
     logger = RecordingLogger()
-    trainer = fake_trainer(loggers=[logger], optimizers=optimizers, lr_scheduler_configs=list(configs))
+    trainer = fake_trainer(
+        loggers=[logger], optimizers=optimizers, lr_scheduler_configs=list(configs)
+    )
     cb = LearningRateMonitor(**kwargs)
     cb.setup(trainer, None, "fit")
     cb.on_train_start(trainer, None)
@@ -40,7 +43,10 @@ def test_invalid_interval():
 
 
 def test_requires_a_logger(fake_trainer):
-    with pytest.raises(ValueError, match="Cannot use `LearningRateMonitor` callback with `Trainer` that has no logger"):
+    with pytest.raises(
+        ValueError,
+        match="Cannot use `LearningRateMonitor` callback with `Trainer` that has no logger",
+    ):
         LearningRateMonitor().setup(fake_trainer(loggers=[]), None, "fit")
     LearningRateMonitor().setup(fake_trainer(loggers=[]), None, "validate")  # only fit needs one
 
@@ -54,7 +60,9 @@ def test_names_single_and_groups(fake_trainer):
 
 
 def test_names_from_group_names_and_scheduler_names(fake_trainer):
-    named = torch.optim.SGD([{"params": _params(), "name": "enc"}, {"params": _params(), "name": "dec"}], lr=0.1)
+    named = torch.optim.SGD(
+        [{"params": _params(), "name": "enc"}, {"params": _params(), "name": "dec"}], lr=0.1
+    )
     single_named = torch.optim.Adam([{"params": _params(), "name": "head"}], lr=0.1)
     plain = torch.optim.SGD(_params(), lr=0.3)
     sched = torch.optim.lr_scheduler.StepLR(plain, 1)
@@ -63,7 +71,9 @@ def test_names_from_group_names_and_scheduler_names(fake_trainer):
 
 
 def test_duplicate_group_names_raise(fake_trainer):
-    bad = torch.optim.SGD([{"params": _params(), "name": "a"}, {"params": _params(), "name": "a"}], lr=0.1)
+    bad = torch.optim.SGD(
+        [{"params": _params(), "name": "a"}, {"params": _params(), "name": "a"}], lr=0.1
+    )
     with pytest.raises(ValueError, match="identical `name` values"):
         _names(fake_trainer, [bad])
 
@@ -71,15 +81,25 @@ def test_duplicate_group_names_raise(fake_trainer):
 def test_step_logging_with_momentum_and_weight_decay(fake_trainer):
     sgd = torch.optim.SGD(_params(), lr=0.1, momentum=0.9, weight_decay=0.01)
     adam = torch.optim.Adam(_params(), lr=0.2, betas=(0.8, 0.99))
-    cb, trainer, logger = _names(fake_trainer, [sgd, adam], logging_interval="step",
-                                 log_momentum=True, log_weight_decay=True)
+    cb, trainer, logger = _names(
+        fake_trainer, [sgd, adam], logging_interval="step", log_momentum=True, log_weight_decay=True
+    )
     trainer.global_step = 4
     cb.on_train_batch_start(trainer, None, None, 0)
     cb.on_train_epoch_start(trainer, None)  # "step" does not log at epoch start
-    assert logger.records == [(4, {
-        "lr-SGD": 0.1, "lr-SGD-momentum": 0.9, "lr-SGD-weight_decay": 0.01,
-        "lr-Adam": 0.2, "lr-Adam-momentum": 0.8, "lr-Adam-weight_decay": 0.0,
-    })]
+    assert logger.records == [
+        (
+            4,
+            {
+                "lr-SGD": 0.1,
+                "lr-SGD-momentum": 0.9,
+                "lr-SGD-weight_decay": 0.01,
+                "lr-Adam": 0.2,
+                "lr-Adam-momentum": 0.8,
+                "lr-Adam-weight_decay": 0.0,
+            },
+        )
+    ]
     assert cb.lrs == {"lr-SGD": [0.1], "lr-Adam": [0.2]}
     assert cb.last_momentum_values == {"lr-SGD-momentum": 0.9, "lr-Adam-momentum": 0.8}
     assert float(trainer.callback_metrics["lr-SGD"]) == pytest.approx(0.1)
@@ -97,13 +117,17 @@ def test_default_interval_follows_each_scheduler(fake_trainer):
     opt_step = torch.optim.SGD(_params(), lr=0.1)
     opt_epoch = torch.optim.Adam(_params(), lr=0.2)
     free = torch.optim.RMSprop(_params(), lr=0.3)
-    configs = [_config(torch.optim.lr_scheduler.StepLR(opt_step, 1), interval="step"),
-               _config(torch.optim.lr_scheduler.StepLR(opt_epoch, 1), interval="epoch")]
+    configs = [
+        _config(torch.optim.lr_scheduler.StepLR(opt_step, 1), interval="step"),
+        _config(torch.optim.lr_scheduler.StepLR(opt_epoch, 1), interval="epoch"),
+    ]
     cb, trainer, logger = _names(fake_trainer, [opt_step, opt_epoch, free], configs)
     cb.on_train_epoch_start(trainer, None)
     cb.on_train_batch_start(trainer, None, None, 0)
-    assert logger.records == [(0, {"lr-Adam": 0.2, "lr-RMSprop": 0.3}),
-                              (0, {"lr-SGD": 0.1, "lr-RMSprop": 0.3})]
+    assert logger.records == [
+        (0, {"lr-Adam": 0.2, "lr-RMSprop": 0.3}),
+        (0, {"lr-SGD": 0.1, "lr-RMSprop": 0.3}),
+    ]
 
 
 def test_epoch_interval_logs_everything_at_epoch_start(fake_trainer):

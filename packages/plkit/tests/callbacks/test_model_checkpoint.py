@@ -118,8 +118,9 @@ def test_default_dirpath_without_loggers(fake_trainer, tmp_path):
     ],
 )
 def test_default_dirpath_from_first_logger(fake_trainer, tmp_path, save_dir, version, expected):
-    logger = SimpleNamespace(save_dir=save_dir and str(tmp_path / save_dir), name="lightning_logs",
-                             version=version)
+    logger = SimpleNamespace(
+        save_dir=save_dir and str(tmp_path / save_dir), name="lightning_logs", version=version
+    )
     trainer = fake_trainer(loggers=[logger, SimpleNamespace(save_dir="elsewhere")])
     cb = ModelCheckpoint()
     cb.setup(trainer, None, "fit")
@@ -138,8 +139,9 @@ def test_warns_when_dir_not_empty(fake_trainer, tmp_path):
 # --- top k ------------------------------------------------------------------------------------------
 def test_top_k_min_bookkeeping_and_files(fake_trainer, tmp_path):
     trainer = fake_trainer()
-    cb = ModelCheckpoint(dirpath=tmp_path / "c", monitor="val_loss", save_top_k=2,
-                         filename="{epoch}-{val_loss:.1f}")
+    cb = ModelCheckpoint(
+        dirpath=tmp_path / "c", monitor="val_loss", save_top_k=2, filename="{epoch}-{val_loss:.1f}"
+    )
     _setup(cb, trainer)
     for epoch, loss in enumerate([3.0, 2.0, 1.0, 4.0, 0.5]):
         _epoch(cb, trainer, epoch, (epoch + 1) * 10, val_loss=loss)
@@ -150,12 +152,17 @@ def test_top_k_min_bookkeeping_and_files(fake_trainer, tmp_path):
     assert cb.kth_best_model_path == os.path.join(d, "epoch=2-val_loss=1.0.ckpt")
     assert cb.kth_value == pytest.approx(1.0)
     assert {os.path.basename(k): float(v) for k, v in cb.best_k_models.items()} == {
-        "epoch=2-val_loss=1.0.ckpt": 1.0, "epoch=4-val_loss=0.5.ckpt": 0.5}
+        "epoch=2-val_loss=1.0.ckpt": 1.0,
+        "epoch=4-val_loss=0.5.ckpt": 0.5,
+    }
     assert cb.current_score == pytest.approx(0.5)
     # epoch 3 (4.0) was worse than the kth best: nothing saved or removed then
     assert [os.path.basename(p) for p in trainer.saved] == [
-        "epoch=0-val_loss=3.0.ckpt", "epoch=1-val_loss=2.0.ckpt", "epoch=2-val_loss=1.0.ckpt",
-        "epoch=4-val_loss=0.5.ckpt"]
+        "epoch=0-val_loss=3.0.ckpt",
+        "epoch=1-val_loss=2.0.ckpt",
+        "epoch=2-val_loss=1.0.ckpt",
+        "epoch=4-val_loss=0.5.ckpt",
+    ]
 
 
 def test_new_file_is_written_before_the_old_one_is_removed(fake_trainer, tmp_path):
@@ -170,7 +177,9 @@ def test_new_file_is_written_before_the_old_one_is_removed(fake_trainer, tmp_pat
 
 def test_top_k_max_mode(fake_trainer, tmp_path):
     trainer = fake_trainer()
-    cb = ModelCheckpoint(dirpath=tmp_path, monitor="acc", mode="max", save_top_k=1, filename="{epoch}")
+    cb = ModelCheckpoint(
+        dirpath=tmp_path, monitor="acc", mode="max", save_top_k=1, filename="{epoch}"
+    )
     _setup(cb, trainer)
     for epoch, acc in enumerate([0.5, 0.7, 0.6]):
         _epoch(cb, trainer, epoch, epoch + 1, acc=acc)
@@ -188,7 +197,10 @@ def test_nan_never_beats_a_real_score(fake_trainer, tmp_path):
     _epoch(cb, trainer, 1, 2, val_loss=5.0)
     _epoch(cb, trainer, 2, 3, val_loss=4.0)
     assert os.path.basename(cb.best_model_path) == "epoch=2.ckpt"
-    assert sorted(os.listdir(tmp_path)) == ["epoch=1.ckpt", "epoch=2.ckpt"]  # the NaN one went first
+    assert sorted(os.listdir(tmp_path)) == [
+        "epoch=1.ckpt",
+        "epoch=2.ckpt",
+    ]  # the NaN one went first
     _epoch(cb, trainer, 3, 4, val_loss=float("nan"))
     assert "epoch=3.ckpt" not in os.listdir(tmp_path)
 
@@ -341,7 +353,10 @@ def test_train_time_interval(fake_trainer, tmp_path, monkeypatch):
 def test_save_on_train_epoch_end_decision(fake_trainer, overrides, at_epoch_end):
     trainer = fake_trainer(**overrides)
     assert ModelCheckpoint()._should_save_on_train_epoch_end(trainer) is at_epoch_end
-    assert ModelCheckpoint(save_on_train_epoch_end=False)._should_save_on_train_epoch_end(trainer) is False
+    assert (
+        ModelCheckpoint(save_on_train_epoch_end=False)._should_save_on_train_epoch_end(trainer)
+        is False
+    )
 
 
 def test_saves_after_validation_when_validating_mid_epoch(fake_trainer, tmp_path):
@@ -358,8 +373,12 @@ def test_saves_after_validation_when_validating_mid_epoch(fake_trainer, tmp_path
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"fast_dev_run": 1}, {"sanity_checking": True}, {"state": SimpleNamespace(fn="validate")},
-     {"global_step": 0}],
+    [
+        {"fast_dev_run": 1},
+        {"sanity_checking": True},
+        {"state": SimpleNamespace(fn="validate")},
+        {"global_step": 0},
+    ],
 )
 def test_skips_saving(fake_trainer, tmp_path, overrides):
     trainer = fake_trainer(**overrides)
@@ -391,8 +410,12 @@ def test_save_weights_only_is_passed_on(fake_trainer, tmp_path):
 
 def test_loggers_are_told_after_a_save(fake_trainer, tmp_path):
     seen = []
-    logger = SimpleNamespace(save_dir=str(tmp_path), name="n", version=0,
-                             after_save_checkpoint=lambda cb: seen.append(cb.best_model_path))
+    logger = SimpleNamespace(
+        save_dir=str(tmp_path),
+        name="n",
+        version=0,
+        after_save_checkpoint=lambda cb: seen.append(cb.best_model_path),
+    )
     trainer = fake_trainer(loggers=[logger])
     cb = ModelCheckpoint()
     _setup(cb, trainer)
@@ -454,9 +477,17 @@ def test_state_dict_round_trip(fake_trainer, tmp_path):
     for epoch, loss in enumerate([3.0, 1.0, 2.0]):
         _epoch(cb, trainer, epoch, epoch + 1, val_loss=loss)
     state = cb.state_dict()
-    assert set(state) == {"monitor", "best_model_score", "best_model_path", "current_score",
-                          "dirpath", "best_k_models", "kth_best_model_path", "kth_value",
-                          "last_model_path"}
+    assert set(state) == {
+        "monitor",
+        "best_model_score",
+        "best_model_path",
+        "current_score",
+        "dirpath",
+        "best_k_models",
+        "kth_best_model_path",
+        "kth_value",
+        "last_model_path",
+    }
     restored = ModelCheckpoint(dirpath=tmp_path, monitor="val_loss", save_top_k=2, save_last=True)
     with pytest.warns(UserWarning, match="not empty"):
         restored.setup(fake_trainer(), None, "fit")
@@ -465,7 +496,8 @@ def test_state_dict_round_trip(fake_trainer, tmp_path):
         assert getattr(restored, key) == getattr(cb, key)
     assert float(restored.best_model_score) == 1.0 and float(restored.kth_value) == 2.0
     assert {k: float(v) for k, v in restored.best_k_models.items()} == {
-        k: float(v) for k, v in cb.best_k_models.items()}
+        k: float(v) for k, v in cb.best_k_models.items()
+    }
     # the restored callback keeps ranking: 0.5 displaces the kth best (2.0)
     trainer2 = fake_trainer()
     restored._last_global_step_saved = 3
@@ -475,8 +507,11 @@ def test_state_dict_round_trip(fake_trainer, tmp_path):
 
 def test_load_state_dict_from_another_dirpath(tmp_path):
     state = ModelCheckpoint(dirpath=tmp_path / "a").state_dict()
-    state.update(best_model_path="/a/best.ckpt", last_model_path="/a/last.ckpt",
-                 best_model_score=torch.tensor(1.0))
+    state.update(
+        best_model_path="/a/best.ckpt",
+        last_model_path="/a/last.ckpt",
+        best_model_score=torch.tensor(1.0),
+    )
     cb = ModelCheckpoint(dirpath=tmp_path / "b")
     with pytest.warns(UserWarning, match="folder changed"):
         cb.load_state_dict(state)

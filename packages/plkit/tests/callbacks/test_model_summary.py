@@ -27,8 +27,18 @@ def _numel(module):
 
 @pytest.mark.parametrize(
     ("number", "text"),
-    [(0, "0  "), (66, "66  "), (999, "999  "), (1234, "1.2 K"), (12_345, "12.3 K"), (123_456, "123 K"),
-     (2_000_000, "2.0 M"), (3_400_000_000, "3.4 B"), (5 * 10**12, "5.0 T"), (10**16, "10,000 T")],
+    [
+        (0, "0  "),
+        (66, "66  "),
+        (999, "999  "),
+        (1234, "1.2 K"),
+        (12_345, "12.3 K"),
+        (123_456, "123 K"),
+        (2_000_000, "2.0 M"),
+        (3_400_000_000, "3.4 B"),
+        (5 * 10**12, "5.0 T"),
+        (10**16, "10,000 T"),
+    ],
 )
 def test_human_readable_count(number, text):
     assert get_human_readable_count(number) == text
@@ -75,15 +85,17 @@ def test_table_content_and_totals():
     assert footer[1] == f"{get_human_readable_count(frozen):<10}Non-trainable params"
     assert footer[2] == f"{get_human_readable_count(total):<10}Total params"
     assert footer[3] == f"{total * 4 / 1e6:<10.3f}Total estimated model params size (MB)"
-    assert footer[4] == f"{6:<10}Modules in train mode"
+    assert footer[4] == f"{5:<10}Modules in train mode"
     assert footer[5] == f"{1:<10}Modules in eval mode"
     assert total == 880 + 34 + 32
 
 
 def test_columns_line_up():
     lines = summarize(Net(), -1).splitlines()
-    table = lines[:lines.index(lines[1], 2) + 1]
-    positions = {tuple(i for i, ch in enumerate(line) if ch == "|") for line in table if "|" in line}
+    table = lines[: lines.index(lines[1], 2) + 1]
+    positions = {
+        tuple(i for i, ch in enumerate(line) if ch == "|") for line in table if "|" in line
+    }
     assert len(positions) == 1  # every row puts its separators in the same columns
     assert len(table) == 9 and table[-1] == table[1]
 

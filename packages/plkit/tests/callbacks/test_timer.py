@@ -18,8 +18,13 @@ def clock(monkeypatch):
 
 @pytest.mark.parametrize(
     ("duration", "seconds"),
-    [("00:12:00:00", 43200.0), (" 01:00:00:05 ", 86405.0), (timedelta(minutes=2), 120.0),
-     ({"hours": 1, "minutes": 1}, 3660.0), (None, None)],
+    [
+        ("00:12:00:00", 43200.0),
+        (" 01:00:00:05 ", 86405.0),
+        (timedelta(minutes=2), 120.0),
+        ({"hours": 1, "minutes": 1}, 3660.0),
+        (None, None),
+    ],
 )
 def test_duration_forms(duration, seconds):
     assert Timer(duration)._duration == seconds

@@ -87,8 +87,12 @@ def summarize_layers(module: nn.Module, max_depth: int = 1) -> list[LayerSummary
     if max_depth >= 0:
         named = [(name, sub) for name, sub in named if name.count(".") < max_depth]
     rows = [
-        LayerSummary(name, type(sub).__name__, _num_params(sub.parameters()),
-                     "train" if sub.training else "eval")
+        LayerSummary(
+            name,
+            type(sub).__name__,
+            _num_params(sub.parameters()),
+            "train" if sub.training else "eval",
+        )
         for name, sub in named
     ]
     example = getattr(module, "example_input_array", None)
@@ -105,11 +109,15 @@ def _shape_of(value: Any) -> Any:
     return UNKNOWN_SIZE
 
 
-def _record_sizes(module: nn.Module, example: Any, rows: list[LayerSummary], subs: list[nn.Module]) -> None:
+def _record_sizes(
+    module: nn.Module, example: Any, rows: list[LayerSummary], subs: list[nn.Module]
+) -> None:
     handles = []
     for row, sub in zip(rows, subs):
 
-        def hook(_: nn.Module, args: tuple, kwargs: dict, out: Any, row: LayerSummary = row) -> None:
+        def hook(
+            _: nn.Module, args: tuple, kwargs: dict, out: Any, row: LayerSummary = row
+        ) -> None:
             if row.in_size != UNKNOWN_SIZE or row.out_size != UNKNOWN_SIZE:
                 return  # a layer called several times shows its first call
             inputs = (*args, *kwargs.values())

@@ -200,7 +200,9 @@ class EarlyStopping(Callback):
                 f" Previous best value was {float(best):.3f}. Signaling Trainer to stop.",
             )
         order = self.order_dict[self.mode]
-        if self.stopping_threshold is not None and self.monitor_op(current, self.stopping_threshold):
+        if self.stopping_threshold is not None and self.monitor_op(
+            current, self.stopping_threshold
+        ):
             return self._stop(
                 EarlyStoppingReason.STOPPING_THRESHOLD,
                 f"Stopping threshold reached: {self.monitor} = {float(current):.6g} {order}"

@@ -84,7 +84,9 @@ class LearningRateMonitor(Callback):
         self.last_momentum_values = {f"{name}-momentum": None for name in names}
         self.last_weight_decay_values = {f"{name}-weight_decay": None for name in names}
 
-    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int
+    ) -> None:
         if self.logging_interval == "epoch" or not _logs_this_step(trainer):
             return
         stats = self._extract_stats(trainer, "step" if self.logging_interval is None else "any")
@@ -108,12 +110,16 @@ class LearningRateMonitor(Callback):
     def _extract_stats(self, trainer: Any, interval: str) -> dict[str, float]:
         """The values due at ``interval`` ("step", "epoch" or "any"), keyed by metric name."""
         stats: dict[str, float] = {}
-        sched_names, seen, seen_types = self._find_names_from_schedulers(trainer.lr_scheduler_configs)
+        sched_names, seen, seen_types = self._find_names_from_schedulers(
+            trainer.lr_scheduler_configs
+        )
         self._remap_keys(sched_names)
         for names, config in zip(sched_names, trainer.lr_scheduler_configs):
             if interval in (config.interval, "any"):
                 stats.update(self._get_optimizer_stats(config.scheduler.optimizer, names))
-        opt_names, unscheduled = self._find_names_from_optimizers(trainer.optimizers, seen, seen_types)
+        opt_names, unscheduled = self._find_names_from_optimizers(
+            trainer.optimizers, seen, seen_types
+        )
         self._remap_keys(opt_names)
         for names, optimizer in zip(opt_names, unscheduled):
             stats.update(self._get_optimizer_stats(optimizer, names))
@@ -153,7 +159,9 @@ class LearningRateMonitor(Callback):
 
     # --- names ----------------------------------------------------------------------------------
     def _all_names(self, trainer: Any) -> list[list[str]]:
-        sched_names, seen, seen_types = self._find_names_from_schedulers(trainer.lr_scheduler_configs)
+        sched_names, seen, seen_types = self._find_names_from_schedulers(
+            trainer.lr_scheduler_configs
+        )
         opt_names, _ = self._find_names_from_optimizers(trainer.optimizers, seen, seen_types)
         return sched_names + opt_names
 
@@ -166,7 +174,9 @@ class LearningRateMonitor(Callback):
         for config in configs:
             optimizer = config.scheduler.optimizer
             name = config.name if config.name is not None else f"lr-{type(optimizer).__name__}"
-            names.append(self._check_duplicates_and_update_name(optimizer, name, seen, seen_types, config))
+            names.append(
+                self._check_duplicates_and_update_name(optimizer, name, seen, seen_types, config)
+            )
         return names, seen, seen_types
 
     def _find_names_from_optimizers(
@@ -180,7 +190,9 @@ class LearningRateMonitor(Callback):
             if any(optimizer is other for other in seen):
                 continue
             name = f"lr-{type(optimizer).__name__}"
-            names.append(self._check_duplicates_and_update_name(optimizer, name, seen, seen_types, None))
+            names.append(
+                self._check_duplicates_and_update_name(optimizer, name, seen, seen_types, None)
+            )
             unscheduled.append(optimizer)
         return names, unscheduled
 

@@ -122,7 +122,10 @@ class ModelCheckpoint(Callback):
 
     # --- construction ---------------------------------------------------------------------------
     def _init_triggers(
-        self, every_n_train_steps: int | None, every_n_epochs: int | None, interval: timedelta | None
+        self,
+        every_n_train_steps: int | None,
+        every_n_epochs: int | None,
+        interval: timedelta | None,
     ) -> None:
         # Saving once per epoch is the default only when the user picked no trigger at all.
         if every_n_train_steps is None and every_n_epochs is None and interval is None:
@@ -245,7 +248,9 @@ class ModelCheckpoint(Callback):
         saved_dirpath = state_dict.get("dirpath", self.dirpath)
         if saved_dirpath == self.dirpath:
             self.best_model_score = state_dict["best_model_score"]
-            self.kth_best_model_path = state_dict.get("kth_best_model_path", self.kth_best_model_path)
+            self.kth_best_model_path = state_dict.get(
+                "kth_best_model_path", self.kth_best_model_path
+            )
             self.kth_value = state_dict.get("kth_value", self.kth_value)
             self.best_k_models = dict(state_dict.get("best_k_models", self.best_k_models))
             self.last_model_path = state_dict.get("last_model_path", self.last_model_path)
@@ -373,7 +378,9 @@ class ModelCheckpoint(Callback):
             self.best_k_models.pop(del_filepath)
         if torch.isnan(current):
             # NaN ranks as the worst possible score, so it never displaces a real one.
-            current = torch.tensor(math.inf if self.mode == "min" else -math.inf, device=current.device)
+            current = torch.tensor(
+                math.inf if self.mode == "min" else -math.inf, device=current.device
+            )
         filepath = self._get_metric_interpolated_filepath_name(candidates, trainer, del_filepath)
         self.current_score = current
         self.best_k_models[filepath] = current
@@ -406,7 +413,11 @@ class ModelCheckpoint(Callback):
         # Set before saving: the path is part of the state written into the file.
         previous, self.best_model_path = self.best_model_path, filepath
         self._save_checkpoint(trainer, filepath)
-        if self.save_top_k == 1 and previous and self._should_remove_checkpoint(trainer, previous, filepath):
+        if (
+            self.save_top_k == 1
+            and previous
+            and self._should_remove_checkpoint(trainer, previous, filepath)
+        ):
             self._remove_checkpoint(trainer, previous)
 
     def _save_last_checkpoint(self, trainer: Any, candidates: dict[str, Any]) -> None:
@@ -416,7 +427,9 @@ class ModelCheckpoint(Callback):
         if self._enable_version_counter:
             version = self.STARTING_VERSION
             while self.file_exists(filepath, trainer) and filepath != self.last_model_path:
-                filepath = self.format_checkpoint_name(candidates, self.CHECKPOINT_NAME_LAST, ver=version)
+                filepath = self.format_checkpoint_name(
+                    candidates, self.CHECKPOINT_NAME_LAST, ver=version
+                )
                 version += 1
         previous, self.last_model_path = self.last_model_path, filepath
         if self.save_last == "link" and self._last_checkpoint_saved and self.save_top_k != 0:
@@ -552,10 +565,14 @@ class ModelCheckpoint(Callback):
         """
         if filepath is None:
             if self.dirpath is None:
-                raise ValueError("ModelCheckpoint.to_yaml() needs a filepath before dirpath is set.")
+                raise ValueError(
+                    "ModelCheckpoint.to_yaml() needs a filepath before dirpath is set."
+                )
             filepath = os.path.join(self.dirpath, "best_k_models.yaml")
         # A JSON string is a valid YAML scalar: quoting handles ":" and other specials in paths.
-        lines = [f"{json.dumps(path)}: {float(score)!r}" for path, score in self.best_k_models.items()]
+        lines = [
+            f"{json.dumps(path)}: {float(score)!r}" for path, score in self.best_k_models.items()
+        ]
         with open(filepath, "w", encoding="utf-8") as file:
             file.write("\n".join(lines) + "\n" if lines else "{}\n")
 
@@ -575,14 +592,16 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
-def _check_types(
-    dirpath: Any, filename: Any, monitor: Any, save_top_k: Any, interval: Any
-) -> None:
+def _check_types(dirpath: Any, filename: Any, monitor: Any, save_top_k: Any, interval: Any) -> None:
     if dirpath is not None and not isinstance(dirpath, (str, os.PathLike)):
-        raise TypeError(f"ModelCheckpoint(dirpath=...) takes a str or path, got {type(dirpath).__name__}.")
+        raise TypeError(
+            f"ModelCheckpoint(dirpath=...) takes a str or path, got {type(dirpath).__name__}."
+        )
     for name, value in (("filename", filename), ("monitor", monitor)):
         if value is not None and not isinstance(value, str):
-            raise TypeError(f"ModelCheckpoint({name}=...) takes a str or None, got {type(value).__name__}.")
+            raise TypeError(
+                f"ModelCheckpoint({name}=...) takes a str or None, got {type(value).__name__}."
+            )
     if not isinstance(save_top_k, int) or isinstance(save_top_k, bool):
         raise TypeError(
             f"ModelCheckpoint(save_top_k=...) takes an int (-1, 0, 1, ...), got {save_top_k!r}."

@@ -17,7 +17,9 @@ from typing import Any
 
 import torch
 
-from plkit._state import RunningStage
+from plcore.utilities.seed import collect_rng_states, set_rng_states
+
+from plkit._state import RunningStage, TrainerFn
 
 __all__ = ["run_evaluation", "run_sanity_check", "run_validation_in_fit"]
 
@@ -74,7 +76,11 @@ def run_evaluation(trainer: Any, stage: RunningStage, loaders: list[Any], limits
     trainer._eval_progress.reset()
     calls.module(f"on_{name}_model_eval")
     metrics = trainer._metrics
-    metrics.begin_eval()
+    previous_store = metrics.begin_eval()
+    # During fit, validation must not move the training RNG streams: results then do not depend
+    # on how often validation runs, and a resume from any checkpoint replays training exactly.
+    isolate = trainer.state.fn == TrainerFn.FITTING
+    trainer._rng_at_eval_start = collect_rng_states() if isolate else None
     try:
         with _grad_context(trainer):
             calls.both(f"on_{name}_start")
@@ -85,6 +91,10 @@ def run_evaluation(trainer: Any, stage: RunningStage, loaders: list[Any], limits
         calls.both(f"on_{name}_end")
     finally:
         trainer.state.stage = previous_stage
+        trainer.lightning_module._log_ctx.store = previous_store
+        if trainer._rng_at_eval_start is not None:
+            set_rng_states(trainer._rng_at_eval_start)
+            trainer._rng_at_eval_start = None
     calls.module(f"on_{name}_model_train")
     return results
 
