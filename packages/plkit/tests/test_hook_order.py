@@ -9,7 +9,11 @@ from torch.utils.data import DataLoader, TensorDataset
 import plkit as pl
 from plcore.hooks import CALLBACK, HOOKS, MODULE
 
-CALLBACK_HOOKS = [h.name for h in HOOKS if CALLBACK in h.owners and h.name not in ("state_dict", "load_state_dict")]
+CALLBACK_HOOKS = [
+    h.name
+    for h in HOOKS
+    if CALLBACK in h.owners and h.name not in ("state_dict", "load_state_dict")
+]
 MODULE_HOOKS = [h.name for h in HOOKS if MODULE in h.owners]
 
 
@@ -73,12 +77,22 @@ def make_recorder(record, manual=False):
 
 def loader(n):
     g = torch.Generator().manual_seed(0)
-    return DataLoader(TensorDataset(torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)), batch_size=1)
+    return DataLoader(
+        TensorDataset(torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)), batch_size=1
+    )
 
 
 def trainer(cb, **kw):
-    defaults = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                    enable_model_summary=False, callbacks=[cb], accelerator="cpu", devices=1)
+    defaults = dict(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[cb],
+        accelerator="cpu",
+        devices=1,
+    )
     defaults.update(kw)
     return pl.Trainer(**defaults)
 
@@ -87,14 +101,23 @@ def both(name):
     return [f"cb.{name}", f"model.{name}"]
 
 
-TRANSFER = ["model.on_before_batch_transfer", "model.transfer_batch_to_device", "model.on_after_batch_transfer"]
+TRANSFER = [
+    "model.on_before_batch_transfer",
+    "model.transfer_batch_to_device",
+    "model.on_after_batch_transfer",
+]
 
 
 def evaluation(stage, batches, hook_stage=None):
     hs = hook_stage or stage
     seq = [f"model.on_{hs}_model_eval", *both(f"on_{hs}_start"), *both(f"on_{hs}_epoch_start")]
     for _ in range(batches):
-        seq += [*TRANSFER, *both(f"on_{hs}_batch_start"), f"model.{hs}_step", *both(f"on_{hs}_batch_end")]
+        seq += [
+            *TRANSFER,
+            *both(f"on_{hs}_batch_start"),
+            f"model.{hs}_step",
+            *both(f"on_{hs}_batch_end"),
+        ]
     seq += [*both(f"on_{hs}_epoch_end"), *both(f"on_{hs}_end")]
     if hs != "predict":
         seq.append(f"model.on_{hs}_model_train")
@@ -114,14 +137,23 @@ def before_step():
 
 
 def fit_prefix(stage="fit"):
-    return ["model.configure_callbacks", "model.prepare_data", f"cb.setup", f"model.setup",
-            "model.configure_model"]
+    return [
+        "model.configure_callbacks",
+        "model.prepare_data",
+        f"cb.setup",
+        f"model.setup",
+        "model.configure_model",
+    ]
 
 
 def fit_sequence(train_batches, val_batches, sanity, epoch_batches):
     seq = fit_prefix() + ["model.configure_optimizers", *both("on_fit_start")]
     if sanity:
-        seq += ["cb.on_sanity_check_start", *evaluation("validation", sanity), "cb.on_sanity_check_end"]
+        seq += [
+            "cb.on_sanity_check_start",
+            *evaluation("validation", sanity),
+            "cb.on_sanity_check_end",
+        ]
     seq += both("on_train_start")
     seq += both("on_train_epoch_start")
     for batch in epoch_batches:
@@ -134,7 +166,13 @@ def fit_sequence(train_batches, val_batches, sanity, epoch_batches):
 
 
 def automatic_batch():
-    return ["model.optimizer_step", "model.training_step", *zero_grad(), *backward(), *before_step()]
+    return [
+        "model.optimizer_step",
+        "model.training_step",
+        *zero_grad(),
+        *backward(),
+        *before_step(),
+    ]
 
 
 def test_fit_with_validation_and_sanity_check():

@@ -67,7 +67,10 @@ class SaveAt(pl.Callback):
         self.path, self.epoch, self.batch_idx = path, epoch, batch_idx
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.batch_idx is not None and (trainer.current_epoch, batch_idx) == (self.epoch, self.batch_idx):
+        if self.batch_idx is not None and (trainer.current_epoch, batch_idx) == (
+            self.epoch,
+            self.batch_idx,
+        ):
             trainer.save_checkpoint(self.path)
 
     def on_train_epoch_end(self, trainer, pl_module):
@@ -80,9 +83,18 @@ def run(ckpt_path=None, callbacks=(), seed=0, init_seed=0, **kw):
     logger = RecordingLogger()
     model = Net(init_seed)
     train, val = data()
-    trainer = pl.Trainer(max_epochs=3, logger=logger, log_every_n_steps=1, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
-                         callbacks=list(callbacks), val_check_interval=0.5, **kw)
+    trainer = pl.Trainer(
+        max_epochs=3,
+        logger=logger,
+        log_every_n_steps=1,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        callbacks=list(callbacks),
+        val_check_interval=0.5,
+        **kw,
+    )
     trainer.fit(model, train, val, ckpt_path=ckpt_path)
     return model, trainer, logger.rows
 
@@ -103,14 +115,17 @@ def same_weights(a, b):
 )
 def test_resume_is_bit_identical(tmp_path, epoch, batch_idx, accumulate):
     path = tmp_path / "mid.ckpt"
-    full, full_trainer, full_rows = run(callbacks=[SaveAt(path, epoch, batch_idx)],
-                                        accumulate_grad_batches=accumulate)
+    full, full_trainer, full_rows = run(
+        callbacks=[SaveAt(path, epoch, batch_idx)], accumulate_grad_batches=accumulate
+    )
     assert path.is_file()
-    resumed, trainer, rows = run(ckpt_path=path, seed=999, init_seed=7, accumulate_grad_batches=accumulate)
+    resumed, trainer, rows = run(
+        ckpt_path=path, seed=999, init_seed=7, accumulate_grad_batches=accumulate
+    )
     assert same_weights(full, resumed)
     assert trainer.global_step == full_trainer.global_step
     assert trainer.current_epoch == full_trainer.current_epoch == 3
-    assert rows == full_rows[len(full_rows) - len(rows):]
+    assert rows == full_rows[len(full_rows) - len(rows) :]
     assert rows  # something was trained after the resume
 
 
@@ -127,8 +142,17 @@ def test_checkpoint_layout_is_lightnings(tmp_path):
     path = tmp_path / "x.ckpt"
     run(callbacks=[SaveAt(path, 1, 2)])
     ckpt = torch.load(path, weights_only=True)
-    for key in ("epoch", "global_step", "pytorch-lightning_version", "state_dict", "loops", "callbacks",
-                "optimizer_states", "lr_schedulers", "plkit_version"):
+    for key in (
+        "epoch",
+        "global_step",
+        "pytorch-lightning_version",
+        "state_dict",
+        "loops",
+        "callbacks",
+        "optimizer_states",
+        "lr_schedulers",
+        "plkit_version",
+    ):
         assert key in ckpt, key
     assert ckpt["epoch"] == 1 and ckpt["global_step"] == 13
 
@@ -150,8 +174,15 @@ def test_resume_auto_picks_the_newest_checkpoint(tmp_path):
         pl.seed_everything(0, verbose=False)
         model = Net()
         train, _ = data()
-        t = pl.Trainer(max_epochs=max_epochs, default_root_dir=tmp_path, resume="auto", logger=False,
-                       enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+        t = pl.Trainer(
+            max_epochs=max_epochs,
+            default_root_dir=tmp_path,
+            resume="auto",
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            accelerator="cpu",
+        )
         t.fit(model, train)
         return model, t
 

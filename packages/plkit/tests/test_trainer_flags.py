@@ -67,8 +67,15 @@ class Counting(pl.LightningModule):
 
 
 def make(**kw):
-    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                    enable_model_summary=False, accelerator="cpu", devices=1, num_sanity_val_steps=0)
+    defaults = dict(
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        num_sanity_val_steps=0,
+    )
     defaults.update(kw)
     return pl.Trainer(**defaults)
 
@@ -202,8 +209,13 @@ def test_sanity_check_metrics_do_not_reach_callback_metrics():
 @pytest.mark.parametrize("value,batches", [(True, 1), (3, 3)])
 def test_fast_dev_run(value, batches, tmp_path):
     model = Counting()
-    t = pl.Trainer(fast_dev_run=value, default_root_dir=tmp_path, enable_progress_bar=False,
-                   enable_model_summary=False, accelerator="cpu")
+    t = pl.Trainer(
+        fast_dev_run=value,
+        default_root_dir=tmp_path,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
     t.fit(model)
     assert len(model.train_batches) == batches
     assert len(model.val_batches) == batches  # no sanity check, one validation of `batches`
@@ -214,7 +226,9 @@ def test_fast_dev_run(value, batches, tmp_path):
 def test_overfit_batches_uses_the_same_unshuffled_batches():
     class Shuffled(Counting):
         def train_dataloader(self):
-            return DataLoader(torch.arange(8.0).unsqueeze(1).repeat(1, 2), batch_size=1, shuffle=True)
+            return DataLoader(
+                torch.arange(8.0).unsqueeze(1).repeat(1, 2), batch_size=1, shuffle=True
+            )
 
         def training_step(self, batch, batch_idx):
             self.train_batches.append(batch[0, 0].item())
@@ -262,12 +276,18 @@ def test_reload_dataloaders_every_n_epochs():
 
 
 def test_default_root_dir_holds_logs_and_checkpoints(tmp_path):
-    t = pl.Trainer(max_epochs=1, default_root_dir=tmp_path, enable_progress_bar=False, accelerator="cpu")
+    t = pl.Trainer(
+        max_epochs=1, default_root_dir=tmp_path, enable_progress_bar=False, accelerator="cpu"
+    )
     t.fit(Counting())
     assert t.default_root_dir == os.fspath(tmp_path)
-    assert (tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "epoch=0-step=8.ckpt").is_file()
+    assert (
+        tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "epoch=0-step=8.ckpt"
+    ).is_file()
     assert t.log_dir == os.fspath(tmp_path / "lightning_logs" / "version_0")
-    t2 = pl.Trainer(max_epochs=1, default_root_dir=tmp_path, enable_progress_bar=False, accelerator="cpu")
+    t2 = pl.Trainer(
+        max_epochs=1, default_root_dir=tmp_path, enable_progress_bar=False, accelerator="cpu"
+    )
     t2.fit(Counting())
     assert t2.log_dir.endswith("version_1")
 
@@ -277,7 +297,9 @@ def test_enable_switches_control_default_callbacks(tmp_path):
     kinds = {type(cb).__name__ for cb in t.callbacks}
     assert {"TQDMProgressBar", "ModelSummary", "ModelCheckpoint"} <= kinds
     t = make()
-    assert not any(isinstance(cb, (ModelCheckpoint, ProgressBar, ModelSummary)) for cb in t.callbacks)
+    assert not any(
+        isinstance(cb, (ModelCheckpoint, ProgressBar, ModelSummary)) for cb in t.callbacks
+    )
     with pytest.raises(ValueError, match="enable_checkpointing=False"):
         make(callbacks=[ModelCheckpoint()])
 

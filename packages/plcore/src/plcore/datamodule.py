@@ -113,7 +113,10 @@ class LightningDataModule:
 
         def loader(dataset: Any, shuffle: bool) -> Any:
             return DataLoader(
-                dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
+                dataset,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                num_workers=num_workers,
                 **dataloader_kwargs,
             )
 

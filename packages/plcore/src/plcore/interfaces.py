@@ -84,7 +84,9 @@ class LoggerProtocol(Protocol):
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None: ...
 
-    def log_hyperparams(self, params: Mapping[str, Any] | Any, *args: Any, **kwargs: Any) -> None: ...
+    def log_hyperparams(
+        self, params: Mapping[str, Any] | Any, *args: Any, **kwargs: Any
+    ) -> None: ...
 
 
 @runtime_checkable

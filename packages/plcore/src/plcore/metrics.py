@@ -167,7 +167,9 @@ class MetricEntry:
         fx = self.reduce_fx
         if fx == "mean":
             weight = 1.0 if batch_size is None else float(batch_size)
-            weighted = value.to(torch.float64) * weight if value.is_floating_point() else value * weight
+            weighted = (
+                value.to(torch.float64) * weight if value.is_floating_point() else value * weight
+            )
             self.acc = weighted if self.acc is None else self.acc + weighted
             self.count += weight
         elif self.acc is None:
@@ -189,7 +191,9 @@ class MetricEntry:
         if self.reduce_fx == "mean":
             if self.sync_dist and sync is not None:
                 acc = sync(acc, "sum")
-                count = sync(torch.tensor(self.count, dtype=torch.float64, device=acc.device), "sum")
+                count = sync(
+                    torch.tensor(self.count, dtype=torch.float64, device=acc.device), "sum"
+                )
                 return (acc / count).to(torch.float32)
             return (acc / self.count).to(torch.float32)
         if self.sync_dist and sync is not None:

@@ -32,7 +32,6 @@ from torch import nn
 from plcore import _hparams
 from plcore import checkpoint as _checkpoint
 from plcore.metrics import MetricStore, resolve_log_options
-from plcore.optimizer import LightningOptimizer
 from plcore.utilities.apply import apply_to_collection, move_data_to_device
 
 __all__ = ["LightningModule"]
@@ -289,7 +288,9 @@ class LightningModule(nn.Module):
             on_epoch=on_epoch,
             reduce_fx=reduce_fx,
             sync_dist=sync_dist,
-            batch_size=batch_size if batch_size is not None or not on_epoch else _batch_size(ctx.batch),
+            batch_size=batch_size
+            if batch_size is not None or not on_epoch
+            else _batch_size(ctx.batch),
             dataloader_idx=dl_idx,
             device=None,
         )
@@ -297,7 +298,9 @@ class LightningModule(nn.Module):
     def log_dict(self, dictionary: Mapping[str, Any], **kwargs: Any) -> None:
         """``self.log`` each item of ``dictionary`` with the same options."""
         if not isinstance(dictionary, Mapping):
-            raise TypeError(f"self.log_dict needs a mapping of names to values, got {type(dictionary).__name__}.")
+            raise TypeError(
+                f"self.log_dict needs a mapping of names to values, got {type(dictionary).__name__}."
+            )
         for name, value in dictionary.items():
             self.log(name, value, **kwargs)
 
@@ -370,7 +373,9 @@ class LightningModule(nn.Module):
         if not gradient_clip_val:
             return
         algorithm = (gradient_clip_algorithm or "norm").lower()
-        params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        params = [
+            p for group in optimizer.param_groups for p in group["params"] if p.grad is not None
+        ]
         if algorithm == "norm":
             torch.nn.utils.clip_grad_norm_(params, float(gradient_clip_val))
         elif algorithm == "value":
@@ -431,7 +436,9 @@ class LightningModule(nn.Module):
     def teardown(self, stage: str) -> None:
         """Release what :meth:`setup` built."""
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
         """Move ``batch`` to ``device``; override for custom batch types."""
         return move_data_to_device(batch, device)
 
@@ -466,7 +473,9 @@ class LightningModule(nn.Module):
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None: ...
 
-    def on_validation_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_validation_batch_start(
+        self, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None: ...
 
     def on_validation_batch_end(
         self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
@@ -478,7 +487,9 @@ class LightningModule(nn.Module):
         self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
     ) -> None: ...
 
-    def on_predict_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_predict_batch_start(
+        self, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None: ...
 
     def on_predict_batch_end(
         self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0

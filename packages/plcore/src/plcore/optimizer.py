@@ -33,7 +33,9 @@ class LightningOptimizer:
             optimizer = optimizer.optimizer
         # Share the optimizer's attributes (param_groups, state, defaults, ...) by reference and
         # become an instance of a subclass of its type, so user code cannot tell the difference.
-        self.__dict__ = {k: v for k, v in optimizer.__dict__.items() if k not in ("step", "__del__")}
+        self.__dict__ = {
+            k: v for k, v in optimizer.__dict__.items() if k not in ("step", "__del__")
+        }
         self.__class__ = type(
             "Lightning" + type(optimizer).__name__, (self.__class__, type(optimizer)), {}
         )
@@ -48,7 +50,11 @@ class LightningOptimizer:
     def step(self, closure: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
         """Step the optimizer through the runtime (hooks, precision, clipping, step count)."""
         if self._step_fn is None:
-            return self._optimizer.step(closure, **kwargs) if closure else self._optimizer.step(**kwargs)
+            return (
+                self._optimizer.step(closure, **kwargs)
+                if closure
+                else self._optimizer.step(**kwargs)
+            )
         return self._step_fn(self._optimizer, closure, **kwargs)
 
     def zero_grad(self, set_to_none: bool = True) -> None:

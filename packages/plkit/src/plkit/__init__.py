@@ -10,7 +10,6 @@
 """
 
 from plcore import Callback, LightningDataModule, LightningModule, seed_everything
-
 from plkit import callbacks, loggers
 from plkit.__about__ import __version__
 from plkit.trainer import Trainer

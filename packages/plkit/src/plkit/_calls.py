@@ -28,14 +28,21 @@ class HookCaller:
         datamodule: the LightningDataModule, if any.
     """
 
-    def __init__(self, trainer: Any, model: LightningModule, callbacks: list[Callback],
-                 datamodule: LightningDataModule | None = None) -> None:
+    def __init__(
+        self,
+        trainer: Any,
+        model: LightningModule,
+        callbacks: list[Callback],
+        datamodule: LightningDataModule | None = None,
+    ) -> None:
         self.trainer = trainer
         self.model = model
         self.datamodule = datamodule
         self.ctx = model._log_ctx
         self.dispatcher = HookDispatcher(callbacks, Callback)
-        self.overridden = frozenset(n for n in _MODULE_HOOKS if is_overridden(model, n, LightningModule))
+        self.overridden = frozenset(
+            n for n in _MODULE_HOOKS if is_overridden(model, n, LightningModule)
+        )
 
     def refresh_callbacks(self, callbacks: list[Callback]) -> None:
         self.dispatcher.refresh(callbacks)

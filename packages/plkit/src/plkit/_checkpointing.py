@@ -18,10 +18,14 @@ import torch
 
 from plcore.checkpoint import CHECKPOINT_VERSION_KEY, check_plain
 from plcore.utilities.seed import collect_rng_states
-
 from plkit.__about__ import __version__
 
-__all__ = ["dump_checkpoint", "restore_model_and_callbacks", "restore_training_state", "resolve_ckpt_path"]
+__all__ = [
+    "dump_checkpoint",
+    "restore_model_and_callbacks",
+    "restore_training_state",
+    "resolve_ckpt_path",
+]
 
 #: The Lightning checkpoint format this layout follows (tools that read Lightning files check it).
 LIGHTNING_FORMAT_VERSION = "2.5.0"
@@ -41,7 +45,11 @@ def _loop_state(trainer: Any) -> dict[str, Any]:
         "rng_states": trainer._rng_at_eval_start or collect_rng_states(),
         "epoch_rng_state": p.epoch_rng if in_epoch else None,
     }
-    if in_epoch and trainer._plan.accumulate_grad_batches > 1 and p.batches_done % trainer._plan.accumulate_grad_batches:
+    if (
+        in_epoch
+        and trainer._plan.accumulate_grad_batches > 1
+        and p.batches_done % trainer._plan.accumulate_grad_batches
+    ):
         state["accumulated_grads"] = [
             None if param.grad is None else param.grad.detach().clone()
             for param in trainer.lightning_module.parameters()
@@ -67,7 +75,9 @@ def dump_checkpoint(trainer: Any, weights_only: bool) -> dict[str, Any]:
             if state:
                 checkpoint["callbacks"][cb.state_key] = state
         checkpoint["optimizer_states"] = [opt.state_dict() for opt in trainer.optimizers]
-        checkpoint["lr_schedulers"] = [c.scheduler.state_dict() for c in trainer.lr_scheduler_configs]
+        checkpoint["lr_schedulers"] = [
+            c.scheduler.state_dict() for c in trainer.lr_scheduler_configs
+        ]
         precision_state = trainer.strategy.precision_state_dict()
         if precision_state:
             checkpoint[type(trainer.strategy.precision).__qualname__] = precision_state
@@ -99,7 +109,9 @@ def restore_model_and_callbacks(trainer: Any, checkpoint: dict[str, Any]) -> Non
     model, dm = trainer.lightning_module, trainer.datamodule
     trainer._calls.module("on_load_checkpoint", checkpoint)
     if "state_dict" not in checkpoint:
-        raise KeyError("The checkpoint has no 'state_dict'; it was not written by plkit or Lightning.")
+        raise KeyError(
+            "The checkpoint has no 'state_dict'; it was not written by plkit or Lightning."
+        )
     _load_weights(model, checkpoint["state_dict"])
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
@@ -177,11 +189,15 @@ def resolve_ckpt_path(trainer: Any, ckpt_path: Any, fn: str) -> str | None:
     if ckpt_path is None:
         return None
     if not isinstance(ckpt_path, (str, os.PathLike)):
-        raise TypeError(f"ckpt_path must be a path, 'last' or 'best'; got {type(ckpt_path).__name__}.")
+        raise TypeError(
+            f"ckpt_path must be a path, 'last' or 'best'; got {type(ckpt_path).__name__}."
+        )
     ckpt_path = os.fspath(ckpt_path)
     callbacks = trainer.checkpoint_callbacks
     if ckpt_path == "best":
-        best = next((cb.best_model_path for cb in callbacks if getattr(cb, "best_model_path", "")), None)
+        best = next(
+            (cb.best_model_path for cb in callbacks if getattr(cb, "best_model_path", "")), None
+        )
         if not best:
             raise ValueError(
                 f'{fn}(ckpt_path="best") needs a ModelCheckpoint that has saved a best model; none '
@@ -193,10 +209,14 @@ def resolve_ckpt_path(trainer: Any, ckpt_path: Any, fn: str) -> str | None:
         if found is None and ckpt_path == "last":
             import warnings
 
-            warnings.warn(f'{fn}(ckpt_path="last") found no checkpoint; starting from scratch.', stacklevel=3)
+            warnings.warn(
+                f'{fn}(ckpt_path="last") found no checkpoint; starting from scratch.', stacklevel=3
+            )
         return found
     if not os.path.exists(ckpt_path):
-        raise FileNotFoundError(f"ckpt_path={ckpt_path!r} does not exist. Pass an existing checkpoint file, 'last' or 'best'.")
+        raise FileNotFoundError(
+            f"ckpt_path={ckpt_path!r} does not exist. Pass an existing checkpoint file, 'last' or 'best'."
+        )
     return ckpt_path
 
 

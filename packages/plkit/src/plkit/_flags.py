@@ -70,8 +70,12 @@ def _limit(flag: str, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _fail(flag, value, "pass an int (number of batches) or a float in [0.0, 1.0].")
     if isinstance(value, float) and not 0.0 <= value <= 1.0:
-        raise _fail(flag, value, "a float is a fraction of the batches and must be in [0.0, 1.0]; "
-                    "pass an int for a number of batches.")
+        raise _fail(
+            flag,
+            value,
+            "a float is a fraction of the batches and must be in [0.0, 1.0]; "
+            "pass an int for a number of batches.",
+        )
     if isinstance(value, int) and value < 0:
         raise _fail(flag, value, "the number of batches must be >= 0.")
     return value
@@ -85,12 +89,18 @@ def parse_max_time(value: Any) -> timedelta | None:
         try:
             return timedelta(**value)
         except TypeError as err:
-            raise _fail("max_time", value, f"the dict must hold timedelta arguments ({err}).") from None
+            raise _fail(
+                "max_time", value, f"the dict must hold timedelta arguments ({err})."
+            ) from None
     if isinstance(value, str) and re.fullmatch(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}", value):
         days, hours, minutes, seconds = map(int, value.split(":"))
         return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    raise _fail("max_time", value, 'use "DD:HH:MM:SS" (e.g. "00:12:00:00"), a datetime.timedelta '
-                "or a dict such as {'hours': 12}.")
+    raise _fail(
+        "max_time",
+        value,
+        'use "DD:HH:MM:SS" (e.g. "00:12:00:00"), a datetime.timedelta '
+        "or a dict such as {'hours': 12}.",
+    )
 
 
 def _epochs_and_steps(flags: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -111,32 +121,53 @@ def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int]:
     vci = flags["val_check_interval"]
     vci = 1.0 if vci is None else vci
     if isinstance(vci, bool) or not isinstance(vci, (int, float)):
-        raise _fail("val_check_interval", vci, "pass a float in (0.0, 1.0] (fraction of an epoch) "
-                    "or an int (number of training batches).")
+        raise _fail(
+            "val_check_interval",
+            vci,
+            "pass a float in (0.0, 1.0] (fraction of an epoch) "
+            "or an int (number of training batches).",
+        )
     if (isinstance(vci, float) and not 0.0 < vci <= 1.0) or (isinstance(vci, int) and vci <= 0):
-        raise _fail("val_check_interval", vci, "a float must be in (0.0, 1.0] and an int must be > 0.")
+        raise _fail(
+            "val_check_interval", vci, "a float must be in (0.0, 1.0] and an int must be > 0."
+        )
     every = flags["check_val_every_n_epoch"]
     if every is not None:
-        every = _int("check_val_every_n_epoch", every, 1, "use an int >= 1, or None to validate "
-                     "only by val_check_interval (counted across epochs).")
+        every = _int(
+            "check_val_every_n_epoch",
+            every,
+            1,
+            "use an int >= 1, or None to validate "
+            "only by val_check_interval (counted across epochs).",
+        )
     sanity = flags["num_sanity_val_steps"]
-    sanity = 2 if sanity is None else _int("num_sanity_val_steps", sanity, -1,
-                                            "use -1 (all batches), 0 (off) or a positive int.")
+    sanity = (
+        2
+        if sanity is None
+        else _int(
+            "num_sanity_val_steps", sanity, -1, "use -1 (all batches), 0 (off) or a positive int."
+        )
+    )
     return vci, every, sanity
 
 
 def _switches(flags: dict[str, Any], fast_dev_run: int) -> dict[str, bool]:
     barebones = bool(flags["barebones"])
     out = {}
-    for name, default in (("enable_checkpointing", True), ("enable_progress_bar", True),
-                          ("enable_model_summary", True)):
+    for name, default in (
+        ("enable_checkpointing", True),
+        ("enable_progress_bar", True),
+        ("enable_model_summary", True),
+    ):
         value = flags[name]
         if barebones and value:
             raise _fail(name, value, "barebones=True turns it off; remove one of the two flags.")
         out[name] = (default if value is None else bool(value)) and not barebones
     logger = flags["logger"]
     if barebones and logger not in (None, False):
-        raise _fail("logger", logger, "barebones=True turns logging off; remove one of the two flags.")
+        raise _fail(
+            "logger", logger, "barebones=True turns logging off; remove one of the two flags."
+        )
     out["logger_enabled"] = logger is not False and not barebones and not fast_dev_run
     if fast_dev_run:
         out["enable_checkpointing"] = False
@@ -152,8 +183,15 @@ def resolve_plan(**flags: Any) -> Plan:
     max_epochs, min_epochs, max_steps, min_steps = _epochs_and_steps(flags)
     vci, every, sanity = _validation(flags)
     overfit = _limit("overfit_batches", flags["overfit_batches"] or 0.0)
-    limits = {n: _limit(n, flags[n]) for n in ("limit_train_batches", "limit_val_batches",
-                                              "limit_test_batches", "limit_predict_batches")}
+    limits = {
+        n: _limit(n, flags[n])
+        for n in (
+            "limit_train_batches",
+            "limit_val_batches",
+            "limit_test_batches",
+            "limit_predict_batches",
+        )
+    }
     if overfit:
         limits["limit_train_batches"] = limits["limit_val_batches"] = overfit
     if fast_dev_run:
@@ -161,29 +199,52 @@ def resolve_plan(**flags: Any) -> Plan:
         max_epochs, max_steps, sanity, vci, every = 1, fast_dev_run, 0, 1.0, 1
     log_n = flags["log_every_n_steps"]
     log_n = 50 if log_n is None else _int("log_every_n_steps", log_n, 0, "use an int >= 0.")
-    accumulate = _int("accumulate_grad_batches", flags["accumulate_grad_batches"], 1,
-                      "use an int >= 1 (the number of batches per optimizer step).")
+    accumulate = _int(
+        "accumulate_grad_batches",
+        flags["accumulate_grad_batches"],
+        1,
+        "use an int >= 1 (the number of batches per optimizer step).",
+    )
     clip_val, clip_algo = _clipping(flags["gradient_clip_val"], flags["gradient_clip_algorithm"])
     if flags["deterministic"] not in _DETERMINISTIC:
         raise _fail("deterministic", flags["deterministic"], "use True, False or 'warn'.")
-    reload_n = _int("reload_dataloaders_every_n_epochs", flags["reload_dataloaders_every_n_epochs"],
-                    0, "use an int >= 0 (0 loads them once).")
+    reload_n = _int(
+        "reload_dataloaders_every_n_epochs",
+        flags["reload_dataloaders_every_n_epochs"],
+        0,
+        "use an int >= 0 (0 loads them once).",
+    )
     return Plan(
-        max_epochs=max_epochs, min_epochs=min_epochs, max_steps=max_steps, min_steps=min_steps,
-        max_time=parse_max_time(flags["max_time"]), **limits, overfit_batches=overfit,
-        val_check_interval=vci, check_val_every_n_epoch=every, num_sanity_val_steps=sanity,
-        log_every_n_steps=log_n, accumulate_grad_batches=accumulate, gradient_clip_val=clip_val,
-        gradient_clip_algorithm=clip_algo, deterministic=flags["deterministic"],
-        benchmark=flags["benchmark"], inference_mode=bool(flags["inference_mode"]),
+        max_epochs=max_epochs,
+        min_epochs=min_epochs,
+        max_steps=max_steps,
+        min_steps=min_steps,
+        max_time=parse_max_time(flags["max_time"]),
+        **limits,
+        overfit_batches=overfit,
+        val_check_interval=vci,
+        check_val_every_n_epoch=every,
+        num_sanity_val_steps=sanity,
+        log_every_n_steps=log_n,
+        accumulate_grad_batches=accumulate,
+        gradient_clip_val=clip_val,
+        gradient_clip_algorithm=clip_algo,
+        deterministic=flags["deterministic"],
+        benchmark=flags["benchmark"],
+        inference_mode=bool(flags["inference_mode"]),
         use_distributed_sampler=bool(flags["use_distributed_sampler"]),
-        detect_anomaly=bool(flags["detect_anomaly"]), reload_dataloaders_every_n_epochs=reload_n,
-        fast_dev_run=fast_dev_run, barebones=bool(flags["barebones"]),
+        detect_anomaly=bool(flags["detect_anomaly"]),
+        reload_dataloaders_every_n_epochs=reload_n,
+        fast_dev_run=fast_dev_run,
+        barebones=bool(flags["barebones"]),
         **_switches(flags, fast_dev_run),
     )
 
 
 def _clipping(value: Any, algorithm: Any) -> tuple[float | None, str]:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+    ):
         raise _fail("gradient_clip_val", value, "use a number >= 0, or None for no clipping.")
     algorithm = "norm" if algorithm is None else algorithm
     if algorithm not in ("norm", "value"):

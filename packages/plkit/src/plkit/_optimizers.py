@@ -30,7 +30,16 @@ _FORMS = (
     "{'scheduler': ..., 'interval': 'epoch'|'step', 'frequency': 1, 'monitor': ...}}; a list of "
     "such dicts; or None."
 )
-_CONFIG_KEYS = {"scheduler", "interval", "frequency", "monitor", "strict", "name", "reduce_on_plateau", "opt_idx"}
+_CONFIG_KEYS = {
+    "scheduler",
+    "interval",
+    "frequency",
+    "monitor",
+    "strict",
+    "name",
+    "reduce_on_plateau",
+    "opt_idx",
+}
 
 
 @dataclass
@@ -60,22 +69,35 @@ def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfi
     if isinstance(item, Mapping):
         unknown = set(item) - _CONFIG_KEYS
         if unknown:
-            raise ValueError(f"Unknown keys {sorted(unknown)} in a scheduler config; use only "
-                             f"{sorted(_CONFIG_KEYS - {'opt_idx', 'reduce_on_plateau'})}.")
+            raise ValueError(
+                f"Unknown keys {sorted(unknown)} in a scheduler config; use only "
+                f"{sorted(_CONFIG_KEYS - {'opt_idx', 'reduce_on_plateau'})}."
+            )
         if "scheduler" not in item:
             raise ValueError("A scheduler config dict needs a 'scheduler' key. " + _FORMS)
-        config = LRSchedulerConfig(scheduler=item["scheduler"], monitor=item.get("monitor", monitor),
-                                   name=item.get("name"), interval=item.get("interval", "epoch"),
-                                   frequency=item.get("frequency", 1), strict=item.get("strict", True))
+        config = LRSchedulerConfig(
+            scheduler=item["scheduler"],
+            monitor=item.get("monitor", monitor),
+            name=item.get("name"),
+            interval=item.get("interval", "epoch"),
+            frequency=item.get("frequency", 1),
+            strict=item.get("strict", True),
+        )
     else:
         config = LRSchedulerConfig(scheduler=item, monitor=monitor)
     if config.interval not in ("epoch", "step"):
-        raise ValueError(f"Scheduler config interval={config.interval!r} is invalid; use 'epoch' or 'step'.")
+        raise ValueError(
+            f"Scheduler config interval={config.interval!r} is invalid; use 'epoch' or 'step'."
+        )
     if not isinstance(config.frequency, int) or config.frequency < 1:
-        raise ValueError(f"Scheduler config frequency={config.frequency!r} is invalid; use an int >= 1.")
+        raise ValueError(
+            f"Scheduler config frequency={config.frequency!r} is invalid; use an int >= 1."
+        )
     if not hasattr(config.scheduler, "step"):
-        raise TypeError(f"{type(config.scheduler).__name__} is not a learning-rate scheduler "
-                        "(it has no step()). " + _FORMS)
+        raise TypeError(
+            f"{type(config.scheduler).__name__} is not a learning-rate scheduler "
+            "(it has no step()). " + _FORMS
+        )
     config.reduce_on_plateau = _is_plateau(config.scheduler)
     if config.reduce_on_plateau and config.monitor is None:
         raise ValueError(
@@ -87,11 +109,15 @@ def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfi
 
 def _from_dict(item: Mapping[str, Any]) -> tuple[Any, list[LRSchedulerConfig]]:
     if "optimizer" not in item:
-        raise ValueError("The dict returned by configure_optimizers needs an 'optimizer' key. " + _FORMS)
+        raise ValueError(
+            "The dict returned by configure_optimizers needs an 'optimizer' key. " + _FORMS
+        )
     unknown = set(item) - {"optimizer", "lr_scheduler", "monitor"}
     if unknown:
-        raise ValueError(f"Unknown keys {sorted(unknown)} in the dict from configure_optimizers; use "
-                         "'optimizer', 'lr_scheduler' and 'monitor'.")
+        raise ValueError(
+            f"Unknown keys {sorted(unknown)} in the dict from configure_optimizers; use "
+            "'optimizer', 'lr_scheduler' and 'monitor'."
+        )
     sched = item.get("lr_scheduler")
     configs = [] if sched is None else [_scheduler_config(sched, item.get("monitor"))]
     return item["optimizer"], configs
@@ -100,8 +126,12 @@ def _from_dict(item: Mapping[str, Any]) -> tuple[Any, list[LRSchedulerConfig]]:
 def parse_optimizers(result: Any) -> tuple[list[Any], list[LRSchedulerConfig]]:
     """Split what ``configure_optimizers`` returned into optimizers and scheduler configs."""
     if result is None:
-        warnings.warn("configure_optimizers returned None: training runs without an optimizer "
-                      "(no parameters will change).", UserWarning, stacklevel=3)
+        warnings.warn(
+            "configure_optimizers returned None: training runs without an optimizer "
+            "(no parameters will change).",
+            UserWarning,
+            stacklevel=3,
+        )
         return [], []
     if _is_optimizer(result):
         return [result], []
@@ -114,14 +144,20 @@ def parse_optimizers(result: Any) -> tuple[list[Any], list[LRSchedulerConfig]]:
         raise TypeError(f"configure_optimizers returned {type(result).__name__}. " + _FORMS)
     for opt in optimizers:
         if not _is_optimizer(opt):
-            raise TypeError(f"configure_optimizers returned {type(opt).__name__} where an optimizer "
-                            "was expected. " + _FORMS)
+            raise TypeError(
+                f"configure_optimizers returned {type(opt).__name__} where an optimizer "
+                "was expected. " + _FORMS
+            )
     return optimizers, schedulers
 
 
 def _from_sequence(result: Sequence[Any]) -> tuple[list[Any], list[LRSchedulerConfig]]:
     items = list(result)
-    if len(items) == 2 and isinstance(items[0], (list, tuple)) and isinstance(items[1], (list, tuple)):
+    if (
+        len(items) == 2
+        and isinstance(items[0], (list, tuple))
+        and isinstance(items[1], (list, tuple))
+    ):
         return list(items[0]), [_scheduler_config(s) for s in items[1]]
     if items and all(isinstance(i, Mapping) for i in items):
         optimizers, configs = [], []
@@ -132,5 +168,7 @@ def _from_sequence(result: Sequence[Any]) -> tuple[list[Any], list[LRSchedulerCo
         return optimizers, configs
     if items and all(_is_optimizer(i) for i in items):
         return items, []
-    raise TypeError("configure_optimizers returned a sequence of "
-                    f"{[type(i).__name__ for i in items]}. " + _FORMS)
+    raise TypeError(
+        "configure_optimizers returned a sequence of "
+        f"{[type(i).__name__ for i in items]}. " + _FORMS
+    )

@@ -20,19 +20,28 @@ from plcore import LightningDataModule, LightningModule
 from plcore.hooks import is_overridden
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities.seed import set_rng_states
-
 from plkit import _checkpointing, _setup
 from plkit._calls import HookCaller
 from plkit._optimizers import parse_optimizers
 from plkit._state import RunningStage, TrainerFn, TrainerStatus
 from plkit.loops import evaluation
-from plkit.loops._data import CombinedLoader, as_loader_list, limit_batches, prepare_loader, sized_len
+from plkit.loops._data import (
+    CombinedLoader,
+    as_loader_list,
+    limit_batches,
+    prepare_loader,
+    sized_len,
+)
 from plkit.loops.fit import run_fit
 from plkit.loops.prediction import run_prediction
 
 __all__ = ["interrupt", "run_stage", "setup_train_data", "train_iterator", "train_loader_for_epoch"]
 
-_TRANSFER_HOOKS = ("on_before_batch_transfer", "transfer_batch_to_device", "on_after_batch_transfer")
+_TRANSFER_HOOKS = (
+    "on_before_batch_transfer",
+    "transfer_batch_to_device",
+    "on_after_batch_transfer",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,7 +147,11 @@ def _log_hyperparams(trainer: Any) -> None:
         return
     params: dict[str, Any] = {}
     for obj in (trainer.lightning_module, trainer.datamodule):
-        if obj is not None and getattr(obj, "_log_hyperparams", False) and getattr(obj, "_hparams", None):
+        if (
+            obj is not None
+            and getattr(obj, "_log_hyperparams", False)
+            and getattr(obj, "_hparams", None)
+        ):
             params.update(dict(obj._hparams))
     for logger in trainer.loggers:
         if params:
@@ -177,7 +190,9 @@ def _setup_optimizers(trainer: Any) -> None:
     optimizers, configs = parse_optimizers(trainer._calls.module("configure_optimizers"))
     trainer.optimizers = optimizers
     trainer.lr_scheduler_configs = configs
-    trainer._lightning_optimizers = [LightningOptimizer(opt, trainer._optimizer_step) for opt in optimizers]
+    trainer._lightning_optimizers = [
+        LightningOptimizer(opt, trainer._optimizer_step) for opt in optimizers
+    ]
     for lopt in trainer._lightning_optimizers:
         lopt._module = model
 
@@ -190,7 +205,9 @@ def _fit(trainer: Any, checkpoint: dict[str, Any] | None) -> None:
     calls.both("on_fit_start")
     setup_train_data(trainer)
     _setup_val_data(trainer)
-    trainer._deadline = None if plan.max_time is None else time.monotonic() + plan.max_time.total_seconds()
+    trainer._deadline = (
+        None if plan.max_time is None else time.monotonic() + plan.max_time.total_seconds()
+    )
     anomaly = torch.autograd.detect_anomaly() if plan.detect_anomaly else contextlib.nullcontext()
     with anomaly:
         run_fit(trainer)
@@ -200,7 +217,12 @@ def _fit(trainer: Any, checkpoint: dict[str, Any] | None) -> None:
 def _loader_from(trainer: Any, explicit: Any, hook: str) -> Any:
     if explicit is not None:
         if isinstance(explicit, LightningDataModule):
-            return getattr(explicit, hook)() if is_overridden(explicit, hook, LightningDataModule) or hasattr(type(explicit), hook) else None
+            return (
+                getattr(explicit, hook)()
+                if is_overridden(explicit, hook, LightningDataModule)
+                or hasattr(type(explicit), hook)
+                else None
+            )
         return explicit
     dm = trainer.datamodule
     if dm is not None and hasattr(dm, hook):
@@ -222,14 +244,24 @@ def setup_train_data(trainer: Any) -> None:
         )
     loader = _prepare_train(trainer, source)
     trainer._train_loader = loader
-    trainer.num_training_batches = limit_batches(sized_len(loader), plan.limit_train_batches, "limit_train_batches")
+    trainer.num_training_batches = limit_batches(
+        sized_len(loader), plan.limit_train_batches, "limit_train_batches"
+    )
     trainer.val_check_batch = _val_check_batch(plan, trainer.num_training_batches)
 
 
 def _prepare_train(trainer: Any, source: Any) -> Any:
-    kwargs = trainer.strategy.distributed_sampler_kwargs if trainer._plan.use_distributed_sampler else None
+    kwargs = (
+        trainer.strategy.distributed_sampler_kwargs
+        if trainer._plan.use_distributed_sampler
+        else None
+    )
     prep = lambda loader: prepare_loader(  # noqa: E731
-        loader, shuffle_default=True, sampler_kwargs=kwargs, sequential=bool(trainer._plan.overfit_batches))
+        loader,
+        shuffle_default=True,
+        sampler_kwargs=kwargs,
+        sequential=bool(trainer._plan.overfit_batches),
+    )
     if isinstance(source, dict):
         return CombinedLoader({k: prep(v) for k, v in source.items()})
     if isinstance(source, (list, tuple)):
@@ -241,7 +273,11 @@ def _prepare_train(trainer: Any, source: Any) -> Any:
 def _val_check_batch(plan: Any, num_batches: float) -> float:
     vci = plan.val_check_interval
     if isinstance(vci, int):
-        if plan.check_val_every_n_epoch is not None and num_batches != math.inf and vci > num_batches:
+        if (
+            plan.check_val_every_n_epoch is not None
+            and num_batches != math.inf
+            and vci > num_batches
+        ):
             raise ValueError(
                 f"Trainer(val_check_interval={vci}) must be <= the number of training batches "
                 f"({int(num_batches)}). To validate every {vci} batches across epochs, set "
@@ -266,15 +302,20 @@ def _setup_val_data(trainer: Any) -> None:
     if loaders and not has_step:
         import warnings
 
-        warnings.warn("Validation data was given but the model has no `validation_step`; "
-                      "validation is skipped.", UserWarning, stacklevel=4)
+        warnings.warn(
+            "Validation data was given but the model has no `validation_step`; "
+            "validation is skipped.",
+            UserWarning,
+            stacklevel=4,
+        )
     if not has_step:
         loaders = []
     kwargs = trainer.strategy.distributed_sampler_kwargs if plan.use_distributed_sampler else None
     loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
     trainer._val_loaders = loaders
-    trainer.num_val_batches = [limit_batches(sized_len(dl), plan.limit_val_batches, "limit_val_batches")
-                               for dl in loaders]
+    trainer.num_val_batches = [
+        limit_batches(sized_len(dl), plan.limit_val_batches, "limit_val_batches") for dl in loaders
+    ]
     trainer._validation_enabled = bool(loaders) and sum(trainer.num_val_batches) > 0
 
 
@@ -284,7 +325,10 @@ def train_loader_for_epoch(trainer: Any) -> Any:
         setup_train_data(trainer)
         _setup_val_data(trainer)
     loader = trainer._train_loader
-    for sampler in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+    for sampler in (
+        getattr(loader, "sampler", None),
+        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+    ):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(trainer.current_epoch)
     return loader
@@ -353,11 +397,19 @@ def _evaluate(trainer: Any, fn: TrainerFn, data: dict[str, Any]) -> list[dict[st
     testing = fn == TrainerFn.TESTING
     hook = "test_dataloader" if testing else "val_dataloader"
     flag = "limit_test_batches" if testing else "limit_val_batches"
-    loaders = as_loader_list(_loader_from(trainer, data.get("test" if testing else "val"), hook), hook)
+    loaders = as_loader_list(
+        _loader_from(trainer, data.get("test" if testing else "val"), hook), hook
+    )
     if not loaders:
-        raise ValueError(f"trainer.{fn}() found no data: pass dataloaders=..., a datamodule with "
-                         f"{hook}(), or define {hook}() on the model.")
-    kwargs = trainer.strategy.distributed_sampler_kwargs if trainer._plan.use_distributed_sampler else None
+        raise ValueError(
+            f"trainer.{fn}() found no data: pass dataloaders=..., a datamodule with "
+            f"{hook}(), or define {hook}() on the model."
+        )
+    kwargs = (
+        trainer.strategy.distributed_sampler_kwargs
+        if trainer._plan.use_distributed_sampler
+        else None
+    )
     loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
     limits = [limit_batches(sized_len(dl), getattr(trainer._plan, flag), flag) for dl in loaders]
     if testing:
@@ -389,14 +441,24 @@ def _print_results(fn: str, results: list[dict[str, float]]) -> None:
 
 
 def _predict(trainer: Any, data: dict[str, Any]) -> Any:
-    loaders = as_loader_list(_loader_from(trainer, data.get("predict"), "predict_dataloader"), "predict_dataloader")
+    loaders = as_loader_list(
+        _loader_from(trainer, data.get("predict"), "predict_dataloader"), "predict_dataloader"
+    )
     if not loaders:
-        raise ValueError("trainer.predict() found no data: pass dataloaders=..., a datamodule with "
-                         "predict_dataloader(), or define predict_dataloader() on the model.")
-    kwargs = trainer.strategy.distributed_sampler_kwargs if trainer._plan.use_distributed_sampler else None
+        raise ValueError(
+            "trainer.predict() found no data: pass dataloaders=..., a datamodule with "
+            "predict_dataloader(), or define predict_dataloader() on the model."
+        )
+    kwargs = (
+        trainer.strategy.distributed_sampler_kwargs
+        if trainer._plan.use_distributed_sampler
+        else None
+    )
     loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
-    limits = [limit_batches(sized_len(dl), trainer._plan.limit_predict_batches, "limit_predict_batches")
-              for dl in loaders]
+    limits = [
+        limit_batches(sized_len(dl), trainer._plan.limit_predict_batches, "limit_predict_batches")
+        for dl in loaders
+    ]
     trainer.num_predict_batches = limits
     keep = data.get("return_predictions", True)
     outputs = run_prediction(trainer, loaders, limits, keep)

@@ -30,14 +30,20 @@ _KNOWN_HOOKS = tuple(sorted({h.name for h in HOOKS} | set(_DATA_HOOKS)))
 
 def check_unsupported(profiler: Any, plugins: Any, resume: Any) -> None:
     if profiler is not None:
-        raise ValueError(f"Trainer(profiler={profiler!r}) is not supported yet; remove the argument "
-                         "(use torch.profiler around trainer.fit instead).")
+        raise ValueError(
+            f"Trainer(profiler={profiler!r}) is not supported yet; remove the argument "
+            "(use torch.profiler around trainer.fit instead)."
+        )
     if plugins is not None:
-        raise ValueError(f"Trainer(plugins={plugins!r}) is not supported; pass precision=... or a "
-                         "placcel Strategy instance instead.")
+        raise ValueError(
+            f"Trainer(plugins={plugins!r}) is not supported; pass precision=... or a "
+            "placcel Strategy instance instead."
+        )
     if resume not in (None, "auto"):
-        raise ValueError(f"Trainer(resume={resume!r}) is invalid; use None or 'auto' (resume from "
-                         "the newest checkpoint under default_root_dir).")
+        raise ValueError(
+            f"Trainer(resume={resume!r}) is invalid; use None or 'auto' (resume from "
+            "the newest checkpoint under default_root_dir)."
+        )
 
 
 def apply_determinism(deterministic: bool | str | None, benchmark: bool | None) -> None:
@@ -53,8 +59,11 @@ def apply_determinism(deterministic: bool | str | None, benchmark: bool | None) 
         cudnn.deterministic = True
     if benchmark is not None:
         if benchmark and deterministic:
-            warnings.warn("benchmark=True and deterministic=True: cudnn.benchmark may pick "
-                          "non-deterministic kernels.", stacklevel=3)
+            warnings.warn(
+                "benchmark=True and deterministic=True: cudnn.benchmark may pick "
+                "non-deterministic kernels.",
+                stacklevel=3,
+            )
         cudnn.benchmark = bool(benchmark)
     elif deterministic:
         cudnn.benchmark = False
@@ -70,16 +79,21 @@ def build_loggers(logger: Any, plan: Any, root: str) -> list[Any]:
         try:
             import tensorboard  # noqa: F401
         except ImportError:
-            warnings.warn("tensorboard is not installed: logging to CSV (metrics.csv) instead. "
-                          "`pip install tensorboard` for TensorBoard logs.", stacklevel=3)
+            warnings.warn(
+                "tensorboard is not installed: logging to CSV (metrics.csv) instead. "
+                "`pip install tensorboard` for TensorBoard logs.",
+                stacklevel=3,
+            )
             return [pllog.CSVLogger(save_dir=root)]
         return [pllog.TensorBoardLogger(save_dir=root)]
     loggers = list(logger) if isinstance(logger, (list, tuple)) else [logger]
     for item in loggers:
         if isinstance(item, type) or not hasattr(item, "log_metrics"):
             what = f"the class {item.__name__}" if isinstance(item, type) else type(item).__name__
-            raise TypeError(f"Trainer(logger=...) got {what}; pass a logger instance such as "
-                            "TensorBoardLogger(save_dir='logs'), a list of them, True or False.")
+            raise TypeError(
+                f"Trainer(logger=...) got {what}; pass a logger instance such as "
+                "TensorBoardLogger(save_dir='logs'), a list of them, True or False."
+            )
     return loggers
 
 
@@ -89,11 +103,15 @@ def _as_callback_list(callbacks: Any) -> list[Callback]:
     items = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     for item in items:
         if isinstance(item, type):
-            raise TypeError(f"Trainer(callbacks=...) got the class {item.__name__}, not an instance; "
-                            f"write callbacks=[{item.__name__}()].")
+            raise TypeError(
+                f"Trainer(callbacks=...) got the class {item.__name__}, not an instance; "
+                f"write callbacks=[{item.__name__}()]."
+            )
         if not isinstance(item, Callback):
-            raise TypeError(f"Trainer(callbacks=...) got {type(item).__name__}; callbacks must "
-                            "subclass plkit.Callback (or plcore.Callback).")
+            raise TypeError(
+                f"Trainer(callbacks=...) got {type(item).__name__}; callbacks must "
+                "subclass plkit.Callback (or plcore.Callback)."
+            )
     return items
 
 
@@ -104,13 +122,21 @@ def build_callbacks(callbacks: Any, plan: Any) -> list[Callback]:
     items = _as_callback_list(callbacks)
     has = lambda cls: any(isinstance(cb, cls) for cb in items)  # noqa: E731
     if has(builtin.ModelCheckpoint) and not plan.enable_checkpointing and not plan.fast_dev_run:
-        raise ValueError("Trainer(enable_checkpointing=False) but a ModelCheckpoint is in callbacks; "
-                         "remove one of the two.")
+        raise ValueError(
+            "Trainer(enable_checkpointing=False) but a ModelCheckpoint is in callbacks; "
+            "remove one of the two."
+        )
     if has(builtin.ProgressBar) and not plan.enable_progress_bar:
-        raise ValueError("Trainer(enable_progress_bar=False) but a progress bar is in callbacks; "
-                         "remove one of the two.")
+        raise ValueError(
+            "Trainer(enable_progress_bar=False) but a progress bar is in callbacks; "
+            "remove one of the two."
+        )
     if plan.fast_dev_run:
-        items = [cb for cb in items if not isinstance(cb, (builtin.ModelCheckpoint, builtin.EarlyStopping))]
+        items = [
+            cb
+            for cb in items
+            if not isinstance(cb, (builtin.ModelCheckpoint, builtin.EarlyStopping))
+        ]
     if plan.enable_progress_bar and not has(builtin.ProgressBar):
         items.append(builtin.TQDMProgressBar())
     if plan.enable_model_summary and not has(builtin.ModelSummary):
@@ -149,7 +175,12 @@ def _misspelt(obj: Any, base: type) -> list[tuple[str, str]]:
         if cls is base:  # the user's classes come before the base in the MRO
             break
         for name, value in vars(cls).items():
-            if name.startswith("_") or not callable(value) or hasattr(base, name) or name in _KNOWN_HOOKS:
+            if (
+                name.startswith("_")
+                or not callable(value)
+                or hasattr(base, name)
+                or name in _KNOWN_HOOKS
+            ):
                 continue
             match = difflib.get_close_matches(name, _KNOWN_HOOKS, n=1, cutoff=0.85)
             if match:
@@ -162,12 +193,19 @@ def check_hook_names(obj: Any, base: type, what: str) -> None:
     warning when the correctly spelt hook exists too."""
     for wrong, right in _misspelt(obj, base):
         defined = is_overridden(obj, right, base) if hasattr(base, right) else hasattr(obj, right)
-        message = (f"{type(obj).__name__}.{wrong} looks like a misspelling of the {what} hook "
-                   f"`{right}`")
+        message = (
+            f"{type(obj).__name__}.{wrong} looks like a misspelling of the {what} hook `{right}`"
+        )
         if defined:
-            warnings.warn(message + f", which is defined too; `{wrong}` is never called.", UserWarning, stacklevel=4)
+            warnings.warn(
+                message + f", which is defined too; `{wrong}` is never called.",
+                UserWarning,
+                stacklevel=4,
+            )
         else:
-            raise AttributeError(message + f"; the Trainer never calls `{wrong}`. Rename it to `{right}`.")
+            raise AttributeError(
+                message + f"; the Trainer never calls `{wrong}`. Rename it to `{right}`."
+            )
 
 
 def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> LightningModule:
@@ -178,11 +216,15 @@ def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> Lightning
             raise ValueError(f"trainer.{name}() needs a model: call trainer.{name}(model, ...).")
         model = trainer.lightning_module
     if not isinstance(model, LightningModule):
-        raise TypeError(f"trainer.{name}() expects a LightningModule, got {type(model).__name__}. "
-                        "Subclass plkit.LightningModule instead of torch.nn.Module.")
+        raise TypeError(
+            f"trainer.{name}() expects a LightningModule, got {type(model).__name__}. "
+            "Subclass plkit.LightningModule instead of torch.nn.Module."
+        )
     if datamodule is not None and not isinstance(datamodule, LightningDataModule):
-        raise TypeError(f"trainer.{name}(datamodule=...) expects a LightningDataModule, got "
-                        f"{type(datamodule).__name__}.")
+        raise TypeError(
+            f"trainer.{name}(datamodule=...) expects a LightningDataModule, got "
+            f"{type(datamodule).__name__}."
+        )
     check_hook_names(model, LightningModule, "LightningModule")
     if datamodule is not None:
         check_hook_names(datamodule, LightningDataModule, "LightningDataModule")
@@ -191,9 +233,11 @@ def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> Lightning
             if not is_overridden(model, hook, LightningModule):
                 raise NotImplementedError(
                     f"{type(model).__name__} has no `{hook}`; Trainer.fit needs it. "
-                    + ("Define training_step(self, batch, batch_idx) returning the loss."
-                       if hook == "training_step" else
-                       "Define configure_optimizers(self) returning an optimizer.")
+                    + (
+                        "Define training_step(self, batch, batch_idx) returning the loss."
+                        if hook == "training_step"
+                        else "Define configure_optimizers(self) returning an optimizer."
+                    )
                 )
     step = {"validate": "validation_step", "test": "test_step"}.get(name)
     if step and not is_overridden(model, step, LightningModule):

@@ -27,12 +27,11 @@ from typing import Any
 
 import torch
 
+from placcel import build_strategy
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities.rank_zero import rank_zero_only
-
-from placcel import build_strategy
 from plkit import _checkpointing, _run, _setup
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
@@ -134,26 +133,45 @@ class Trainer:
         resume: str | None = None,
     ) -> None:
         self._plan = resolve_plan(
-            fast_dev_run=fast_dev_run, max_epochs=max_epochs, min_epochs=min_epochs,
-            max_steps=max_steps, min_steps=min_steps, max_time=max_time,
-            limit_train_batches=limit_train_batches, limit_val_batches=limit_val_batches,
-            limit_test_batches=limit_test_batches, limit_predict_batches=limit_predict_batches,
-            overfit_batches=overfit_batches, val_check_interval=val_check_interval,
-            check_val_every_n_epoch=check_val_every_n_epoch, num_sanity_val_steps=num_sanity_val_steps,
-            log_every_n_steps=log_every_n_steps, enable_checkpointing=enable_checkpointing,
-            enable_progress_bar=enable_progress_bar, enable_model_summary=enable_model_summary,
-            accumulate_grad_batches=accumulate_grad_batches, gradient_clip_val=gradient_clip_val,
-            gradient_clip_algorithm=gradient_clip_algorithm, deterministic=deterministic,
-            benchmark=benchmark, inference_mode=inference_mode,
-            use_distributed_sampler=use_distributed_sampler, detect_anomaly=detect_anomaly,
-            barebones=barebones, reload_dataloaders_every_n_epochs=reload_dataloaders_every_n_epochs,
+            fast_dev_run=fast_dev_run,
+            max_epochs=max_epochs,
+            min_epochs=min_epochs,
+            max_steps=max_steps,
+            min_steps=min_steps,
+            max_time=max_time,
+            limit_train_batches=limit_train_batches,
+            limit_val_batches=limit_val_batches,
+            limit_test_batches=limit_test_batches,
+            limit_predict_batches=limit_predict_batches,
+            overfit_batches=overfit_batches,
+            val_check_interval=val_check_interval,
+            check_val_every_n_epoch=check_val_every_n_epoch,
+            num_sanity_val_steps=num_sanity_val_steps,
+            log_every_n_steps=log_every_n_steps,
+            enable_checkpointing=enable_checkpointing,
+            enable_progress_bar=enable_progress_bar,
+            enable_model_summary=enable_model_summary,
+            accumulate_grad_batches=accumulate_grad_batches,
+            gradient_clip_val=gradient_clip_val,
+            gradient_clip_algorithm=gradient_clip_algorithm,
+            deterministic=deterministic,
+            benchmark=benchmark,
+            inference_mode=inference_mode,
+            use_distributed_sampler=use_distributed_sampler,
+            detect_anomaly=detect_anomaly,
+            barebones=barebones,
+            reload_dataloaders_every_n_epochs=reload_dataloaders_every_n_epochs,
             logger=logger,
         )
         _setup.check_unsupported(profiler=profiler, plugins=plugins, resume=resume)
         _setup.apply_determinism(self._plan.deterministic, self._plan.benchmark)
         self.strategy = build_strategy(
-            accelerator=accelerator, strategy=strategy, devices=devices, num_nodes=num_nodes,
-            precision="32-true" if precision is None else precision, sync_batchnorm=sync_batchnorm,
+            accelerator=accelerator,
+            strategy=strategy,
+            devices=devices,
+            num_nodes=num_nodes,
+            precision="32-true" if precision is None else precision,
+            sync_batchnorm=sync_batchnorm,
             checkpoint_io=TorchCheckpointIO(),
         )
         self._default_root_dir = os.fspath(default_root_dir) if default_root_dir else os.getcwd()
@@ -201,11 +219,19 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
     ) -> None:
         """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks."""
-        if isinstance(train_dataloaders, LightningDataModule):  # trainer.fit(model, dm), as Lightning allows
+        if isinstance(
+            train_dataloaders, LightningDataModule
+        ):  # trainer.fit(model, dm), as Lightning allows
             train_dataloaders, datamodule = None, train_dataloaders
         _setup.check_fit_arguments(model, train_dataloaders, datamodule)
-        self._run(TrainerFn.FITTING, model, datamodule, ckpt_path,
-                  train=train_dataloaders, val=val_dataloaders)
+        self._run(
+            TrainerFn.FITTING,
+            model,
+            datamodule,
+            ckpt_path,
+            train=train_dataloaders,
+            val=val_dataloaders,
+        )
 
     def validate(
         self,
@@ -218,8 +244,9 @@ class Trainer:
         """Run one validation pass; returns one dict of metrics per dataloader."""
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
-        return self._run(TrainerFn.VALIDATING, model, datamodule, ckpt_path, val=dataloaders,
-                         verbose=verbose)
+        return self._run(
+            TrainerFn.VALIDATING, model, datamodule, ckpt_path, val=dataloaders, verbose=verbose
+        )
 
     def test(
         self,
@@ -232,8 +259,9 @@ class Trainer:
         """Run one test pass; returns one dict of metrics per dataloader."""
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
-        return self._run(TrainerFn.TESTING, model, datamodule, ckpt_path, test=dataloaders,
-                         verbose=verbose)
+        return self._run(
+            TrainerFn.TESTING, model, datamodule, ckpt_path, test=dataloaders, verbose=verbose
+        )
 
     def predict(
         self,
@@ -246,14 +274,26 @@ class Trainer:
         """Run ``predict_step`` over the data; returns the predictions (a list per loader if several)."""
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
-        return self._run(TrainerFn.PREDICTING, model, datamodule, ckpt_path, predict=dataloaders,
-                         return_predictions=True if return_predictions is None else return_predictions)
+        return self._run(
+            TrainerFn.PREDICTING,
+            model,
+            datamodule,
+            ckpt_path,
+            predict=dataloaders,
+            return_predictions=True if return_predictions is None else return_predictions,
+        )
 
     # ======================================================================================
     # running
     # ======================================================================================
-    def _run(self, fn: TrainerFn, model: LightningModule | None, datamodule: Any, ckpt_path: Any,
-             **data: Any) -> Any:
+    def _run(
+        self,
+        fn: TrainerFn,
+        model: LightningModule | None,
+        datamodule: Any,
+        ckpt_path: Any,
+        **data: Any,
+    ) -> Any:
         model = _setup.check_model(self, fn, model, datamodule)
         self.state = TrainerState(status=TrainerStatus.RUNNING, fn=fn)
         self.should_stop = False
@@ -308,15 +348,26 @@ class Trainer:
         """Between backward and the optimizer step: hooks, then clipping (automatic mode)."""
         calls = self._calls
         calls.both("on_before_optimizer_step", optimizer)
-        if self._plan.gradient_clip_val is not None or "configure_gradient_clipping" in calls.overridden:
-            calls.module("configure_gradient_clipping", optimizer, self._plan.gradient_clip_val,
-                         self._plan.gradient_clip_algorithm)
+        if (
+            self._plan.gradient_clip_val is not None
+            or "configure_gradient_clipping" in calls.overridden
+        ):
+            calls.module(
+                "configure_gradient_clipping",
+                optimizer,
+                self._plan.gradient_clip_val,
+                self._plan.gradient_clip_algorithm,
+            )
 
-    def _optimizer_step(self, optimizer: torch.optim.Optimizer, closure: Any = None, **kwargs: Any) -> Any:
+    def _optimizer_step(
+        self, optimizer: torch.optim.Optimizer, closure: Any = None, **kwargs: Any
+    ) -> Any:
         """What ``LightningOptimizer.step`` runs: precision, hooks, clipping, step count."""
         closure = closure or _no_closure
         if self.lightning_module.automatic_optimization:
-            return self.strategy.optimizer_step(optimizer, closure, lambda: self._after_closure(optimizer))
+            return self.strategy.optimizer_step(
+                optimizer, closure, lambda: self._after_closure(optimizer)
+            )
         after = lambda: self._calls.both("on_before_optimizer_step", optimizer)  # noqa: E731
         result = self.strategy.optimizer_step(optimizer, closure, after)
         self._progress.global_step += 1
@@ -326,7 +377,9 @@ class Trainer:
         calls = self._calls
         calls.both("on_before_backward", loss)
         if "backward" in calls.overridden:
-            self.strategy.backward(loss, lambda t, *a: calls.module("backward", t, *a, **kwargs), *args)
+            self.strategy.backward(
+                loss, lambda t, *a: calls.module("backward", t, *a, **kwargs), *args
+            )
         else:
             self.strategy.backward(loss, lambda t, *a: t.backward(*a, **kwargs), *args)
         calls.both("on_after_backward")
@@ -342,7 +395,9 @@ class Trainer:
                 )
             import warnings
 
-            warnings.warn(f"ReduceLROnPlateau: metric {config.monitor!r} not found; skipping.", stacklevel=2)
+            warnings.warn(
+                f"ReduceLROnPlateau: metric {config.monitor!r} not found; skipping.", stacklevel=2
+            )
             return
         count = self.global_step if config.interval == "step" else self.current_epoch + 1
         if count % config.frequency == 0:
@@ -351,8 +406,9 @@ class Trainer:
     # ======================================================================================
     # checkpoints
     # ======================================================================================
-    def save_checkpoint(self, filepath: str | os.PathLike, weights_only: bool = False,
-                        storage_options: Any = None) -> None:
+    def save_checkpoint(
+        self, filepath: str | os.PathLike, weights_only: bool = False, storage_options: Any = None
+    ) -> None:
         """Write a checkpoint of the current state (rank 0 writes, every rank must call)."""
         if self._model is None:
             raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
@@ -372,7 +428,11 @@ class Trainer:
     @property
     def model(self) -> Any:
         """The module as the strategy wraps it (e.g. DistributedDataParallel)."""
-        return self._forward_module if isinstance(self._forward_module, torch.nn.Module) else self._model
+        return (
+            self._forward_module
+            if isinstance(self._forward_module, torch.nn.Module)
+            else self._model
+        )
 
     @property
     def current_epoch(self) -> int:
@@ -428,7 +488,11 @@ class Trainer:
 
     @property
     def checkpoint_callbacks(self) -> list[Callback]:
-        return [cb for cb in self._callbacks if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "ModelCheckpoint")]
+        return [
+            cb
+            for cb in self._callbacks
+            if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "ModelCheckpoint")
+        ]
 
     @property
     def checkpoint_callback(self) -> Callback | None:
@@ -474,7 +538,7 @@ class Trainer:
 
     @property
     def estimated_stepping_batches(self) -> float:
-        """Optimizer steps the fit will take (``max_steps``, or epochs × steps per epoch)."""
+        """Optimizer steps the fit will take (``max_steps``, or epochs times steps per epoch)."""
         if self._plan.max_steps != -1:
             return self._plan.max_steps
         if self._train_loader is None and self._model is not None:
@@ -523,7 +587,10 @@ class Trainer:
 
     @property
     def device_ids(self) -> list[int]:
-        return [d.index if d.index is not None else i for i, d in enumerate(self.strategy.parallel_devices)]
+        return [
+            d.index if d.index is not None else i
+            for i, d in enumerate(self.strategy.parallel_devices)
+        ]
 
     # --- flags, as given --------------------------------------------------------------------
     max_epochs = property(lambda self: self._plan.max_epochs)
@@ -543,7 +610,9 @@ class Trainer:
     limit_test_batches = property(lambda self: self._plan.limit_test_batches)
     limit_predict_batches = property(lambda self: self._plan.limit_predict_batches)
     overfit_batches = property(lambda self: self._plan.overfit_batches)
-    reload_dataloaders_every_n_epochs = property(lambda self: self._plan.reload_dataloaders_every_n_epochs)
+    reload_dataloaders_every_n_epochs = property(
+        lambda self: self._plan.reload_dataloaders_every_n_epochs
+    )
 
     @property
     def enable_validation(self) -> bool:
@@ -569,4 +638,3 @@ def _no_closure() -> None:
 
 def _is_a(obj: Any, class_name: str) -> bool:
     return any(cls.__name__ == class_name for cls in type(obj).__mro__)
-

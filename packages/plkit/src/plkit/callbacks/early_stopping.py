@@ -193,30 +193,9 @@ class EarlyStopping(Callback):
             current: the monitored value of this check.
         """
         best = self.best_score.to(current.device)
-        if self.check_finite and not torch.isfinite(current):
-            return self._stop(
-                EarlyStoppingReason.NON_FINITE_METRIC,
-                f"Monitored metric {self.monitor} = {float(current):.6g} is not finite{self._position}."
-                f" Previous best value was {float(best):.3f}. Signaling Trainer to stop.",
-            )
-        order = self.order_dict[self.mode]
-        if self.stopping_threshold is not None and self.monitor_op(
-            current, self.stopping_threshold
-        ):
-            return self._stop(
-                EarlyStoppingReason.STOPPING_THRESHOLD,
-                f"Stopping threshold reached: {self.monitor} = {float(current):.6g} {order}"
-                f" {self.stopping_threshold}. Signaling Trainer to stop.",
-            )
-        if self.divergence_threshold is not None and self.monitor_op(
-            -current, -self.divergence_threshold
-        ):
-            worse = self.order_dict["max" if self.mode == "min" else "min"]
-            return self._stop(
-                EarlyStoppingReason.DIVERGENCE_THRESHOLD,
-                f"Divergence threshold reached: {self.monitor} = {float(current):.6g} {worse}"
-                f" {self.divergence_threshold}. Signaling Trainer to stop.",
-            )
+        hard_stop = self._threshold_stop(current, best)
+        if hard_stop is not None:
+            return self._stop(*hard_stop)
         if self.monitor_op(current - self.min_delta, best):
             message = self._improvement_message(current)
             self.best_score = current
@@ -230,6 +209,31 @@ class EarlyStopping(Callback):
                 f" records. Best score: {float(best):.3f}. Signaling Trainer to stop.",
             )
         return False, None
+
+    def _threshold_stop(
+        self, current: torch.Tensor, best: torch.Tensor
+    ) -> tuple[EarlyStoppingReason, str] | None:
+        """The conditions that stop at once, whatever the patience: non-finite, thresholds."""
+        value = f"{self.monitor} = {float(current):.6g}"
+        if self.check_finite and not torch.isfinite(current):
+            return EarlyStoppingReason.NON_FINITE_METRIC, (
+                f"Monitored metric {value} is not finite{self._position}."
+                f" Previous best value was {float(best):.3f}. Signaling Trainer to stop."
+            )
+        threshold = self.stopping_threshold
+        if threshold is not None and self.monitor_op(current, threshold):
+            return EarlyStoppingReason.STOPPING_THRESHOLD, (
+                f"Stopping threshold reached: {value} {self.order_dict[self.mode]} {threshold}."
+                " Signaling Trainer to stop."
+            )
+        threshold = self.divergence_threshold
+        if threshold is not None and self.monitor_op(-current, -threshold):
+            worse = self.order_dict["max" if self.mode == "min" else "min"]
+            return EarlyStoppingReason.DIVERGENCE_THRESHOLD, (
+                f"Divergence threshold reached: {value} {worse} {threshold}."
+                " Signaling Trainer to stop."
+            )
+        return None
 
     def _stop(self, reason: EarlyStoppingReason, message: str) -> tuple[bool, str]:
         self.stopping_reason = reason

@@ -133,25 +133,23 @@ class ModelCheckpoint(Callback):
         self._every_n_epochs: int = every_n_epochs or 0
         self._every_n_train_steps: int = every_n_train_steps or 0
         self._train_time_interval: timedelta | None = interval
+        for name in ("every_n_train_steps", "every_n_epochs"):
+            value = getattr(self, f"_{name}")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"ModelCheckpoint({name}={value!r}) is invalid: use an int >= 0.")
+        enabled = [self._every_n_train_steps > 0, self._every_n_epochs > 0, interval is not None]
+        if sum(enabled) > 1:
+            raise ValueError(
+                f"ModelCheckpoint(every_n_train_steps={self._every_n_train_steps},"
+                f" every_n_epochs={self._every_n_epochs}, train_time_interval={interval}): these"
+                " triggers are mutually exclusive; set only one of them."
+            )
 
     def _validate_configuration(self) -> None:
         if self.save_top_k < -1:
             raise ValueError(
                 f"ModelCheckpoint(save_top_k={self.save_top_k}) is invalid: use -1 (keep all),"
                 " 0 (keep none) or a positive number of checkpoints to keep."
-            )
-        for name in ("every_n_train_steps", "every_n_epochs"):
-            value = getattr(self, f"_{name}")
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"ModelCheckpoint({name}={value!r}) is invalid: use an int >= 0.")
-        enabled = [self._every_n_train_steps > 0, self._every_n_epochs > 0]
-        enabled.append(self._train_time_interval is not None)
-        if sum(enabled) > 1:
-            raise ValueError(
-                f"ModelCheckpoint(every_n_train_steps={self._every_n_train_steps},"
-                f" every_n_epochs={self._every_n_epochs},"
-                f" train_time_interval={self._train_time_interval}): these triggers are mutually"
-                " exclusive; set only one of them."
             )
         if self.monitor is None and self.save_top_k not in (-1, 0, 1):
             raise ValueError(

@@ -168,18 +168,22 @@ def _stage(stage: Any) -> str:
     return value
 
 
+def _parse_dhms(text: str) -> timedelta:
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(
+            f"Timer(duration={text!r}) is not a valid duration: write it as DD:HH:MM:SS,"
+            " e.g. '00:12:00:00' for 12 hours."
+        )
+    days, hours, minutes, seconds = map(int, match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
 def _duration_seconds(duration: Any) -> float | None:
     if duration is None:
         return None
     if isinstance(duration, str):
-        match = _DURATION.fullmatch(duration.strip())
-        if not match:
-            raise ValueError(
-                f"Timer(duration={duration!r}) is not a valid duration: write it as DD:HH:MM:SS,"
-                " e.g. '00:12:00:00' for 12 hours."
-            )
-        days, hours, minutes, seconds = map(int, match.groups())
-        duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        duration = _parse_dhms(duration)
     elif isinstance(duration, dict):
         try:
             duration = timedelta(**duration)

@@ -23,8 +23,13 @@ __all__ = [
     "sized_len",
 ]
 
-_LOADER_HOOK = {"fit": "train_dataloader", "validate": "val_dataloader", "sanity": "val_dataloader",
-                "test": "test_dataloader", "predict": "predict_dataloader"}
+_LOADER_HOOK = {
+    "fit": "train_dataloader",
+    "validate": "val_dataloader",
+    "sanity": "val_dataloader",
+    "test": "test_dataloader",
+    "predict": "predict_dataloader",
+}
 
 
 def sized_len(loader: Any) -> float:
@@ -61,10 +66,7 @@ def as_loader_list(loaders: Any, hook: str) -> list[Any]:
         return []
     if isinstance(loaders, Mapping):
         return list(loaders.values())
-    if isinstance(loaders, (list, tuple)):
-        items = list(loaders)
-    else:
-        items = [loaders]
+    items = list(loaders) if isinstance(loaders, (list, tuple)) else [loaders]
     for item in items:
         if not isinstance(item, Iterable) or isinstance(item, (str, bytes, torch.Tensor)):
             raise TypeError(

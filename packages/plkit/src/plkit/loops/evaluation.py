@@ -18,13 +18,15 @@ from typing import Any
 import torch
 
 from plcore.utilities.seed import collect_rng_states, set_rng_states
-
 from plkit._state import RunningStage, TrainerFn
 
 __all__ = ["run_evaluation", "run_sanity_check", "run_validation_in_fit"]
 
-_HOOK_STAGE = {RunningStage.VALIDATING: "validation", RunningStage.SANITY_CHECKING: "validation",
-               RunningStage.TESTING: "test"}
+_HOOK_STAGE = {
+    RunningStage.VALIDATING: "validation",
+    RunningStage.SANITY_CHECKING: "validation",
+    RunningStage.TESTING: "test",
+}
 
 
 def _grad_context(trainer: Any) -> Any:
@@ -36,8 +38,13 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
     ctx, transfer = model._log_ctx, trainer._batch_transfer
     several = len(loaders) > 1
     ctx.num_dataloaders = len(loaders)
-    has_start = calls.dispatcher.has(f"on_{name}_batch_start") or f"on_{name}_batch_start" in calls.overridden
-    has_end = calls.dispatcher.has(f"on_{name}_batch_end") or f"on_{name}_batch_end" in calls.overridden
+    has_start = (
+        calls.dispatcher.has(f"on_{name}_batch_start")
+        or f"on_{name}_batch_start" in calls.overridden
+    )
+    has_end = (
+        calls.dispatcher.has(f"on_{name}_batch_end") or f"on_{name}_batch_end" in calls.overridden
+    )
     step_name = f"{name}_step"
     forward_context = trainer.strategy.precision.has_forward_context
     for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
@@ -67,7 +74,9 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
     ctx.num_dataloaders = 1
 
 
-def run_evaluation(trainer: Any, stage: RunningStage, loaders: list[Any], limits: list[float]) -> list[dict[str, float]]:
+def run_evaluation(
+    trainer: Any, stage: RunningStage, loaders: list[Any], limits: list[float]
+) -> list[dict[str, float]]:
     """Run one validation or test pass; returns one metrics dict per dataloader."""
     calls = trainer._calls
     name = _HOOK_STAGE[stage]

@@ -14,7 +14,9 @@ from plkit._state import RunningStage
 __all__ = ["run_prediction"]
 
 
-def run_prediction(trainer: Any, loaders: list[Any], limits: list[float], keep: bool) -> list[list[Any]]:
+def run_prediction(
+    trainer: Any, loaders: list[Any], limits: list[float], keep: bool
+) -> list[list[Any]]:
     """Run ``predict_step`` over every loader; returns the predictions per loader."""
     calls, model = trainer._calls, trainer.lightning_module
     ctx, transfer = model._log_ctx, trainer._batch_transfer

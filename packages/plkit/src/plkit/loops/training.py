@@ -115,11 +115,14 @@ class _Step:
             self.backward(loss)
         return loss
 
+
 def _plain_backward(loss: torch.Tensor, *args: Any) -> None:
     loss.backward(*args)
 
 
-def _run_automatic(step: _Step, batch: Any, batch_idx: int, window_start: bool, window_end: bool) -> bool:
+def _run_automatic(
+    step: _Step, batch: Any, batch_idx: int, window_start: bool, window_end: bool
+) -> bool:
     """Optimize one batch; returns whether an optimizer stepped."""
     trainer = step.trainer
     if not trainer._lightning_optimizers:  # configure_optimizers returned None
@@ -184,7 +187,9 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     automatic = model.automatic_optimization
     step = _Step(trainer)
     transfer = trainer._batch_transfer
-    has_batch_start = calls.dispatcher.has("on_train_batch_start") or "on_train_batch_start" in calls.overridden
+    has_batch_start = (
+        calls.dispatcher.has("on_train_batch_start") or "on_train_batch_start" in calls.overridden
+    )
     deadline = trainer._deadline
     metrics = trainer._metrics
     log_every = plan.log_every_n_steps
@@ -220,7 +225,9 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
         if metrics.train.has_step_values:
             if counts:
                 n = progress.batches_that_stepped
-                metrics.train_step_end(bool(log_every) and n % log_every == 0 or trainer.should_stop)
+                metrics.train_step_end(
+                    (bool(log_every) and n % log_every == 0) or trainer.should_stop
+                )
             else:  # inside an accumulation window: keep the newest values, write nothing
                 metrics.train.step_views()
         if _should_validate(trainer, batch_idx, is_last):

@@ -1,0 +1,153 @@
+"""Clear errors for wrong models, missing hooks, misspelt hooks and missing data."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+import plkit as pl
+
+
+def make(**kw):
+    defaults = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                    enable_model_summary=False, accelerator="cpu", devices=1)
+    defaults.update(kw)
+    return pl.Trainer(**defaults)
+
+
+def data():
+    return DataLoader(torch.randn(4, 2), batch_size=2)
+
+
+class Base(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(2, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.layer(batch).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_no_training_step():
+    class M(pl.LightningModule):
+        def configure_optimizers(self):
+            return None
+
+    with pytest.raises(NotImplementedError, match="training_step"):
+        make().fit(M(), data())
+
+
+def test_no_configure_optimizers():
+    class M(pl.LightningModule):
+        def training_step(self, batch, batch_idx):
+            return batch.sum()
+
+    with pytest.raises(NotImplementedError, match="configure_optimizers"):
+        make().fit(M(), data())
+
+
+def test_misspelt_configure_optimizer_from_the_seed_document_names_the_right_hook():
+    class M(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.layer(batch).sum()
+
+        def configure_optimizer(self):
+            return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    with pytest.raises(AttributeError, match="Rename it to `configure_optimizers`"):
+        make().fit(M(), data())
+
+
+def test_misspelt_datamodule_hook_next_to_the_right_one_warns():
+    class DM(pl.LightningDataModule):
+        def train_dataloader(self):
+            return data()
+
+        def test_dataloder(self):  # the seed's typo
+            return data()
+
+        def test_dataloader(self):
+            return data()
+
+    with pytest.warns(UserWarning, match="test_dataloder.*test_dataloader"):
+        make().fit(Base(), datamodule=DM())
+
+
+def test_misspelt_datamodule_hook_alone_is_an_error():
+    class DM(pl.LightningDataModule):
+        def train_dataloader(self):
+            return data()
+
+        def val_dataloder(self):
+            return data()
+
+    with pytest.raises(AttributeError, match="val_dataloader"):
+        make().fit(Base(), datamodule=DM())
+
+
+def test_no_train_dataloader():
+    with pytest.raises(ValueError, match="No training data"):
+        make().fit(Base())
+
+
+def test_plain_nn_module_is_rejected():
+    with pytest.raises(TypeError, match="LightningModule"):
+        make().fit(nn.Linear(2, 1), data())
+
+
+def test_train_dataloaders_and_datamodule_together():
+    with pytest.raises(ValueError, match="both"):
+        make().fit(Base(), data(), datamodule=pl.LightningDataModule())
+
+
+def test_training_step_bad_return():
+    class M(Base):
+        def training_step(self, batch, batch_idx):
+            return {"los": batch.sum()}
+
+    with pytest.raises(ValueError, match="'loss'"):
+        make().fit(M(), data())
+
+
+def test_validate_without_validation_step_or_data():
+    with pytest.raises(NotImplementedError, match="validation_step"):
+        make().validate(Base(), data())
+
+    class V(Base):
+        def validation_step(self, batch, batch_idx):
+            pass
+
+    with pytest.raises(ValueError, match="no data"):
+        make().validate(V())
+
+
+def test_validate_without_any_model():
+    with pytest.raises(ValueError, match="needs a model"):
+        make().validate()
+
+
+def test_bad_dataloader_return():
+    class M(Base):
+        def train_dataloader(self):
+            return 42
+
+    with pytest.raises(TypeError, match="train_dataloader"):
+        make().fit(M())
+
+
+def test_ckpt_path_best_without_checkpoint_callback():
+    class V(Base):
+        def validation_step(self, batch, batch_idx):
+            pass
+
+    with pytest.raises(ValueError, match='ckpt_path="best"'):
+        make().validate(V(), data(), ckpt_path="best")
