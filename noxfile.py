@@ -18,10 +18,12 @@ Sessions use the interpreter nox runs on (no pinned Python), so any Python 3.10+
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
@@ -124,10 +126,21 @@ def tests(session: nox.Session) -> None:
     """
     _install_all_editable(session)
     session.install(*LINT_REQUIREMENTS)
-    for name in LOCAL_DEPS:
-        _package_tests(session, name, isolated=False)
     skip = ("--ignore=tests/soak", "--ignore=tests/lint/test_isolation.py", "-m", "not soak")
-    _pytest(session, "tests", *skip)
+    runs = {
+        name: functools.partial(_package_tests, session, name, isolated=False)
+        for name in LOCAL_DEPS
+    }
+    runs["tests"] = functools.partial(_pytest, session, "tests", *skip)
+    # Every run goes ahead even when one fails, so one session shows every failure.
+    failed = []
+    for name, run in runs.items():
+        try:
+            run()
+        except CommandFailed:
+            failed.append(name)
+    if failed:
+        session.error(f"tests failed in: {', '.join(failed)}")
 
 
 @nox.session(venv_backend="venv")

@@ -60,7 +60,13 @@ def build_strategy(
     chosen_accelerator = _accelerator(accelerator, given)
     parallel_devices = _parallel_devices(chosen_accelerator, devices, num_nodes, environment)
     chosen = given or _strategy_for(strategy, parallel_devices, num_nodes, environment)
-    _check_fits(chosen, chosen_accelerator, parallel_devices, num_nodes)
+    _check_fits(
+        chosen,
+        chosen_accelerator,
+        parallel_devices,
+        num_nodes,
+        sync_batchnorm or getattr(chosen, "sync_batchnorm", False),
+    )
     _fill(chosen, chosen_accelerator, parallel_devices, environment, checkpoint_io)
     if chosen._precision is None:
         chosen.precision = precision_from_flag(precision, chosen.parallel_devices[0].type)
@@ -128,13 +134,22 @@ def _strategy_for(
 
 
 def _check_fits(
-    strategy: Strategy, accelerator: Accelerator, devices: list[torch.device], num_nodes: int
+    strategy: Strategy,
+    accelerator: Accelerator,
+    devices: list[torch.device],
+    num_nodes: int,
+    sync_batchnorm: bool,
 ) -> None:
     if isinstance(strategy, SingleDeviceStrategy) and (len(devices) > 1 or num_nodes > 1):
         raise ValueError(
             f"strategy='single_device' runs one process on one device, but devices selects "
             f"{len(devices)} device(s) and num_nodes={num_nodes}; use strategy='ddp' or devices=1, "
             "num_nodes=1."
+        )
+    if isinstance(strategy, DDPStrategy) and sync_batchnorm and accelerator.name != "cuda":
+        raise ValueError(
+            "sync_batchnorm=True needs CUDA devices (torch's SyncBatchNorm only runs on GPU "
+            "modules); set sync_batchnorm=False, or use accelerator='cuda'."
         )
     if isinstance(strategy, DDPStrategy) and accelerator.name == "mps":
         raise ValueError(

@@ -43,6 +43,24 @@ def _reduce_op(reduce_op: Any) -> tuple[Any, bool]:
     )
 
 
+class _AllGatherWithGrad(torch.autograd.Function):
+    """all_gather whose backward sends each rank the summed gradient of its own slice."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: torch.Tensor, group: Any) -> torch.Tensor:
+        ctx.group = group
+        gathered = [torch.empty_like(tensor) for _ in range(dist.get_world_size(group))]
+        dist.all_gather(gathered, tensor, group=group)
+        return torch.stack(gathered)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+        # Every rank's loss may depend on every slice: sum the gradients over ranks.
+        grad = grad_output.contiguous().clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM, group=ctx.group)
+        return grad[dist.get_rank(ctx.group)], None
+
+
 class TorchCollectives:
     """Collectives over a ``torch.distributed`` process group (which must be initialised).
 
@@ -86,13 +104,12 @@ class TorchCollectives:
 
         Args:
             tensor: the value to gather (same shape on every process).
-            sync_grads: let gradients flow back through the gather to each process's input.
+            sync_grads: let gradients flow back through the gather to each process's input
+                (each input receives the gradient summed over every process's loss).
         """
         tensor = tensor.contiguous()
         if sync_grads:
-            from torch.distributed.nn.functional import all_gather
-
-            return torch.stack(all_gather(tensor, group=self.group or dist.group.WORLD))
+            return _AllGatherWithGrad.apply(tensor, self.group)
         gathered = [torch.empty_like(tensor) for _ in range(self.world_size)]
         dist.all_gather(gathered, tensor, group=self.group)
         return torch.stack(gathered)

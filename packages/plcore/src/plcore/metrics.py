@@ -43,7 +43,6 @@ FX_DEFAULTS: dict[str, tuple[bool, bool, bool, bool]] = {
             "optimizer_zero_grad",
             "backward",
             "configure_gradient_clipping",
-            "lr_scheduler_step",
         ),
         _STEP,
     ),
@@ -69,10 +68,6 @@ FX_DEFAULTS: dict[str, tuple[bool, bool, bool, bool]] = {
             "on_test_start",
             "on_test_epoch_start",
             "on_test_epoch_end",
-            "on_validation_model_eval",
-            "on_validation_model_train",
-            "on_test_model_eval",
-            "on_test_model_train",
         ),
         _EPOCH,
     ),
@@ -102,26 +97,45 @@ def resolve_log_options(
             f"self.log({name!r}, on_step=True) is not allowed in `{fx}`: it runs once per epoch. "
             "Use on_step=False."
         )
+    if not on_epoch and not step_ok:
+        raise ValueError(
+            f"self.log({name!r}, on_epoch=False) is not allowed in `{fx}`: it runs once per "
+            "epoch, so its values are epoch values. Use on_epoch=True."
+        )
     if on_epoch and not epoch_ok:
         raise ValueError(f"self.log({name!r}, on_epoch=True) is not allowed in `{fx}`.")
+    if not on_step and not on_epoch:
+        raise ValueError(
+            f"self.log({name!r}, on_step=False, on_epoch=False) is not useful: the value would "
+            "go nowhere. Set on_step=True, on_epoch=True or both."
+        )
+    if "/dataloader_idx_" in name:
+        raise ValueError(
+            f"self.log({name!r}): names may not contain '/dataloader_idx_'; plkit adds that "
+            "suffix itself when there are several dataloaders."
+        )
     return on_step, on_epoch
 
 
 def _as_tensor(name: str, value: Any, device: torch.device | None) -> torch.Tensor:
+    """A detached float scalar (float32, or float64 when given float64), as Lightning stores it."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ValueError(
                 f"self.log({name!r}, value) needs a scalar, got a tensor of shape "
                 f"{tuple(value.shape)}. Reduce it first, e.g. value.mean()."
             )
-        return value.detach().reshape(())
-    if isinstance(value, bool) or not isinstance(value, Number):
+        value = value.detach().reshape(())
+        if value.dtype not in (torch.float32, torch.float64):
+            value = value.to(torch.float32)  # ints, bools, half: no overflow in epoch sums
+        return value
+    if not isinstance(value, Number):
         raise TypeError(
             f"self.log({name!r}, value) accepts a scalar tensor, a Python number or a "
             f"torchmetrics Metric; got {type(value).__name__}. Log strings through the logger "
             "(self.logger.experiment) instead."
         )
-    return torch.tensor(float(value), device=device)
+    return torch.tensor(float(value), dtype=torch.float32, device=device)
 
 
 def _is_torchmetric(value: Any) -> bool:
@@ -134,6 +148,7 @@ class MetricEntry:
 
     __slots__ = (
         "acc",
+        "cached",
         "count",
         "dataloader_idx",
         "logger",
@@ -144,6 +159,7 @@ class MetricEntry:
         "options",
         "prog_bar",
         "reduce_fx",
+        "source",
         "step_value",
         "sync_dist",
     )
@@ -159,9 +175,12 @@ class MetricEntry:
         self.acc: torch.Tensor | None = None
         self.count: torch.Tensor | float = 0.0
         self.metric: Any = None
+        self.cached: torch.Tensor | None = None
+        self.source: int | None = None  # the dataloader that logged it (None: outside batches)
 
     def update(self, value: torch.Tensor, batch_size: int | None) -> None:
         self.step_value = value
+        self.cached = None
         if not self.on_epoch:
             return
         fx = self.reduce_fx
@@ -182,6 +201,12 @@ class MetricEntry:
             self.acc = torch.minimum(self.acc, value)
 
     def epoch_value(self, sync: SyncFn | None) -> torch.Tensor | None:
+        """The epoch aggregate, reduced across processes once and cached until the next update."""
+        if self.cached is None:
+            self.cached = self._compute_epoch_value(sync)
+        return self.cached
+
+    def _compute_epoch_value(self, sync: SyncFn | None) -> torch.Tensor | None:
         if self.metric is not None:
             value = self.metric.compute()
             return value.detach() if isinstance(value, torch.Tensor) else torch.tensor(value)
@@ -210,9 +235,10 @@ class MetricEntry:
 class MetricViews:
     """The three dictionaries of Lightning: callback metrics, logged metrics, progress-bar metrics."""
 
-    __slots__ = ("callback", "log", "pbar")
+    __slots__ = ("callback", "log", "pbar", "sources")
 
     def __init__(self) -> None:
+        self.sources: dict[str, int | None] = {}  # logged key -> dataloader that logged it
         self.callback: dict[str, torch.Tensor] = {}
         self.log: dict[str, torch.Tensor] = {}
         self.pbar: dict[str, torch.Tensor] = {}
@@ -229,7 +255,7 @@ class MetricStore:
     def __init__(self, sync: SyncFn | None = None) -> None:
         self.sync = sync
         self._entries: dict[tuple[str, str], MetricEntry] = {}
-        self._step_dirty: list[MetricEntry] = []
+        self._step_dirty: dict[int, MetricEntry] = {}  # once per entry, however often logged
 
     def log(
         self,
@@ -246,6 +272,7 @@ class MetricStore:
         batch_size: int | None = None,
         dataloader_idx: int | None = None,
         device: torch.device | None = None,
+        source: int | None = None,
     ) -> None:
         """Record one value; see ``LightningModule.log`` for the meaning of each option."""
         reduce_fx = _normalize_reduce_fx(name, reduce_fx)
@@ -264,6 +291,7 @@ class MetricStore:
             )
         if _is_torchmetric(value):
             entry.metric = value
+            entry.cached = None
             if on_step:  # the batch value torchmetrics kept from its last forward()
                 batch_value = getattr(value, "_forward_cache", None)
                 entry.step_value = _as_tensor(
@@ -271,8 +299,9 @@ class MetricStore:
                 )
         else:
             entry.update(_as_tensor(name, value, device), batch_size)
+        entry.source = source
         if on_step:
-            self._step_dirty.append(entry)
+            self._step_dirty[id(entry)] = entry
 
     @property
     def has_step_values(self) -> bool:
@@ -281,7 +310,7 @@ class MetricStore:
     def step_views(self) -> MetricViews:
         """Values logged with ``on_step=True`` since the last call (tensors, no host sync)."""
         views = MetricViews()
-        for entry in self._step_dirty:
+        for entry in self._step_dirty.values():
             value = entry.synced_step_value(self.sync)
             if value is None:
                 continue
@@ -311,6 +340,7 @@ class MetricStore:
                 views.callback[forked] = value
             if entry.logger:
                 views.log[forked] = value
+                views.sources[forked] = entry.source
             if entry.prog_bar:
                 views.pbar[forked] = value
         return views
@@ -335,6 +365,7 @@ def _forked(name: str, suffix: str) -> str:
 def _normalize_reduce_fx(name: str, reduce_fx: Any) -> str:
     if isinstance(reduce_fx, str):
         fx = reduce_fx.lower()
+        fx = "mean" if fx == "avg" else fx
     else:
         fx = {torch.mean: "mean", torch.sum: "sum", torch.max: "max", torch.min: "min"}.get(
             reduce_fx, getattr(reduce_fx, "__name__", repr(reduce_fx))

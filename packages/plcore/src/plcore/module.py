@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -272,11 +273,23 @@ class LightningModule(nn.Module):
         ctx = self._log_ctx
         if not isinstance(name, str) or not name:
             raise TypeError(f"self.log(name, ...) needs a non-empty string name, got {name!r}.")
+        if self._trainer is None:  # e.g. a unit test calling training_step directly
+            warnings.warn(
+                f"self.log({name!r}, ...) is ignored: {type(self).__name__} is not attached to a "
+                "trainer (self.trainer is None).", UserWarning, stacklevel=2,
+            )
+            return
+        if getattr(self._trainer, "barebones", False):
+            raise RuntimeError(
+                "self.log is not available with Trainer(barebones=True), which turns logging off."
+            )
         on_step, on_epoch = resolve_log_options(ctx.fx, name, on_step, on_epoch)
         if ctx.store is None:
             return
         if enable_graph and isinstance(value, torch.Tensor):
             value = value.clone()
+        # Python numbers are put where the module lives (an NCCL all-reduce needs that)
+        device = None if isinstance(value, torch.Tensor) else self.device
         dl_idx = ctx.dataloader_idx if add_dataloader_idx and ctx.num_dataloaders > 1 else None
         ctx.store.log(
             ctx.fx,  # type: ignore[arg-type]
@@ -288,21 +301,39 @@ class LightningModule(nn.Module):
             on_epoch=on_epoch,
             reduce_fx=reduce_fx,
             sync_dist=sync_dist,
-            batch_size=batch_size
-            if batch_size is not None or not on_epoch
-            else _batch_size(ctx.batch),
+            batch_size=batch_size if batch_size is not None or not on_epoch else _batch_size(ctx.batch),
             dataloader_idx=dl_idx,
-            device=None,
+            device=device,
+            source=ctx.dataloader_idx,
         )
 
-    def log_dict(self, dictionary: Mapping[str, Any], **kwargs: Any) -> None:
+    def log_dict(
+        self,
+        dictionary: Mapping[str, Any],
+        prog_bar: bool = False,
+        logger: bool | None = None,
+        on_step: bool | None = None,
+        on_epoch: bool | None = None,
+        reduce_fx: str | Callable[..., Any] = "mean",
+        enable_graph: bool = False,
+        sync_dist: bool = False,
+        sync_dist_group: Any = None,
+        add_dataloader_idx: bool = True,
+        batch_size: int | None = None,
+        rank_zero_only: bool = False,
+    ) -> None:
         """``self.log`` each item of ``dictionary`` with the same options."""
         if not isinstance(dictionary, Mapping):
             raise TypeError(
                 f"self.log_dict needs a mapping of names to values, got {type(dictionary).__name__}."
             )
         for name, value in dictionary.items():
-            self.log(name, value, **kwargs)
+            self.log(
+                name, value, prog_bar=prog_bar, logger=logger, on_step=on_step, on_epoch=on_epoch,
+                reduce_fx=reduce_fx, enable_graph=enable_graph, sync_dist=sync_dist,
+                sync_dist_group=sync_dist_group, add_dataloader_idx=add_dataloader_idx,
+                batch_size=batch_size, rank_zero_only=rank_zero_only,
+            )
 
     # --- optimization hooks ---------------------------------------------------------------------
     def optimizers(self, use_pl_optimizer: bool = True) -> Any:

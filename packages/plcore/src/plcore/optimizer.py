@@ -31,16 +31,19 @@ class LightningOptimizer:
     def __init__(self, optimizer: torch.optim.Optimizer, step_fn: StepFn | None = None) -> None:
         if isinstance(optimizer, LightningOptimizer):
             optimizer = optimizer.optimizer
-        # Share the optimizer's attributes (param_groups, state, defaults, ...) by reference and
-        # become an instance of a subclass of its type, so user code cannot tell the difference.
-        self.__dict__ = {
-            k: v for k, v in optimizer.__dict__.items() if k not in ("step", "__del__")
-        }
+        # Become an instance of a subclass of the optimizer's type, so `isinstance` checks in user
+        # code hold; every other attribute (param_groups, state, defaults, hooks) is read from the
+        # wrapped optimizer on each access, so it stays right after load_state_dict rebinds them.
         self.__class__ = type(
             "Lightning" + type(optimizer).__name__, (self.__class__, type(optimizer)), {}
         )
         self._optimizer = optimizer
         self._step_fn = step_fn
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("_optimizer", "_step_fn", "__setstate__"):
+            raise AttributeError(name)
+        return getattr(self._optimizer, name)
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:

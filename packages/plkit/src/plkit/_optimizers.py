@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["LRSchedulerConfig", "parse_optimizers"]
+__all__ = ["LRSchedulerConfig", "check_for_mode", "parse_optimizers"]
 
 _FORMS = (
     "configure_optimizers must return one of: an optimizer; a list/tuple of optimizers; "
@@ -99,11 +99,6 @@ def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfi
             "(it has no step()). " + _FORMS
         )
     config.reduce_on_plateau = _is_plateau(config.scheduler)
-    if config.reduce_on_plateau and config.monitor is None:
-        raise ValueError(
-            "ReduceLROnPlateau needs a metric to monitor: return {'optimizer': opt, 'lr_scheduler': "
-            "{'scheduler': sched, 'monitor': 'val_loss'}} from configure_optimizers."
-        )
     return config
 
 
@@ -148,17 +143,45 @@ def parse_optimizers(result: Any) -> tuple[list[Any], list[LRSchedulerConfig]]:
                 f"configure_optimizers returned {type(opt).__name__} where an optimizer "
                 "was expected. " + _FORMS
             )
+    _check_scheduler_owners(optimizers, schedulers)
     return optimizers, schedulers
+
+
+def _check_scheduler_owners(optimizers: list[Any], configs: list[LRSchedulerConfig]) -> None:
+    ids = {id(opt) for opt in optimizers}
+    for config in configs:
+        owner = getattr(config.scheduler, "optimizer", None)
+        if owner is not None and id(owner) not in ids:
+            raise ValueError(
+                f"The scheduler {type(config.scheduler).__name__} is attached to an optimizer that "
+                "configure_optimizers did not return; return that optimizer too."
+            )
+
+
+def check_for_mode(optimizers: list[Any], configs: list[LRSchedulerConfig], automatic: bool) -> None:
+    """Rules that depend on automatic vs manual optimization (Lightning 2.x's)."""
+    if automatic and len(optimizers) > 1:
+        raise RuntimeError(
+            "Training with several optimizers is only supported with manual optimization: set "
+            "`self.automatic_optimization = False` in __init__ and step each optimizer in "
+            "training_step (see the GAN example)."
+        )
+    for config in configs:
+        if automatic and config.reduce_on_plateau and config.monitor is None:
+            raise ValueError(
+                "ReduceLROnPlateau needs a metric to monitor: return {'optimizer': opt, "
+                "'lr_scheduler': {'scheduler': sched, 'monitor': 'val_loss'}} from "
+                "configure_optimizers."
+            )
 
 
 def _from_sequence(result: Sequence[Any]) -> tuple[list[Any], list[LRSchedulerConfig]]:
     items = list(result)
-    if (
-        len(items) == 2
-        and isinstance(items[0], (list, tuple))
-        and isinstance(items[1], (list, tuple))
-    ):
-        return list(items[0]), [_scheduler_config(s) for s in items[1]]
+    if len(items) == 2 and isinstance(items[0], (list, tuple)):
+        second = items[1]
+        schedulers = list(second) if isinstance(second, (list, tuple)) else [second]
+        if not any(_is_optimizer(s) for s in schedulers):  # ([opts], [scheds]) or ([opts], sched)
+            return list(items[0]), [_scheduler_config(s) for s in schedulers]
     if items and all(isinstance(i, Mapping) for i in items):
         optimizers, configs = [], []
         for item in items:

@@ -26,6 +26,7 @@ class FitProgress:
     resume_batch: int = 0
     last_batch_idx: int = -1
     epoch_finished: bool = False
+    is_last_batch: bool = False
     epoch_rng: Any = None
 
 

@@ -10,6 +10,7 @@ with "failed" instead of tearing down.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import time
 from typing import Any
@@ -22,7 +23,7 @@ from plcore.optimizer import LightningOptimizer
 from plcore.utilities.seed import set_rng_states
 from plkit import _checkpointing, _setup
 from plkit._calls import HookCaller
-from plkit._optimizers import parse_optimizers
+from plkit._optimizers import check_for_mode, parse_optimizers
 from plkit._state import RunningStage, TrainerFn, TrainerStatus
 from plkit.loops import evaluation
 from plkit.loops._data import (
@@ -35,7 +36,7 @@ from plkit.loops._data import (
 from plkit.loops.fit import run_fit
 from plkit.loops.prediction import run_prediction
 
-__all__ = ["interrupt", "run_stage", "setup_train_data", "train_iterator", "train_loader_for_epoch"]
+__all__ = ["adopt_spawned_outcome", "interrupt", "spawned_outcome", "run_stage", "setup_train_data", "train_iterator", "train_loader_for_epoch"]
 
 _TRANSFER_HOOKS = (
     "on_before_batch_transfer",
@@ -50,6 +51,9 @@ _TRANSFER_HOOKS = (
 def run_stage(trainer: Any, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
     model, dm = trainer.lightning_module, trainer.datamodule
     stage = str(fn)
+    if trainer.world_size > 1:  # one process: no reduction at all (the store's sync stays None)
+        trainer._metrics.set_sync(trainer.strategy.reduce)
+    _agree_on_logger_versions(trainer)
     trainer._callbacks = _setup.merge_configured_callbacks(trainer._callbacks, model)
     calls = trainer._calls = HookCaller(trainer, model, trainer._callbacks, dm)
     _prepare_data(trainer, calls)
@@ -78,6 +82,15 @@ def run_stage(trainer: Any, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any])
     _finalize_loggers(trainer, "success")
     trainer.strategy.teardown()
     return result
+
+
+def _agree_on_logger_versions(trainer: Any) -> None:
+    """Every rank uses rank 0's logger version (each would otherwise scan the folder itself)."""
+    if trainer.world_size == 1:
+        return
+    for logger in trainer.loggers:
+        if hasattr(logger, "_version"):
+            logger._version = trainer.strategy.broadcast(logger.version, src=0)
 
 
 def _prepare_data(trainer: Any, calls: HookCaller) -> None:
@@ -188,6 +201,16 @@ def interrupt(trainer: Any, err: BaseException) -> None:
 def _setup_optimizers(trainer: Any) -> None:
     model = trainer.lightning_module
     optimizers, configs = parse_optimizers(trainer._calls.module("configure_optimizers"))
+    check_for_mode(optimizers, configs, model.automatic_optimization)
+    if not model.automatic_optimization:
+        plan = trainer._plan
+        for flag, value, default in (("accumulate_grad_batches", plan.accumulate_grad_batches, 1),
+                                     ("gradient_clip_val", plan.gradient_clip_val, None)):
+            if value != default:
+                raise ValueError(
+                    f"Trainer({flag}={value}) is not supported with manual optimization: remove it "
+                    "and accumulate or clip in training_step (self.clip_gradients(opt, ...))."
+                )
     trainer.optimizers = optimizers
     trainer.lr_scheduler_configs = configs
     trainer._lightning_optimizers = [
@@ -465,3 +488,46 @@ def _predict(trainer: Any, data: dict[str, Any]) -> Any:
     if not keep:
         return None
     return outputs[0] if len(outputs) == 1 else outputs
+
+
+# ---------------------------------------------------------------------------------------------
+# spawned ranks
+# ---------------------------------------------------------------------------------------------
+def spawned_outcome(trainer: Any, result: Any) -> dict[str, Any] | None:
+    """What rank 0 of a spawned job sends back: results, weights, metrics, progress, callbacks."""
+    if not trainer.is_global_zero:
+        return None
+    model = trainer.lightning_module
+    outcome = {
+        "result": result,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "callback_metrics": {k: v.detach().cpu() for k, v in trainer.callback_metrics.items()},
+        "logged_metrics": {k: v.detach().cpu() for k, v in trainer.logged_metrics.items()},
+        "progress": trainer._progress,
+        "callbacks": [cb.state_dict() for cb in trainer.callbacks],
+        "status": trainer.state.status,
+    }
+    # Bytes, not tensors: tensors sent through a multiprocessing queue are shared by file
+    # descriptor, which breaks once this process exits before the parent reads them.
+    buffer = io.BytesIO()
+    torch.save(outcome, buffer)
+    return buffer.getvalue()
+
+
+def adopt_spawned_outcome(trainer: Any, payload: bytes | None) -> Any:
+    """Copy rank 0's outcome into the launching process, as if it had run here."""
+    if payload is None:
+        return None
+    # our own child's bytes, not a file from elsewhere: full unpickling is safe here
+    outcome = torch.load(io.BytesIO(payload), weights_only=False)
+    trainer.lightning_module.load_state_dict(outcome["state_dict"])
+    trainer._metrics.callback_metrics.update(outcome["callback_metrics"])
+    trainer._metrics.logged_metrics.update(outcome["logged_metrics"])
+    trainer._progress = outcome["progress"]
+    for cb, state in zip(trainer.callbacks, outcome["callbacks"]):
+        if state:
+            if "dirpath" in state and hasattr(cb, "dirpath"):
+                cb.dirpath = state["dirpath"]  # set up in the rank, not here
+            cb.load_state_dict(state)
+    trainer.state.status = outcome["status"]
+    return outcome["result"]

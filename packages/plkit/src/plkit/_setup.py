@@ -28,6 +28,24 @@ _DATA_HOOKS = ("train_dataloader", "val_dataloader", "test_dataloader", "predict
 _KNOWN_HOOKS = tuple(sorted({h.name for h in HOOKS} | set(_DATA_HOOKS)))
 
 
+def attach_log_handler() -> None:
+    """Show plkit's INFO messages (model summary, checkpoint and early-stopping notes) on stdout.
+
+    Done when a Trainer is built, never at import; a handler the user configured is respected.
+    """
+    import logging
+    import sys
+
+    log = logging.getLogger("plkit")
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def check_unsupported(profiler: Any, plugins: Any, resume: Any) -> None:
     if profiler is not None:
         raise ValueError(

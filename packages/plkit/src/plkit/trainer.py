@@ -164,6 +164,7 @@ class Trainer:
             logger=logger,
         )
         _setup.check_unsupported(profiler=profiler, plugins=plugins, resume=resume)
+        _setup.attach_log_handler()
         _setup.apply_determinism(self._plan.deterministic, self._plan.benchmark)
         self.strategy = build_strategy(
             accelerator=accelerator,
@@ -303,9 +304,13 @@ class Trainer:
         if datamodule is not None:
             datamodule.trainer = self
         launcher = self.strategy.launcher
-        if launcher is not None:
+        if launcher is None:
+            return self._run_in_process(fn, ckpt_path, data)
+        if not getattr(launcher, "start_method", None):  # re-runs the script: we are rank 0
             return launcher.launch(self._run_in_process, fn, ckpt_path, data)
-        return self._run_in_process(fn, ckpt_path, data)
+        # spawn / fork: the ranks run on copies; bring rank 0's results back into this process
+        outcome = launcher.launch(_run_spawned, self, fn, ckpt_path, data)
+        return _run.adopt_spawned_outcome(self, outcome)
 
     def _run_in_process(self, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
         try:
@@ -399,9 +404,7 @@ class Trainer:
                 f"ReduceLROnPlateau: metric {config.monitor!r} not found; skipping.", stacklevel=2
             )
             return
-        count = self.global_step if config.interval == "step" else self.current_epoch + 1
-        if count % config.frequency == 0:
-            self._calls.module("lr_scheduler_step", config.scheduler, value)
+        self._calls.module("lr_scheduler_step", config.scheduler, value)
 
     # ======================================================================================
     # checkpoints
@@ -605,6 +608,7 @@ class Trainer:
     num_sanity_val_steps = property(lambda self: self._plan.num_sanity_val_steps)
     log_every_n_steps = property(lambda self: self._plan.log_every_n_steps)
     fast_dev_run = property(lambda self: self._plan.fast_dev_run)
+    barebones = property(lambda self: self._plan.barebones)
     limit_train_batches = property(lambda self: self._plan.limit_train_batches)
     limit_val_batches = property(lambda self: self._plan.limit_val_batches)
     limit_test_batches = property(lambda self: self._plan.limit_test_batches)
@@ -613,6 +617,11 @@ class Trainer:
     reload_dataloaders_every_n_epochs = property(
         lambda self: self._plan.reload_dataloaders_every_n_epochs
     )
+
+    @property
+    def is_last_batch(self) -> bool:
+        """Whether the current training batch is the epoch's last (for user-side accumulation)."""
+        return self._progress.is_last_batch
 
     @property
     def enable_validation(self) -> bool:
@@ -630,6 +639,16 @@ class Trainer:
     def print(self, *args: Any, **kwargs: Any) -> None:
         if self.is_global_zero:
             print(*args, **kwargs)
+
+
+def _run_spawned(trainer: Trainer, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
+    """Entry point of a spawned rank (module-level so that it pickles)."""
+    # torch sends tensors to spawned processes in shared memory: without private copies every
+    # rank would update the same parameter storage.
+    for tensor in [*trainer.lightning_module.parameters(), *trainer.lightning_module.buffers()]:
+        tensor.data = tensor.data.clone()
+    result = trainer._run_in_process(fn, ckpt_path, data)
+    return _run.spawned_outcome(trainer, result)
 
 
 def _no_closure() -> None:

@@ -68,7 +68,8 @@ class MixedPrecision(Precision):
         """Step through the scaler: closure, unscale, ``after_closure``, then step and update.
 
         Without a scaler this is the plain closure step of :class:`Precision`. A closure that
-        returns ``None`` means "skip this step": ``after_closure`` still runs, the step does not.
+        returns ``None`` means "skip this step": ``after_closure`` still runs (on gradients that
+        are not unscaled), the step and the scaler update do not.
 
         Args:
             optimizer: the optimizer to step.
@@ -84,13 +85,13 @@ class MixedPrecision(Precision):
                 "'32-true' with LBFGS."
             )
         result = closure()
+        if result is None:
+            # Nothing to step. Unscaling here would leave the scaler expecting step()/update()
+            # (and fails before the first scale() call), so the gradients are left as they are.
+            after_closure()
+            return None
         self.scaler.unscale_(optimizer)
         after_closure()
-        if result is None:
-            # The scaler remembers that this optimizer was unscaled until update(); forget it so
-            # the next step may unscale again, without counting a skipped step as an update.
-            self.scaler._per_optimizer_states.pop(id(optimizer), None)
-            return None
         self.scaler.step(optimizer)
         self.scaler.update()
         return result

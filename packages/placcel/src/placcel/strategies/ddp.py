@@ -172,6 +172,11 @@ class DDPStrategy(Strategy):
             raise RuntimeError(
                 "DDPStrategy.setup_module needs the process group; call setup_environment() first."
             )
+        if self.sync_batchnorm and self.root_device.type != "cuda":
+            raise ValueError(
+                "sync_batchnorm=True needs CUDA devices (torch's SyncBatchNorm only runs on GPU "
+                "modules); set sync_batchnorm=False, or use accelerator='cuda'."
+            )
         module = super().setup_module(module)
         if self.sync_batchnorm:
             module = nn.SyncBatchNorm.convert_sync_batchnorm(module)

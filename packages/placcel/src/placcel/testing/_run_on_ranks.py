@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import queue as queue_module
 import time
 import traceback
@@ -60,7 +61,9 @@ def _rank_main(
             "gloo", rank=rank, world_size=world_size, timeout=timedelta(seconds=timeout)
         )
         try:
-            results.put((rank, True, fn(*args, **kwargs)))
+            # Plain pickle copies tensor data; the queue's own pickler would share it through
+            # file descriptors that vanish when this process exits.
+            results.put((rank, True, pickle.dumps(fn(*args, **kwargs))))
         finally:
             if dist.is_initialized():
                 dist.destroy_process_group()
@@ -129,7 +132,7 @@ def _collect(procs: list[Any], results: Any, deadline: float, timeout: float) ->
             continue
         if not ok:
             raise RankFailedError(f"rank {rank} failed:\n{value}")
-        outputs[rank] = value
+        outputs[rank] = pickle.loads(value)
     return [outputs[rank] for rank in range(len(procs))]
 
 
@@ -146,7 +149,7 @@ def _check_alive(procs: list[Any], outputs: dict[int, Any], results: Any) -> Non
             ) from None
         if not ok:
             raise RankFailedError(f"rank {other_rank} failed:\n{value}")
-        outputs[other_rank] = value
+        outputs[other_rank] = pickle.loads(value)
 
 
 def _kill(procs: list[Any]) -> None:

@@ -47,6 +47,7 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
     )
     step_name = f"{name}_step"
     forward_context = trainer.strategy.precision.has_forward_context
+    store = trainer._metrics.eval
     for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
         ctx.dataloader_idx = dl_idx
         trainer._eval_progress.dataloader_idx = dl_idx
@@ -69,6 +70,8 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
             ctx.fx = None
             if has_end:
                 calls.both(f"on_{name}_batch_end", output, batch, batch_idx, *extra)
+            if store.has_step_values:
+                trainer._metrics.eval_batch_end(trainer._eval_progress.batches_done)
             trainer._eval_progress.batches_done += 1
     ctx.dataloader_idx = None
     ctx.num_dataloaders = 1

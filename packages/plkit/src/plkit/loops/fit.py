@@ -24,9 +24,10 @@ def _epoch_end(trainer: Any) -> None:
     calls.module_if("on_train_epoch_end")
     trainer._metrics.train_epoch_end()  # values the module logged in on_train_epoch_end
     calls.monitors("on_train_epoch_end")
-    for config in trainer.lr_scheduler_configs:
-        if config.reduce_on_plateau and config.interval == "epoch":
-            trainer._step_plateau_scheduler(config)
+    if trainer.lightning_module.automatic_optimization:
+        for config in trainer.lr_scheduler_configs:
+            if config.reduce_on_plateau and config.interval == "epoch" and (trainer.current_epoch + 1) % config.frequency == 0:
+                trainer._step_plateau_scheduler(config)
 
 
 def run_fit(trainer: Any) -> None:
@@ -34,6 +35,7 @@ def run_fit(trainer: Any) -> None:
     calls, progress = trainer._calls, trainer._progress
     evaluation.run_sanity_check(trainer)
     trainer.state.stage = RunningStage.TRAINING
+    trainer._metrics.begin_fit()
     calls.both("on_train_start")
     while not trainer._training_done():
         if trainer.should_stop and trainer._can_stop_early():
@@ -42,7 +44,6 @@ def run_fit(trainer: Any) -> None:
         start = progress.resume_batch
         progress.resume_batch = 0
         progress.epoch_finished = False
-        trainer._metrics.begin_train_epoch()
         if start == 0:
             calls.both("on_train_epoch_start")
         if trainer.num_training_batches > start:

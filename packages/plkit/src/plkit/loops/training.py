@@ -58,6 +58,15 @@ def _batch_output(output: Any, loss: torch.Tensor | None) -> Any:
     return {"loss": loss.detach(), **extra}
 
 
+def _manual_output(output: Any) -> dict[str, Any]:
+    """on_train_batch_end's ``outputs`` under manual optimization (detached, as in Lightning)."""
+    if isinstance(output, torch.Tensor):
+        return {"loss": output.detach()}
+    if isinstance(output, dict):
+        return {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in output.items()}
+    return {}
+
+
 class _Step:
     """The optimization of one batch (automatic mode); built once per epoch, reused per batch."""
 
@@ -76,7 +85,8 @@ class _Step:
         self.output: Any = None
         self.loss: torch.Tensor | None = None
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
+    def run_step(self, batch: Any, batch_idx: int) -> Any:
+        """The user's training_step, under the precision context and through DDP when wrapped."""
         ctx = self.model._log_ctx
         ctx.fx = "training_step"
         if self.forward_context:
@@ -85,7 +95,10 @@ class _Step:
         else:
             output = self.forward(batch, batch_idx)
         ctx.fx = None
-        self.output = output
+        return output
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
+        output = self.output = self.run_step(batch, batch_idx)
         loss = _loss_of(output)
         if loss is not None and self.accumulate > 1:
             loss = loss / self.accumulate
@@ -120,32 +133,23 @@ def _plain_backward(loss: torch.Tensor, *args: Any) -> None:
     loss.backward(*args)
 
 
-def _run_automatic(
-    step: _Step, batch: Any, batch_idx: int, window_start: bool, window_end: bool
-) -> bool:
-    """Optimize one batch; returns whether an optimizer stepped."""
+def _run_automatic(step: _Step, batch: Any, batch_idx: int, window_start: bool, window_end: bool) -> bool:
+    """Optimize one batch; returns whether the optimizer stepped."""
     trainer = step.trainer
     if not trainer._lightning_optimizers:  # configure_optimizers returned None
         step.training_step(batch, batch_idx)
         return False
-    stepped = False
-    several = len(trainer._lightning_optimizers) > 1
-    for lopt in trainer._lightning_optimizers:
-        if several:
-            step.model.toggle_optimizer(lopt)
-        if not window_end:
-            with step.strategy.no_backward_sync(step.forward, True):
-                step.closure(batch, batch_idx, lopt, window_start)
-        else:
-            closure = partial(step.closure, batch, batch_idx, lopt, window_start)
-            if step.custom_opt_step:
-                step.calls.module("optimizer_step", trainer.current_epoch, batch_idx, lopt, closure)
-            else:
-                lopt.step(closure=closure)
-            stepped = True
-        if several:
-            step.model.untoggle_optimizer(lopt)
-    return stepped
+    lopt = trainer._lightning_optimizers[0]  # several need manual optimization (checked at setup)
+    if not window_end:
+        with step.strategy.no_backward_sync(step.forward, True):
+            step.closure(batch, batch_idx, lopt, window_start)
+        return False
+    closure = partial(step.closure, batch, batch_idx, lopt, window_start)
+    if step.custom_opt_step:
+        step.calls.module("optimizer_step", trainer.current_epoch, batch_idx, lopt, closure)
+    else:
+        lopt.step(closure=closure)
+    return True
 
 
 def _window(trainer: Any, batch_idx: int, is_last: bool) -> tuple[bool, bool]:
@@ -171,12 +175,17 @@ def _should_validate(trainer: Any, batch_idx: int, is_last: bool) -> bool:
     return (current + 1) % val_check_batch == 0
 
 
-def _step_schedulers(trainer: Any, interval: str) -> None:
+def _step_schedulers(trainer: Any, interval: str, batch_idx: int, plateau: bool = False) -> None:
+    """Lightning's rule: "step" schedulers count batches of the epoch, "epoch" ones count epochs."""
     for config in trainer.lr_scheduler_configs:
-        if config.interval != interval or config.reduce_on_plateau:
+        if config.interval != interval or config.reduce_on_plateau != plateau:
             continue
-        count = trainer.global_step if interval == "step" else trainer.current_epoch + 1
-        if count % config.frequency == 0:
+        count = batch_idx + 1 if interval == "step" else trainer.current_epoch + 1
+        if count % config.frequency:
+            continue
+        if plateau:
+            trainer._step_plateau_scheduler(config)
+        else:
             trainer._calls.module("lr_scheduler_step", config.scheduler, None)
 
 
@@ -195,7 +204,9 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     log_every = plan.log_every_n_steps
     iterator = trainer._train_iterator(loader, start_batch)
     batch_idx = start_batch - 1
+    schedulers = bool(trainer.lr_scheduler_configs)
     for batch_idx, batch, is_last in iterator:
+        progress.is_last_batch = is_last
         batch = transfer(batch, 0)
         model._log_ctx.batch = batch
         progress.batch_idx = batch_idx
@@ -205,34 +216,32 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
                 break
         if automatic:
             window_start, window_end = _window(trainer, batch_idx, is_last)
-            stepped = _run_automatic(step, batch, batch_idx, window_start, window_end)
-            if stepped:
+            if _run_automatic(step, batch, batch_idx, window_start, window_end):
                 progress.global_step += 1
             output = _batch_output(step.output, step.loss)
+            if window_end and schedulers:  # manual optimization steps its own schedulers
+                _step_schedulers(trainer, "step", batch_idx)
+                if is_last:
+                    _step_schedulers(trainer, "epoch", batch_idx)
         else:
             window_end = True
-            output = step.training_step(batch, batch_idx)
-        if window_end:
-            _step_schedulers(trainer, "step")
-            if is_last:
-                _step_schedulers(trainer, "epoch")
+            output = _manual_output(step.run_step(batch, batch_idx))
         progress.batches_done = batch_idx + 1
         progress.total_batch_idx += 1
         counts = window_end or not automatic
         if counts:  # Lightning's "batches that stepped": the loggers' step axis
             progress.batches_that_stepped += 1
+        if metrics.train.has_step_values:
+            metrics.merge_train_step()  # callbacks see this step's values
         calls.both("on_train_batch_end", output, batch, batch_idx)
         if metrics.train.has_step_values:
-            if counts:
-                n = progress.batches_that_stepped
-                metrics.train_step_end(
-                    (bool(log_every) and n % log_every == 0) or trainer.should_stop
-                )
-            else:  # inside an accumulation window: keep the newest values, write nothing
-                metrics.train.step_views()
+            metrics.merge_train_step()  # values callbacks logged in on_train_batch_end
+        if counts and log_every and progress.batches_that_stepped % log_every == 0 or trainer.should_stop:
+            metrics.write_train_step()
         if _should_validate(trainer, batch_idx, is_last):
             evaluation.run_validation_in_fit(trainer)
-            _step_plateau(trainer, "step")
+        if automatic and window_end and schedulers:  # plateau schedulers read fresh metrics
+            _step_schedulers(trainer, "step", batch_idx, plateau=True)
         step.output = step.loss = None
         if deadline is not None and time.monotonic() >= deadline:
             trainer.should_stop = True
@@ -241,7 +250,3 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     progress.last_batch_idx = batch_idx
 
 
-def _step_plateau(trainer: Any, interval: str) -> None:
-    for config in trainer.lr_scheduler_configs:
-        if config.reduce_on_plateau and config.interval == interval:
-            trainer._step_plateau_scheduler(config)

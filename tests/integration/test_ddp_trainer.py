@@ -1,0 +1,127 @@
+"""Real multi-process training on CPU (gloo over 127.0.0.1), end to end through the Trainer.
+
+Every launch path — ``python script.py`` (the subprocess launcher), ``ddp_spawn``, torchrun, and
+two "nodes" as two launcher processes — must give the same weights on every rank, equal to a
+single process training on the same global batch. Every test has a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+pytestmark = pytest.mark.distributed
+
+SCRIPT = Path(__file__).parent / "scripts" / "ddp_fit.py"
+TIMEOUT = 120
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT",
+                        "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID", "GROUP_RANK")
+           and not k.startswith("SLURM_")}
+    env.update(extra)
+    return env
+
+
+def reference_weights() -> dict[str, torch.Tensor]:
+    """One process, global batch 16 (2 ranks x 8), the same order DistributedSampler gives."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from ddp_fit import Model, dataset
+    finally:
+        sys.path.pop(0)
+    model = Model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    x, y = dataset().tensors
+    for _ in range(2):
+        for i in range(4):
+            # rank r takes samples r, r+2, ...; each rank's batch of 8 -> global batch 16i..16i+15
+            opt.zero_grad()
+            nn.functional.mse_loss(model.net(x[16 * i:16 * i + 16]), y[16 * i:16 * i + 16]).backward()
+            opt.step()
+    return model.state_dict()
+
+
+def check_results(out: Path, files: int = 2) -> None:
+    results = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(files)]
+    reference = reference_weights()
+    for result in results:
+        assert result["world_size"] == 2 and result["global_step"] == 8
+        for key, value in reference.items():
+            torch.testing.assert_close(result["weights"][key], value, rtol=0, atol=1e-5)
+    torch.testing.assert_close(results[0]["val_loss"], results[-1]["val_loss"])
+    checkpoints = list(out.rglob("*.ckpt"))
+    assert len(checkpoints) == 1  # rank 0 writes, once
+    assert len(list(out.rglob("events.out.tfevents.*"))) == 1  # one logger, one version folder
+
+
+def test_ddp_from_plain_python_script(tmp_path):
+    env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp", MASTER_PORT=str(free_port()))
+    proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_results(tmp_path)
+
+
+def test_ddp_spawn(tmp_path):
+    env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp_spawn", MASTER_PORT=str(free_port()))
+    proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_results(tmp_path, files=1)  # the launching process holds rank 0's results
+
+
+def test_torchrun(tmp_path):
+    env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(free_port()), str(SCRIPT)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_results(tmp_path)
+
+
+def test_two_nodes_on_loopback(tmp_path):
+    port = str(free_port())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(SCRIPT)],
+            env=clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_DEVICES="1", PLKIT_TEST_NUM_NODES="2",
+                          MASTER_ADDR="127.0.0.1", MASTER_PORT=port, NODE_RANK=str(node)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for node in (0, 1)
+    ]
+    try:
+        outputs = [p.communicate(timeout=TIMEOUT) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
+    check_results(tmp_path)
+
+
+@pytest.mark.parametrize("fail_rank", [0, 1])
+def test_a_failing_rank_ends_the_whole_job_quickly(tmp_path, fail_rank):
+    env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp", PLKIT_TEST_FAIL_RANK=str(fail_rank),
+                    MASTER_PORT=str(free_port()))
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=90)
+    elapsed = time.monotonic() - start
+    assert proc.returncode != 0
+    assert f"rank {fail_rank} failed on purpose" in proc.stderr
+    assert elapsed < 45, f"the job took {elapsed:.0f}s to end"
+    assert not list(tmp_path.glob("rank*.pt"))
