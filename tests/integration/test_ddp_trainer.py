@@ -31,10 +31,23 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT",
-                        "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID", "GROUP_RANK")
-           and not k.startswith("SLURM_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "RANK",
+            "LOCAL_RANK",
+            "WORLD_SIZE",
+            "NODE_RANK",
+            "MASTER_ADDR",
+            "MASTER_PORT",
+            "LOCAL_WORLD_SIZE",
+            "TORCHELASTIC_RUN_ID",
+            "GROUP_RANK",
+        )
+        and not k.startswith("SLURM_")
+    }
     env.update(extra)
     return env
 
@@ -53,7 +66,9 @@ def reference_weights() -> dict[str, torch.Tensor]:
         for i in range(4):
             # rank r takes samples r, r+2, ...; each rank's batch of 8 -> global batch 16i..16i+15
             opt.zero_grad()
-            nn.functional.mse_loss(model.net(x[16 * i:16 * i + 16]), y[16 * i:16 * i + 16]).backward()
+            nn.functional.mse_loss(
+                model.net(x[16 * i : 16 * i + 16]), y[16 * i : 16 * i + 16]
+            ).backward()
             opt.step()
     return model.state_dict()
 
@@ -72,23 +87,41 @@ def check_results(out: Path, files: int = 2) -> None:
 
 
 def test_ddp_from_plain_python_script(tmp_path):
-    env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp", MASTER_PORT=str(free_port()))
-    proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    env = clean_env(
+        PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp", MASTER_PORT=str(free_port())
+    )
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_results(tmp_path)
 
 
 def test_ddp_spawn(tmp_path):
-    env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp_spawn", MASTER_PORT=str(free_port()))
-    proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    env = clean_env(
+        PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp_spawn", MASTER_PORT=str(free_port())
+    )
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_results(tmp_path, files=1)  # the launching process holds rank 0's results
 
 
 def test_torchrun(tmp_path):
     env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(free_port()), str(SCRIPT)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        str(SCRIPT),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_results(tmp_path)
@@ -99,9 +132,17 @@ def test_two_nodes_on_loopback(tmp_path):
     procs = [
         subprocess.Popen(
             [sys.executable, str(SCRIPT)],
-            env=clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_DEVICES="1", PLKIT_TEST_NUM_NODES="2",
-                          MASTER_ADDR="127.0.0.1", MASTER_PORT=port, NODE_RANK=str(node)),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=clean_env(
+                PLKIT_TEST_OUT=str(tmp_path),
+                PLKIT_TEST_DEVICES="1",
+                PLKIT_TEST_NUM_NODES="2",
+                MASTER_ADDR="127.0.0.1",
+                MASTER_PORT=port,
+                NODE_RANK=str(node),
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for node in (0, 1)
     ]
@@ -116,10 +157,16 @@ def test_two_nodes_on_loopback(tmp_path):
 
 @pytest.mark.parametrize("fail_rank", [0, 1])
 def test_a_failing_rank_ends_the_whole_job_quickly(tmp_path, fail_rank):
-    env = clean_env(PLKIT_TEST_OUT=str(tmp_path), PLKIT_TEST_STRATEGY="ddp", PLKIT_TEST_FAIL_RANK=str(fail_rank),
-                    MASTER_PORT=str(free_port()))
+    env = clean_env(
+        PLKIT_TEST_OUT=str(tmp_path),
+        PLKIT_TEST_STRATEGY="ddp",
+        PLKIT_TEST_FAIL_RANK=str(fail_rank),
+        MASTER_PORT=str(free_port()),
+    )
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=90)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=90
+    )
     elapsed = time.monotonic() - start
     assert proc.returncode != 0
     assert f"rank {fail_rank} failed on purpose" in proc.stderr

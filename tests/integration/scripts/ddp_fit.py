@@ -21,7 +21,10 @@ class Model(pl.LightningModule):
         self.net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
 
     def training_step(self, batch, batch_idx):
-        if self.global_rank == int(os.environ.get("PLKIT_TEST_FAIL_RANK", "-1")) and self.global_step == 2:
+        if (
+            self.global_rank == int(os.environ.get("PLKIT_TEST_FAIL_RANK", "-1"))
+            and self.global_step == 2
+        ):
             raise RuntimeError(f"rank {self.global_rank} failed on purpose")
         x, y = batch
         loss = nn.functional.mse_loss(self.net(x), y)
@@ -57,8 +60,12 @@ def main():
     model = Model()
     trainer.fit(model, DataLoader(dataset(), batch_size=8), DataLoader(dataset(), batch_size=8))
     torch.save(
-        {"weights": model.state_dict(), "global_step": trainer.global_step, "world_size": trainer.world_size,
-         "val_loss": trainer.callback_metrics["val_loss"]},
+        {
+            "weights": model.state_dict(),
+            "global_step": trainer.global_step,
+            "world_size": trainer.world_size,
+            "val_loss": trainer.callback_metrics["val_loss"],
+        },
         os.path.join(out, f"rank{trainer.global_rank}.pt"),
     )
 

@@ -108,7 +108,7 @@ def test_a_killed_rank_ends_the_whole_job(tmp_path):
     assert "was killed by SIGKILL" in result.stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_children_end_with_the_main_process(tmp_path, sig):
     """SIGTERM is forwarded to the children; after SIGKILL they notice their parent is gone."""
     command = [sys.executable, str(SCRIPT), "--out", str(tmp_path), "--mode", "sleep"]

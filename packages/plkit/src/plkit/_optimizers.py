@@ -158,7 +158,9 @@ def _check_scheduler_owners(optimizers: list[Any], configs: list[LRSchedulerConf
             )
 
 
-def check_for_mode(optimizers: list[Any], configs: list[LRSchedulerConfig], automatic: bool) -> None:
+def check_for_mode(
+    optimizers: list[Any], configs: list[LRSchedulerConfig], automatic: bool
+) -> None:
     """Rules that depend on automatic vs manual optimization (Lightning 2.x's)."""
     if automatic and len(optimizers) > 1:
         raise RuntimeError(

@@ -24,6 +24,7 @@ from plcore.utilities.seed import set_rng_states
 from plkit import _checkpointing, _setup
 from plkit._calls import HookCaller
 from plkit._optimizers import check_for_mode, parse_optimizers
+from plkit._preemption import newest_hpc_checkpoint
 from plkit._state import RunningStage, TrainerFn, TrainerStatus
 from plkit.loops import evaluation
 from plkit.loops._data import (
@@ -36,7 +37,15 @@ from plkit.loops._data import (
 from plkit.loops.fit import run_fit
 from plkit.loops.prediction import run_prediction
 
-__all__ = ["adopt_spawned_outcome", "interrupt", "spawned_outcome", "run_stage", "setup_train_data", "train_iterator", "train_loader_for_epoch"]
+__all__ = [
+    "adopt_spawned_outcome",
+    "interrupt",
+    "spawned_outcome",
+    "run_stage",
+    "setup_train_data",
+    "train_iterator",
+    "train_loader_for_epoch",
+]
 
 _TRANSFER_HOOKS = (
     "on_before_batch_transfer",
@@ -71,6 +80,10 @@ def run_stage(trainer: Any, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any])
     _log_hyperparams(trainer)
     if fn == TrainerFn.FITTING:
         result = _fit(trainer, checkpoint)
+        if trainer._preempted:  # no teardown hooks: the run is not over, it will resume
+            _finalize_loggers(trainer, "interrupted")
+            trainer.strategy.teardown()
+            return None
     elif fn == TrainerFn.PREDICTING:
         result = _predict(trainer, data)
     else:
@@ -150,8 +163,12 @@ def _make_transfer(trainer: Any) -> Any:
 
 
 def _select_ckpt_path(trainer: Any, fn: TrainerFn, ckpt_path: Any) -> str | None:
-    if ckpt_path is None and fn == TrainerFn.FITTING and trainer._resume == "auto":
-        ckpt_path = "auto"
+    if ckpt_path is None and fn == TrainerFn.FITTING:
+        hpc = newest_hpc_checkpoint(trainer.default_root_dir)  # left by a preempted run
+        if hpc is not None:
+            return hpc
+        if trainer._resume == "auto":
+            ckpt_path = "auto"
     return _checkpointing.resolve_ckpt_path(trainer, ckpt_path, str(fn))
 
 
@@ -204,8 +221,10 @@ def _setup_optimizers(trainer: Any) -> None:
     check_for_mode(optimizers, configs, model.automatic_optimization)
     if not model.automatic_optimization:
         plan = trainer._plan
-        for flag, value, default in (("accumulate_grad_batches", plan.accumulate_grad_batches, 1),
-                                     ("gradient_clip_val", plan.gradient_clip_val, None)):
+        for flag, value, default in (
+            ("accumulate_grad_batches", plan.accumulate_grad_batches, 1),
+            ("gradient_clip_val", plan.gradient_clip_val, None),
+        ):
             if value != default:
                 raise ValueError(
                     f"Trainer({flag}={value}) is not supported with manual optimization: remove it "
@@ -234,7 +253,8 @@ def _fit(trainer: Any, checkpoint: dict[str, Any] | None) -> None:
     anomaly = torch.autograd.detect_anomaly() if plan.detect_anomaly else contextlib.nullcontext()
     with anomaly:
         run_fit(trainer)
-    calls.both("on_fit_end")
+    if not trainer._preempted:
+        calls.both("on_fit_end")
 
 
 def _loader_from(trainer: Any, explicit: Any, hook: str) -> Any:

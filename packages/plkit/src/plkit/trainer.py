@@ -35,6 +35,7 @@ from plcore.utilities.rank_zero import rank_zero_only
 from plkit import _checkpointing, _run, _setup
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
+from plkit._preemption import Preemption
 from plkit._progress import EvalProgress, FitProgress
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
 
@@ -207,6 +208,8 @@ class Trainer:
         self._batch_transfer: Any = None
         self._fit_data: dict[str, Any] = {}
         self.ckpt_path: str | None = None
+        self._preemption = Preemption()
+        self._preempted = False
 
     # ======================================================================================
     # entry points
@@ -303,6 +306,14 @@ class Trainer:
         model.trainer = self
         if datamodule is not None:
             datamodule.trainer = self
+        # Before the launcher starts other ranks, so that its SIGTERM forwarding chains to ours.
+        self._preemption.install()
+        try:
+            return self._launch(fn, ckpt_path, data)
+        finally:
+            self._preemption.uninstall()
+
+    def _launch(self, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
         launcher = self.strategy.launcher
         if launcher is None:
             return self._run_in_process(fn, ckpt_path, data)
@@ -323,8 +334,11 @@ class Trainer:
         except BaseException as err:
             _run.interrupt(self, err)
             raise
-        self.state.status = TrainerStatus.FINISHED
         self.state.stage = None
+        if self._preempted:
+            self.state.status = TrainerStatus.INTERRUPTED
+            raise SystemExit(128 + int(self._preemption.received or 15))
+        self.state.status = TrainerStatus.FINISHED
         return result
 
     # --- pieces the loops call --------------------------------------------------------------
@@ -619,6 +633,11 @@ class Trainer:
     )
 
     @property
+    def received_sigterm(self) -> bool:
+        """Whether a preemption signal (SIGTERM, or SIGUSR1 under SLURM) arrived during fit."""
+        return self._preemption.received is not None
+
+    @property
     def is_last_batch(self) -> bool:
         """Whether the current training batch is the epoch's last (for user-side accumulation)."""
         return self._progress.is_last_batch
@@ -643,6 +662,8 @@ class Trainer:
 
 def _run_spawned(trainer: Trainer, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
     """Entry point of a spawned rank (module-level so that it pickles)."""
+    trainer._preemption = Preemption()
+    trainer._preemption.install()
     # torch sends tensors to spawned processes in shared memory: without private copies every
     # rank would update the same parameter storage.
     for tensor in [*trainer.lightning_module.parameters(), *trainer.lightning_module.buffers()]:

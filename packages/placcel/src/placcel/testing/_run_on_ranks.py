@@ -60,16 +60,16 @@ def _rank_main(
         dist.init_process_group(
             "gloo", rank=rank, world_size=world_size, timeout=timedelta(seconds=timeout)
         )
-        try:
-            # Plain pickle copies tensor data; the queue's own pickler would share it through
-            # file descriptors that vanish when this process exits.
-            results.put((rank, True, pickle.dumps(fn(*args, **kwargs))))
-        finally:
-            if dist.is_initialized():
-                dist.destroy_process_group()
+        # Plain pickle copies tensor data; the queue's own pickler would share it through file
+        # descriptors that vanish when this process exits.
+        value = pickle.dumps(fn(*args, **kwargs))
     except BaseException:
-        results.put((rank, False, traceback.format_exc()))
+        # Stamp the failure before anything closes the group: the parent blames the rank that
+        # failed first, not the ones that failed because it died.
+        results.put((rank, False, (time.time(), traceback.format_exc())))
         raise SystemExit(1) from None
+    results.put((rank, True, value))
+    dist.destroy_process_group()
 
 
 def run_on_ranks(
@@ -131,16 +131,32 @@ def _collect(procs: list[Any], results: Any, deadline: float, timeout: float) ->
                 ) from None
             continue
         if not ok:
-            raise RankFailedError(f"rank {rank} failed:\n{value}")
+            _raise_first_failure({rank: value}, results)
         outputs[rank] = pickle.loads(value)
     return [outputs[rank] for rank in range(len(procs))]
+
+
+def _raise_first_failure(failures: dict[int, tuple[float, str]], results: Any) -> None:
+    """Collect the failures reported within a second, then raise the earliest one."""
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:
+        try:
+            rank, ok, value = results.get(timeout=0.1)
+        except queue_module.Empty:
+            continue
+        if not ok:
+            failures[rank] = value
+    first = min(failures, key=lambda rank: failures[rank][0])
+    others = sorted(set(failures) - {first})
+    note = f"\n(ranks {others} failed after it)" if others else ""
+    raise RankFailedError(f"rank {first} failed:\n{failures[first][1]}{note}")
 
 
 def _check_alive(procs: list[Any], outputs: dict[int, Any], results: Any) -> None:
     for rank, proc in enumerate(procs):
         if rank in outputs or proc.exitcode is None:
             continue
-        # A failure report may still be in flight; give the queue a moment before blaming.
+        # A report may still be in flight; give the queue a moment before blaming.
         try:
             other_rank, ok, value = results.get(timeout=1.0)
         except queue_module.Empty:
@@ -148,7 +164,7 @@ def _check_alive(procs: list[Any], outputs: dict[int, Any], results: Any) -> Non
                 f"rank {rank} died with exit code {proc.exitcode} without reporting a result."
             ) from None
         if not ok:
-            raise RankFailedError(f"rank {other_rank} failed:\n{value}")
+            _raise_first_failure({other_rank: value}, results)
         outputs[other_rank] = pickle.loads(value)
 
 

@@ -26,7 +26,11 @@ def _epoch_end(trainer: Any) -> None:
     calls.monitors("on_train_epoch_end")
     if trainer.lightning_module.automatic_optimization:
         for config in trainer.lr_scheduler_configs:
-            if config.reduce_on_plateau and config.interval == "epoch" and (trainer.current_epoch + 1) % config.frequency == 0:
+            if (
+                config.reduce_on_plateau
+                and config.interval == "epoch"
+                and (trainer.current_epoch + 1) % config.frequency == 0
+            ):
                 trainer._step_plateau_scheduler(config)
 
 
@@ -48,6 +52,9 @@ def run_fit(trainer: Any) -> None:
             calls.both("on_train_epoch_start")
         if trainer.num_training_batches > start:
             run_training_epoch(trainer, loader, trainer.num_training_batches, start)
+        if trainer._preempted:  # save where we are and leave; the next fit resumes from here
+            trainer._preemption.stop(trainer)
+            return
         _epoch_end(trainer)
         progress.epoch += 1
         progress.batches_done = 0

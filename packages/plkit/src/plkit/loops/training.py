@@ -133,7 +133,9 @@ def _plain_backward(loss: torch.Tensor, *args: Any) -> None:
     loss.backward(*args)
 
 
-def _run_automatic(step: _Step, batch: Any, batch_idx: int, window_start: bool, window_end: bool) -> bool:
+def _run_automatic(
+    step: _Step, batch: Any, batch_idx: int, window_start: bool, window_end: bool
+) -> bool:
     """Optimize one batch; returns whether the optimizer stepped."""
     trainer = step.trainer
     if not trainer._lightning_optimizers:  # configure_optimizers returned None
@@ -205,6 +207,7 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     iterator = trainer._train_iterator(loader, start_batch)
     batch_idx = start_batch - 1
     schedulers = bool(trainer.lr_scheduler_configs)
+    preemption = trainer._preemption
     for batch_idx, batch, is_last in iterator:
         progress.is_last_batch = is_last
         batch = transfer(batch, 0)
@@ -236,17 +239,20 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
         calls.both("on_train_batch_end", output, batch, batch_idx)
         if metrics.train.has_step_values:
             metrics.merge_train_step()  # values callbacks logged in on_train_batch_end
-        if counts and log_every and progress.batches_that_stepped % log_every == 0 or trainer.should_stop:
+        if (
+            counts and log_every and progress.batches_that_stepped % log_every == 0
+        ) or trainer.should_stop:
             metrics.write_train_step()
         if _should_validate(trainer, batch_idx, is_last):
             evaluation.run_validation_in_fit(trainer)
         if automatic and window_end and schedulers:  # plateau schedulers read fresh metrics
             _step_schedulers(trainer, "step", batch_idx, plateau=True)
         step.output = step.loss = None
+        if counts and preemption.received is not None and preemption.should_stop(trainer):
+            trainer._preempted = True
+            break
         if deadline is not None and time.monotonic() >= deadline:
             trainer.should_stop = True
         if trainer._training_done() or (trainer.should_stop and trainer._can_stop_early()):
             break
     progress.last_batch_idx = batch_idx
-
-

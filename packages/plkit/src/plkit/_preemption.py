@@ -1,0 +1,129 @@
+"""Preemption: SIGTERM (and SLURM's SIGUSR1) ends a fit cleanly, with a checkpoint to resume from.
+
+The signal handler only records the signal. The training loop looks at that flag after each
+batch (one attribute read); when it is set, the current step is finished, ``hpc_ckpt_N.ckpt`` is
+written to ``default_root_dir``, the loggers are finalized and the process exits with
+``128 + signal``. The next ``fit`` of the same script finds that file and resumes exactly.
+
+With several processes every rank receives the signal (the launcher, torchrun and SLURM all
+deliver it to each rank), but not at the same step. Instead of a collective on every step (what
+Lightning does), a rank that has the signal writes its progress to the process group's key-value
+store and keeps training; once every rank has written, all agree to stop after the same
+optimizer step: one past the furthest rank. Ranks can be at most one optimizer step apart (each
+step's gradient all-reduce holds them together), so every rank can still reach that step.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from typing import Any
+
+__all__ = ["Preemption", "hpc_checkpoint_path", "newest_hpc_checkpoint"]
+
+_KEY = "plkit/preempt/{}"
+
+
+def newest_hpc_checkpoint(root: str) -> str | None:
+    """The ``hpc_ckpt_N.ckpt`` with the highest N in ``root``, if any."""
+    found = []
+    for path in glob.glob(os.path.join(root, "hpc_ckpt_*.ckpt")):
+        match = re.fullmatch(r"hpc_ckpt_(\d+)\.ckpt", os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    return max(found)[1] if found else None
+
+
+def hpc_checkpoint_path(root: str) -> str:
+    newest = newest_hpc_checkpoint(root)
+    number = 1 if newest is None else int(re.findall(r"\d+", os.path.basename(newest))[-1]) + 1
+    return os.path.join(root, f"hpc_ckpt_{number}.ckpt")
+
+
+class Preemption:
+    """Installs the signal handlers for one fit and decides when to stop."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+        self._posted = False
+        self._target: int | None = None
+
+    @staticmethod
+    def _signals() -> list[int]:
+        signals = [signal.SIGTERM]
+        if "SLURM_JOB_ID" in os.environ and hasattr(signal, "SIGUSR1"):
+            signals.append(signal.SIGUSR1)
+        return signals
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for signum in self._signals():
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+
+    def uninstall(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.received = signum  # the loop acts on it between steps
+
+    # --- in the loop --------------------------------------------------------------------------
+    def should_stop(self, trainer: Any) -> bool:
+        """Whether to stop after this batch (called only once a signal arrived)."""
+        if trainer.world_size == 1:
+            return True
+        store = _default_store()
+        if store is None:
+            return True
+        done = trainer._progress.batches_that_stepped
+        if not self._posted:
+            store.set(_KEY.format(trainer.global_rank), str(done))
+            self._posted = True
+        keys = [_KEY.format(rank) for rank in range(trainer.world_size)]
+        if self._target is None:
+            if not store.check(keys):
+                return False  # not every rank has the signal yet: keep training
+            self._target = max(int(store.get(key)) for key in keys) + 1
+        return done >= self._target
+
+    def stop(self, trainer: Any) -> None:
+        """Write the preemption checkpoint (every rank calls; rank 0 writes)."""
+        path = trainer.strategy.broadcast(hpc_checkpoint_path(trainer.default_root_dir), src=0)
+        trainer.save_checkpoint(path)
+        if trainer.is_global_zero:
+            print(
+                f"plkit: received signal {self.received}; saved {path} to resume from.", flush=True
+            )
+        if self.received == getattr(signal, "SIGUSR1", None):
+            _requeue_on_slurm(trainer)
+
+
+def _default_store() -> Any:
+    try:
+        from torch.distributed import distributed_c10d
+
+        return distributed_c10d._get_default_store()
+    except Exception:  # no process group, or a torch without this helper
+        return None
+
+
+def _requeue_on_slurm(trainer: Any) -> None:
+    """SLURM's SIGUSR1 means "time is nearly up": requeue the job (rank 0), as Lightning does."""
+    job_id = os.environ.get("SLURM_JOB_ID")
+    auto = os.environ.get("PLKIT_SLURM_AUTO_REQUEUE", "1") != "0"
+    if not (trainer.is_global_zero and job_id and auto and shutil.which("scontrol")):
+        return
+    array_job, array_task = (
+        os.environ.get("SLURM_ARRAY_JOB_ID"),
+        os.environ.get("SLURM_ARRAY_TASK_ID"),
+    )
+    target = f"{array_job}_{array_task}" if array_job and array_task else job_id
+    subprocess.run(["scontrol", "requeue", target], check=False)

@@ -1,0 +1,61 @@
+"""A fit that a test preempts with SIGTERM (env: PLKIT_TEST_OUT, PLKIT_TEST_STRATEGY, PLKIT_TEST_DEVICES).
+
+It writes `started` once a few steps ran, and `final.pt` (weights, step) when fit returns.
+"""
+
+import os
+import time
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import plkit as pl
+
+
+class Model(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 1))
+
+    def training_step(self, batch, batch_idx):
+        if os.environ.get("PLKIT_TEST_SLOW"):
+            time.sleep(0.02)
+        if self.global_step == 5 and self.global_rank == 0:
+            open(os.path.join(os.environ["PLKIT_TEST_OUT"], "started"), "w").close()
+        x, y = batch
+        return nn.functional.mse_loss(self.net(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.02, momentum=0.9)
+
+
+def main():
+    out = os.environ["PLKIT_TEST_OUT"]
+    pl.seed_everything(0, verbose=False)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(256, 4, generator=g)
+    loader = DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=8, shuffle=True)
+    trainer = pl.Trainer(
+        max_epochs=6,
+        accelerator="cpu",
+        strategy=os.environ.get("PLKIT_TEST_STRATEGY", "auto"),
+        devices=int(os.environ.get("PLKIT_TEST_DEVICES", "1")),
+        default_root_dir=out,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        enable_checkpointing=False,
+    )
+    model = Model()
+    trainer.fit(model, loader)
+    if trainer.is_global_zero:
+        torch.save(
+            {"weights": model.state_dict(), "step": trainer.global_step},
+            os.path.join(out, "final.pt"),
+        )
+
+
+if __name__ == "__main__":
+    main()

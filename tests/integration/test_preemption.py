@@ -1,0 +1,98 @@
+"""SIGTERM during fit: finish the step, write hpc_ckpt_N.ckpt, exit; the next run resumes exactly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).parent / "scripts" / "preempt_fit.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(out: Path, **extra: str) -> dict[str, str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
+    }
+    base.update(PLKIT_TEST_OUT=str(out), MASTER_PORT=str(free_port()), **extra)
+    return base
+
+
+def run(out: Path, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT)],
+        env=env(out, **extra),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def preempt(out: Path, **extra: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT)],
+        env=env(out, PLKIT_TEST_SLOW="1", **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "started").exists():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "training never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    return proc
+
+
+def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_exactly(tmp_path):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    assert run(reference).returncode == 0
+    expected = torch.load(reference / "final.pt", weights_only=True)
+
+    out = tmp_path / "preempted"
+    out.mkdir()
+    proc = preempt(out)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert (out / "hpc_ckpt_1.ckpt").is_file() and not (out / "final.pt").exists()
+    ckpt = torch.load(out / "hpc_ckpt_1.ckpt", weights_only=True)
+    assert 5 <= ckpt["global_step"] < expected["step"]
+
+    resumed = run(out)  # the same command again: it finds hpc_ckpt_1.ckpt and continues
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    final = torch.load(out / "final.pt", weights_only=True)
+    assert final["step"] == expected["step"]
+    for key, value in expected["weights"].items():
+        assert torch.equal(final["weights"][key], value), key
+
+
+@pytest.mark.distributed
+def test_sigterm_under_ddp_stops_every_rank_with_one_checkpoint(tmp_path):
+    proc = preempt(tmp_path, PLKIT_TEST_STRATEGY="ddp", PLKIT_TEST_DEVICES="2")
+    start = time.monotonic()
+    _, stderr = proc.communicate(timeout=90)
+    assert time.monotonic() - start < 30
+    assert proc.returncode != 0
+    checkpoints = list(tmp_path.glob("hpc_ckpt_*.ckpt"))
+    assert [p.name for p in checkpoints] == ["hpc_ckpt_1.ckpt"], stderr[-3000:]
+    ckpt = torch.load(checkpoints[0], weights_only=True)
+    assert ckpt["global_step"] >= 5
+    resumed = run(tmp_path, PLKIT_TEST_STRATEGY="ddp", PLKIT_TEST_DEVICES="2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert torch.load(tmp_path / "final.pt", weights_only=True)["step"] == 6 * 256 // 16
