@@ -96,12 +96,11 @@ def verdict(ok: bool) -> str:
 def machine_summary() -> str:
     """One line naming the machine: CPU model, cores, Python and torch versions."""
     model = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
     return (
         f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"torch {torch.__version__}, torch threads {torch.get_num_threads()}"

@@ -99,3 +99,23 @@ def test_digits_plots_its_logged_curves(digits_run: tuple[Path, str]) -> None:
     curves = Path(_printed(stdout, "curves"))
     assert curves.parent == Path(_printed(stdout, "TensorBoard logs"))
     assert curves.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env_value", "fast"),
+    [([], None, False), (["--fast"], None, True), ([], "1", True), ([], "0", False)],
+)
+def test_digits_fast_mode_from_flag_or_env(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], env_value: str | None, fast: bool
+) -> None:
+    if env_value is None:
+        monkeypatch.delenv("PLKIT_EXAMPLES_FAST", raising=False)
+    else:
+        monkeypatch.setenv("PLKIT_EXAMPLES_FAST", env_value)
+    assert _load_example("digits.py")._parse_args(argv).fast is fast
+
+
+def test_digits_datamodule_rejects_a_bad_batch_size() -> None:
+    digits = _load_example("digits.py")
+    with pytest.raises(ValueError, match="batch_size=0"):
+        digits.DigitsDataModule(batch_size=0)

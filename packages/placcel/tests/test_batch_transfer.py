@@ -49,7 +49,11 @@ def test_nested_containers_keep_their_types():
     moved = move_data_to_device(batch, META)
     assert moved["list"][0].device == META and moved["list"][1][0].device == META
     assert isinstance(moved["list"][1], tuple) and moved["list"][1][1] == "text"
-    assert isinstance(moved["point"], Point) and moved["point"].x.device == META and moved["point"].y == 3
+    assert (
+        isinstance(moved["point"], Point)
+        and moved["point"].x.device == META
+        and moved["point"].y == 3
+    )
     assert isinstance(moved["ordered"], OrderedDict) and moved["ordered"]["a"].device == META
     assert isinstance(moved["default"], defaultdict) and moved["default"]["missing"] == []
     assert moved["frozen"].value.device == META

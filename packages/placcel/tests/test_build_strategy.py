@@ -54,13 +54,18 @@ def test_strategy_choice(flags, cls, processes, launcher):
 
 
 def test_ddp_details():
-    strategy = build_strategy(accelerator="cpu", strategy="ddp_find_unused_parameters_true", devices=2)
+    strategy = build_strategy(
+        accelerator="cpu", strategy="ddp_find_unused_parameters_true", devices=2
+    )
     assert strategy.ddp_kwargs["find_unused_parameters"] is True
     assert not strategy.sync_batchnorm
     assert strategy.parallel_devices == [torch.device("cpu")] * 2
     assert strategy.distributed_sampler_kwargs == {"num_replicas": 2, "rank": 0}
     assert (strategy.world_size, strategy.global_rank, strategy.local_rank) == (2, 0, 0)
-    assert build_strategy(accelerator="cpu", strategy="ddp_spawn", devices=2).launcher.start_method == "spawn"
+    assert (
+        build_strategy(accelerator="cpu", strategy="ddp_spawn", devices=2).launcher.start_method
+        == "spawn"
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,7 +91,11 @@ def test_precision_flag(precision, cls, name):
     [
         ({"accelerator": "foo"}, ValueError, r"accelerator='foo' is not known; write one of \["),
         ({"accelerator": "tpu"}, ValueError, "torch_xla"),
-        ({"accelerator": "gpu"}, ValueError, r"torch.cuda.is_available\(\) is False.*accelerator='cpu'"),
+        (
+            {"accelerator": "gpu"},
+            ValueError,
+            r"torch.cuda.is_available\(\) is False.*accelerator='cpu'",
+        ),
         ({"accelerator": "cuda", "devices": 1}, ValueError, "no CUDA device is available"),
         ({"devices": 0}, ValueError, "devices=0 is not valid"),
         ({"devices": -2}, ValueError, "devices=-2 is not valid"),
@@ -94,14 +103,30 @@ def test_precision_flag(precision, cls, name):
         ({"devices": True}, TypeError, "bool"),
         ({"num_nodes": 0}, ValueError, "num_nodes=0 is not valid; write an int >= 1"),
         ({"num_nodes": 1.0}, ValueError, "num_nodes=1.0"),
-        ({"strategy": "foo"}, ValueError, r"strategy='foo' is not known; write one of \['auto', 'single_device', 'ddp'"),
+        (
+            {"strategy": "foo"},
+            ValueError,
+            r"strategy='foo' is not known; write one of \['auto', 'single_device', 'ddp'",
+        ),
         ({"strategy": "fsdp"}, ValueError, "FSDP is not implemented yet; use strategy='ddp'"),
         ({"strategy": 3}, TypeError, "has type int"),
-        ({"strategy": "single_device", "devices": 2}, ValueError, "strategy='single_device' runs one process"),
-        ({"precision": "16-mixed"}, ValueError, "precision='16-mixed' is not supported on CPU.*bf16-mixed"),
+        (
+            {"strategy": "single_device", "devices": 2},
+            ValueError,
+            "strategy='single_device' runs one process",
+        ),
+        (
+            {"precision": "16-mixed"},
+            ValueError,
+            "precision='16-mixed' is not supported on CPU.*bf16-mixed",
+        ),
         ({"precision": "8"}, ValueError, r"precision='8' is not supported; write one of"),
         ({"devices": 1, "num_nodes": 2}, ValueError, "MASTER_PORT"),
-        ({"devices": 2, "sync_batchnorm": True}, ValueError, "sync_batchnorm=True needs CUDA devices"),
+        (
+            {"devices": 2, "sync_batchnorm": True},
+            ValueError,
+            "sync_batchnorm=True needs CUDA devices",
+        ),
     ],
 )
 def test_bad_flags_get_actionable_errors(flags, error, match):
@@ -113,13 +138,23 @@ def test_bad_flags_get_actionable_errors(flags, error, match):
 def test_strategy_instance_is_filled_in_and_keeps_its_parts():
     checkpoint_io = object()
     given = DDPStrategy(find_unused_parameters=True, static_graph=True, bucket_cap_mb=5)
-    strategy = build_strategy(accelerator="cpu", strategy=given, devices=2, precision="64-true", checkpoint_io=checkpoint_io)
+    strategy = build_strategy(
+        accelerator="cpu",
+        strategy=given,
+        devices=2,
+        precision="64-true",
+        checkpoint_io=checkpoint_io,
+    )
     assert strategy is given
     assert isinstance(strategy.accelerator, CPUAccelerator)
     assert type(strategy.precision) is DoublePrecision
     assert strategy.checkpoint_io is checkpoint_io
     assert strategy.num_processes == 2
-    assert strategy.ddp_kwargs == {"find_unused_parameters": True, "static_graph": True, "bucket_cap_mb": 5}
+    assert strategy.ddp_kwargs == {
+        "find_unused_parameters": True,
+        "static_graph": True,
+        "bucket_cap_mb": 5,
+    }
 
     own = SingleDeviceStrategy(device="cpu", precision=HalfPrecision("bf16-true"))
     assert build_strategy(strategy=own, precision="64-true").precision.precision == "bf16-true"
@@ -130,7 +165,12 @@ def test_two_nodes_local(monkeypatch):
     monkeypatch.setenv("NODE_RANK", "1")
     strategy = build_strategy(accelerator="cpu", devices=2, num_nodes=2)
     assert type(strategy) is DDPStrategy
-    assert (strategy.world_size, strategy.global_rank, strategy.node_rank, strategy.num_nodes) == (4, 2, 1, 2)
+    assert (strategy.world_size, strategy.global_rank, strategy.node_rank, strategy.num_nodes) == (
+        4,
+        2,
+        1,
+        2,
+    )
     assert strategy.distributed_sampler_kwargs == {"num_replicas": 4, "rank": 2}
     assert strategy.launcher.num_processes == 2 and strategy.launcher.num_nodes == 2
 
@@ -140,7 +180,11 @@ def test_child_of_our_launcher(monkeypatch):
         monkeypatch.setenv(name, value)
     strategy = build_strategy(accelerator="cpu", strategy="ddp", devices=2)
     assert strategy.launcher is None  # the process already exists
-    assert (strategy.global_rank, strategy.local_rank, strategy.root_device) == (1, 1, torch.device("cpu"))
+    assert (strategy.global_rank, strategy.local_rank, strategy.root_device) == (
+        1,
+        1,
+        torch.device("cpu"),
+    )
     # A later single-device Trainer in the same script works in every rank, as in Lightning.
     assert type(build_strategy(accelerator="cpu", devices=1)) is SingleDeviceStrategy
     with pytest.raises(ValueError, match=r"WORLD_SIZE=2 disagrees with the flags devices=3"):
@@ -149,7 +193,14 @@ def test_child_of_our_launcher(monkeypatch):
 
 @pytest.fixture
 def torchrun(monkeypatch):
-    variables = {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29514"}
+    variables = {
+        "RANK": "1",
+        "WORLD_SIZE": "2",
+        "LOCAL_RANK": "1",
+        "LOCAL_WORLD_SIZE": "2",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "29514",
+    }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
 
@@ -163,7 +214,10 @@ def test_torchrun_auto_follows_the_job(torchrun):
 
 
 def test_torchrun_disagreement_names_variables_and_flags(torchrun):
-    with pytest.raises(ValueError, match=r"WORLD_SIZE=2 \(LOCAL_WORLD_SIZE=2\) but the flags devices=1 x num_nodes=1"):
+    with pytest.raises(
+        ValueError,
+        match=r"WORLD_SIZE=2 \(LOCAL_WORLD_SIZE=2\) but the flags devices=1 x num_nodes=1",
+    ):
         build_strategy(accelerator="cpu", devices=1)
     with pytest.raises(ValueError, match=r"WORLD_SIZE=2 .* devices=3 x num_nodes=1"):
         build_strategy(accelerator="cpu", devices=3)
@@ -171,15 +225,26 @@ def test_torchrun_disagreement_names_variables_and_flags(torchrun):
 
 def test_slurm(monkeypatch):
     variables = {
-        "SLURM_NTASKS": "4", "SLURM_PROCID": "3", "SLURM_LOCALID": "1", "SLURM_NODEID": "1",
-        "SLURM_NNODES": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_JOB_NAME": "train",
-        "SLURM_JOB_ID": "42", "SLURM_NODELIST": "node[3-4]",
+        "SLURM_NTASKS": "4",
+        "SLURM_PROCID": "3",
+        "SLURM_LOCALID": "1",
+        "SLURM_NODEID": "1",
+        "SLURM_NNODES": "2",
+        "SLURM_NTASKS_PER_NODE": "2",
+        "SLURM_JOB_NAME": "train",
+        "SLURM_JOB_ID": "42",
+        "SLURM_NODELIST": "node[3-4]",
     }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     strategy = build_strategy(accelerator="cpu", num_nodes=2)
     assert type(strategy.cluster_environment) is SLURMEnvironment
-    assert (strategy.num_processes, strategy.global_rank, strategy.local_rank, strategy.node_rank) == (2, 3, 1, 1)
+    assert (
+        strategy.num_processes,
+        strategy.global_rank,
+        strategy.local_rank,
+        strategy.node_rank,
+    ) == (2, 3, 1, 1)
     assert strategy.cluster_environment.main_address == "node3"
     with pytest.raises(ValueError, match=r"SLURM_NTASKS=4 .* devices=2 x num_nodes=1"):
         build_strategy(accelerator="cpu", num_nodes=1)

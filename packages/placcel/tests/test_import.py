@@ -24,7 +24,9 @@ print(json.dumps({
 
 
 def test_import_has_no_side_effects_and_loads_no_siblings():
-    out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=60, check=True
+    )
     report = json.loads(out.stdout)
     forbidden = ("tensorboard", "tqdm", "plcore", "pllog", "plkit")
     assert [m for m in report["added"] if m.split(".")[0] in forbidden] == []
@@ -37,5 +39,12 @@ def test_import_has_no_side_effects_and_loads_no_siblings():
 def test_public_names_are_exported():
     for name in placcel.__all__:
         assert hasattr(placcel, name), name
-    for name in ("build_strategy", "Strategy", "DDPStrategy", "SingleDeviceStrategy", "Precision", "MixedPrecision"):
+    for name in (
+        "build_strategy",
+        "Strategy",
+        "DDPStrategy",
+        "SingleDeviceStrategy",
+        "Precision",
+        "MixedPrecision",
+    ):
         assert name in placcel.__all__

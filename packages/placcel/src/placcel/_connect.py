@@ -80,7 +80,9 @@ def build_strategy(
 
 def _check_num_nodes(num_nodes: Any) -> None:
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
-        raise ValueError(f"num_nodes={num_nodes!r} is not valid; write an int >= 1, e.g. num_nodes=1.")
+        raise ValueError(
+            f"num_nodes={num_nodes!r} is not valid; write an int >= 1, e.g. num_nodes=1."
+        )
 
 
 def _check_strategy_flag(strategy: Any) -> Strategy | None:

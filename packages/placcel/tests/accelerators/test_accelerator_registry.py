@@ -33,7 +33,10 @@ def test_auto_prefers_cuda_then_mps(monkeypatch):
 @pytest.mark.parametrize(
     ("flag", "match"),
     [
-        ("gpu", r"accelerator='gpu' was requested but no CUDA device is available \(torch.cuda.is_available\(\) is False\).*Use accelerator='cpu' or 'auto'"),
+        (
+            "gpu",
+            r"accelerator='gpu' was requested but no CUDA device is available \(torch.cuda.is_available\(\) is False\).*Use accelerator='cpu' or 'auto'",
+        ),
         ("cuda", r"no CUDA device is available.*Available here: \['cpu'\]"),
         ("mps", r"MPS is not available.*accelerator='cpu'"),
         ("tpu", "torch_xla, which plkit does not support"),

@@ -8,7 +8,15 @@ from placcel.accelerators import CPUAccelerator
 
 @pytest.mark.parametrize(
     ("devices", "expected"),
-    [(1, 1), (2, 2), ("3", 3), ("auto", 1), (" auto ", 1), (-1, os.cpu_count()), ("-1", os.cpu_count())],
+    [
+        (1, 1),
+        (2, 2),
+        ("3", 3),
+        ("auto", 1),
+        (" auto ", 1),
+        (-1, os.cpu_count()),
+        ("-1", os.cpu_count()),
+    ],
 )
 def test_parse_devices_counts_processes(devices, expected):
     assert CPUAccelerator.parse_devices(devices) == expected

@@ -54,7 +54,10 @@ def test_parallel_devices_are_indexed(two_gpus):
         torch.device("cuda", 1),
         torch.device("cuda", 0),
     ]
-    assert CUDAAccelerator.get_parallel_devices(2) == [torch.device("cuda", 0), torch.device("cuda", 1)]
+    assert CUDAAccelerator.get_parallel_devices(2) == [
+        torch.device("cuda", 0),
+        torch.device("cuda", 1),
+    ]
 
 
 def test_setup_device_rejects_cpu():
@@ -67,4 +70,6 @@ def test_setup_device_selects_gpu():
     last = torch.cuda.device_count() - 1
     CUDAAccelerator().setup_device(torch.device("cuda", last))
     assert torch.cuda.current_device() == last
-    assert "allocated_bytes.all.current" in CUDAAccelerator().get_device_stats(torch.device("cuda", last))
+    assert "allocated_bytes.all.current" in CUDAAccelerator().get_device_stats(
+        torch.device("cuda", last)
+    )

@@ -21,7 +21,12 @@ def test_slurm_then_torchrun_first(monkeypatch):
 
 def test_our_children_stay_local(monkeypatch):
     # The launcher sets these but not RANK, so its children are not mistaken for torchrun's.
-    for name, value in {"LOCAL_RANK": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}.items():
+    for name, value in {
+        "LOCAL_RANK": "1",
+        "WORLD_SIZE": "2",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "1",
+    }.items():
         monkeypatch.setenv(name, value)
     env = detect_cluster_environment()
     assert type(env) is LightningEnvironment

@@ -43,9 +43,19 @@ def test_bad_integer_variable_is_named(monkeypatch):
 @pytest.mark.parametrize(
     ("variables", "devices", "nodes", "match"),
     [
-        ({"WORLD_SIZE": "3"}, 2, 1, r"WORLD_SIZE=3 disagrees with the flags devices=2 x num_nodes=1 = 2"),
+        (
+            {"WORLD_SIZE": "3"},
+            2,
+            1,
+            r"WORLD_SIZE=3 disagrees with the flags devices=2 x num_nodes=1 = 2",
+        ),
         ({"LOCAL_RANK": "2"}, 2, 1, r"LOCAL_RANK=2 is out of range for the flag devices=2"),
-        ({"NODE_RANK": "2", "MASTER_PORT": "1234"}, 1, 2, r"NODE_RANK=2 is out of range for the flag num_nodes=2"),
+        (
+            {"NODE_RANK": "2", "MASTER_PORT": "1234"},
+            1,
+            2,
+            r"NODE_RANK=2 is out of range for the flag num_nodes=2",
+        ),
         ({"NODE_RANK": "1"}, 1, 2, r"num_nodes=2 needs MASTER_ADDR and MASTER_PORT"),
     ],
 )

@@ -76,7 +76,9 @@ def test_interactive_jobs_are_not_detected(srun, monkeypatch, name):
 def test_validate_settings(srun):
     env = SLURMEnvironment()
     env.validate_settings(2, 2)
-    with pytest.raises(ValueError, match=r"SLURM_NTASKS=4 .* devices=4 x num_nodes=2 = 8 processes"):
+    with pytest.raises(
+        ValueError, match=r"SLURM_NTASKS=4 .* devices=4 x num_nodes=2 = 8 processes"
+    ):
         env.validate_settings(4, 2)
     with pytest.raises(ValueError, match=r"SLURM_NNODES=2 but the flag num_nodes=4"):
         env.validate_settings(1, 4)

@@ -25,7 +25,9 @@ def test_detect(monkeypatch):
     assert TorchElasticEnvironment.detect()
 
 
-@pytest.mark.parametrize("missing", ["RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"])
+@pytest.mark.parametrize(
+    "missing", ["RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"]
+)
 def test_detect_needs_all_five_variables(torchrun, monkeypatch, missing):
     assert TorchElasticEnvironment.detect()
     monkeypatch.delenv(missing)
@@ -44,5 +46,8 @@ def test_reads_ranks_and_ignores_setters(torchrun):
 def test_validate_settings(torchrun):
     env = TorchElasticEnvironment()
     env.validate_settings(2, 2)
-    with pytest.raises(ValueError, match=r"torchrun set WORLD_SIZE=4 .* devices=2 x num_nodes=1 = 2 processes; set devices"):
+    with pytest.raises(
+        ValueError,
+        match=r"torchrun set WORLD_SIZE=4 .* devices=2 x num_nodes=1 = 2 processes; set devices",
+    ):
         env.validate_settings(2, 1)

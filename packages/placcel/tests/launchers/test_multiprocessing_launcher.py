@@ -11,7 +11,11 @@ def spawned_work(strategy, scale):
     """Runs in each spawned rank (module level, so spawn can import it)."""
     strategy.setup_environment()
     total = strategy.reduce(torch.tensor(float(strategy.global_rank + 1)), "sum")
-    result = {"rank": strategy.global_rank, "local_rank": strategy.local_rank, "total": total.item() * scale}
+    result = {
+        "rank": strategy.global_rank,
+        "local_rank": strategy.local_rank,
+        "total": total.item() * scale,
+    }
     strategy.teardown()
     return result
 

@@ -19,18 +19,26 @@ from placcel.environments import LightningEnvironment
 from placcel.launchers.subprocess_script import script_command
 
 SCRIPT = Path(__file__).parents[1] / "ddp_scripts" / "launch_ranks.py"
-pytestmark = pytest.mark.distributed
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MASTER_PORT", "LOCAL_RANK", "WORLD_SIZE", "RANK", "NODE_RANK")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MASTER_PORT", "LOCAL_RANK", "WORLD_SIZE", "RANK", "NODE_RANK")
+    }
     env.update(extra)
     return env
 
 
-def _run(out: Path, *flags: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def _run(
+    out: Path, *flags: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     command = [sys.executable, str(SCRIPT), "--out", str(out), *flags]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env or _env())
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env or _env()
+    )
 
 
 def _records(out: Path, prefix: str = "rank") -> dict[int, dict]:
@@ -64,7 +72,10 @@ def _wait_gone(pid: int, seconds: float) -> bool:
 
 
 def _pids(out: Path) -> dict[int, int]:
-    return {int(p.stem.removeprefix("pid-rank")): json.loads(p.read_text())["pid"] for p in out.glob("pid-rank*.json")}
+    return {
+        int(p.stem.removeprefix("pid-rank")): json.loads(p.read_text())["pid"]
+        for p in out.glob("pid-rank*.json")
+    }
 
 
 def _cleanup(pids) -> None:
@@ -82,7 +93,10 @@ def test_two_local_ranks_and_a_second_fit(tmp_path):
         assert {r["sum"] for r in records.values()} == {3.0}
         assert all(r["gathered"] == [0, 1] and r["world_size"] == 2 for r in records.values())
         assert all(r["environment"] == "LightningEnvironment" for r in records.values())
-        assert [records[i]["sampler"] for i in (0, 1)] == [{"num_replicas": 2, "rank": 0}, {"num_replicas": 2, "rank": 1}]
+        assert [records[i]["sampler"] for i in (0, 1)] == [
+            {"num_replicas": 2, "rank": 0},
+            {"num_replicas": 2, "rank": 1},
+        ]
     assert first[0]["pid"] != first[1]["pid"]
     assert (first[0]["has_launcher"], first[1]["has_launcher"]) == (True, False)
     # The second strategy joins the running job instead of starting more processes.
@@ -119,7 +133,9 @@ def test_children_end_with_the_main_process(tmp_path, sig):
         while len(pids) < 2 and time.monotonic() < deadline and main.poll() is None:
             time.sleep(0.1)
             pids = _pids(tmp_path)
-        assert len(pids) == 2, main.stderr.read() if main.poll() is not None else "ranks did not start"
+        assert len(pids) == 2, (
+            main.stderr.read() if main.poll() is not None else "ranks did not start"
+        )
         main.send_signal(sig)
         main.wait(timeout=15)
         assert main.returncode != 0
@@ -133,9 +149,23 @@ def test_children_end_with_the_main_process(tmp_path, sig):
 
 def test_two_nodes_on_one_machine(tmp_path):
     port = str(find_free_port())
-    command = [sys.executable, str(SCRIPT), "--out", str(tmp_path), "--devices", "1", "--num-nodes", "2"]
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--out",
+        str(tmp_path),
+        "--devices",
+        "1",
+        "--num-nodes",
+        "2",
+    ]
     nodes = [
-        subprocess.Popen(command, env=_env(MASTER_PORT=port, NODE_RANK=str(rank)), stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            command,
+            env=_env(MASTER_PORT=port, NODE_RANK=str(rank)),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for rank in (0, 1)
     ]
     try:
@@ -156,9 +186,24 @@ def test_two_nodes_on_one_machine(tmp_path):
 def test_torchrun_is_detected(tmp_path):
     port = str(find_free_port())
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-        "--master_addr", "127.0.0.1", "--master_port", port,
-        str(SCRIPT), "--out", str(tmp_path), "--devices", "auto", "--strategy", "auto",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        port,
+        str(SCRIPT),
+        "--out",
+        str(tmp_path),
+        "--devices",
+        "auto",
+        "--strategy",
+        "auto",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=_env())
     assert result.returncode == 0, result.stderr

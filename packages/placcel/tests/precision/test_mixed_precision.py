@@ -19,7 +19,11 @@ def test_bf16_mixed_on_cpu_autocasts_without_scaler():
     ("args", "kwargs", "match"),
     [
         (("16-mixed", "cpu"), {}, "not supported on CPU.*use precision='bf16-mixed'"),
-        (("bf16-mixed", "cpu"), {"scaler": torch.amp.GradScaler("cpu")}, "does not need a GradScaler"),
+        (
+            ("bf16-mixed", "cpu"),
+            {"scaler": torch.amp.GradScaler("cpu")},
+            "does not need a GradScaler",
+        ),
         (("32-true", "cpu"), {}, r"write one of \['16-mixed', 'bf16-mixed'\]"),
         (("bf16-mixed", "tpu"), {}, r"device_type='tpu'\) is not valid"),
     ],
@@ -34,7 +38,9 @@ def _setup(scale=8.0):
     model = torch.nn.Linear(3, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     # An explicit scaler is the way to exercise the scaling path on CPU.
-    precision = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu", init_scale=scale))
+    precision = MixedPrecision(
+        "16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu", init_scale=scale)
+    )
     x = torch.randn(4, 3)
     return model, optimizer, precision, x
 
@@ -79,7 +85,9 @@ def test_closure_returning_none_skips_the_step_and_the_next_step_still_works():
         optimizer.zero_grad()
         return None
 
-    assert precision.optimizer_step(optimizer, skipping_closure, lambda: calls.append("after")) is None
+    assert (
+        precision.optimizer_step(optimizer, skipping_closure, lambda: calls.append("after")) is None
+    )
     assert calls == ["after"]
     assert torch.equal(model.weight, before)
 
@@ -89,7 +97,9 @@ def test_closure_returning_none_skips_the_step_and_the_next_step_still_works():
         precision.backward(loss, lambda t: t.backward())
         return loss
 
-    precision.optimizer_step(optimizer, closure, lambda: None)  # must not say "unscale_ already called"
+    precision.optimizer_step(
+        optimizer, closure, lambda: None
+    )  # must not say "unscale_ already called"
     assert not torch.equal(model.weight, before)
 
 

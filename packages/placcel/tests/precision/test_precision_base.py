@@ -17,6 +17,7 @@ def test_defaults_are_no_ops():
     batch = {"x": torch.ones(2)}
     assert precision.precision == "32-true"
     assert precision.has_forward_context is False
+    assert precision.converts_input is False
     assert isinstance(precision.forward_context(), nullcontext)
     assert precision.convert_module(model) is model
     assert precision.convert_input(batch) is batch
@@ -65,7 +66,9 @@ def test_lbfgs_may_evaluate_the_closure_several_times():
         return loss
 
     start = torch.nn.functional.mse_loss(model(x), y).item()
-    Precision().optimizer_step(optimizer, closure, lambda: counts.__setitem__("after", counts["after"] + 1))
+    Precision().optimizer_step(
+        optimizer, closure, lambda: counts.__setitem__("after", counts["after"] + 1)
+    )
     assert counts["closure"] > 1
     assert counts["after"] == counts["closure"]
     assert torch.nn.functional.mse_loss(model(x), y).item() < start

@@ -33,10 +33,18 @@ def test_normalize(flag, name):
 
 @pytest.mark.parametrize(
     ("flag", "error"),
-    [("8", ValueError), (8, ValueError), ("fp16", ValueError), (True, TypeError), (16.0, TypeError)],
+    [
+        ("8", ValueError),
+        (8, ValueError),
+        ("fp16", ValueError),
+        (True, TypeError),
+        (16.0, TypeError),
+    ],
 )
 def test_invalid_flags_list_the_accepted_values(flag, error):
-    with pytest.raises(error, match=r"'32-true', '64-true', '16-mixed', 'bf16-mixed', '16-true', 'bf16-true'"):
+    with pytest.raises(
+        error, match=r"'32-true', '64-true', '16-mixed', 'bf16-mixed', '16-true', 'bf16-true'"
+    ):
         normalize_precision(flag)
 
 

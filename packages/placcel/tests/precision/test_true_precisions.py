@@ -24,18 +24,26 @@ class Sample:
     ],
 )
 def test_converts_module_inputs_and_default_dtype(precision, dtype):
-    model = precision.convert_module(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2)))
+    model = precision.convert_module(
+        torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    )
     assert {p.dtype for p in model.parameters()} == {dtype}
     assert model[1].running_mean.dtype == dtype
     assert model[1].num_batches_tracked.dtype == torch.int64  # integer buffers stay
 
-    batch = {"pair": Pair(torch.ones(2), torch.tensor([1, 2])), "sample": Sample(torch.ones(3), torch.tensor(1))}
+    batch = {
+        "pair": Pair(torch.ones(2), torch.tensor([1, 2])),
+        "sample": Sample(torch.ones(3), torch.tensor(1)),
+    }
     converted = precision.convert_input(batch)
     assert converted["pair"].x.dtype == dtype and converted["pair"].y.dtype == torch.int64
     assert isinstance(converted["pair"], Pair)
-    assert converted["sample"].features.dtype == dtype and converted["sample"].label.dtype == torch.int64
+    assert (
+        converted["sample"].features.dtype == dtype
+        and converted["sample"].label.dtype == torch.int64
+    )
 
-    assert precision.has_forward_context
+    assert precision.has_forward_context and precision.converts_input
     with precision.forward_context():
         assert torch.get_default_dtype() == dtype
         assert torch.zeros(1).dtype == dtype

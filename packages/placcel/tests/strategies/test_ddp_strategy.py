@@ -76,7 +76,10 @@ def ddp_training_on_two_ranks():
 def test_ddp_on_two_ranks_matches_one_process_on_the_whole_batch():
     results = run_on_ranks(ddp_training_on_two_ranks, 2, 60)
     first, second = results
-    assert [r["sampler"] for r in results] == [{"num_replicas": 2, "rank": 0}, {"num_replicas": 2, "rank": 1}]
+    assert [r["sampler"] for r in results] == [
+        {"num_replicas": 2, "rank": 0},
+        {"num_replicas": 2, "rank": 1},
+    ]
     for ours, theirs, reference in zip(first["weights"], second["weights"], first["reference"]):
         assert torch.equal(ours, theirs)
         assert torch.allclose(ours, reference, atol=1e-5)
@@ -126,10 +129,14 @@ def test_constructor_validation():
 
 @pytest.mark.cuda
 def test_nccl_on_one_gpu():
-    strategy = build_strategy(accelerator="cuda", strategy="ddp", devices=1, precision="16-mixed", sync_batchnorm=True)
+    strategy = build_strategy(
+        accelerator="cuda", strategy="ddp", devices=1, precision="16-mixed", sync_batchnorm=True
+    )
     strategy.setup_environment()
     assert dist.get_backend() == "nccl"
-    wrapped = strategy.setup_module(torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.BatchNorm1d(1)))
+    wrapped = strategy.setup_module(
+        torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.BatchNorm1d(1))
+    )
     assert wrapped.device_ids == [0]
     assert isinstance(strategy.unwrap_module(wrapped)[1], torch.nn.SyncBatchNorm)
     batch = strategy.batch_to_device((torch.ones(2, 4), {"y": torch.zeros(2, 1)}))

@@ -49,16 +49,26 @@ def test_collectives_are_the_null_object():
     assert strategy.all_gather(value) is value  # Lightning's single device: no new dimension
     assert strategy.broadcast({"a": 1}) == {"a": 1}
     strategy.barrier("name")
-    assert strategy.reduce_boolean_decision(True) and not strategy.reduce_boolean_decision(False, all=False)
+    assert strategy.reduce_boolean_decision(True) and not strategy.reduce_boolean_decision(
+        False, all=False
+    )
 
 
 def test_setup_module_converts_precision_and_device():
     strategy = build_strategy(accelerator="cpu", precision="64-true")
     model = strategy.setup_module(torch.nn.Linear(2, 1))
     assert model.weight.dtype == torch.float64
-    batch = strategy.batch_to_device({"x": torch.ones(2)}, torch.device("meta"))
+    batch = strategy.batch_to_device(
+        {"x": torch.ones(2), "i": torch.tensor([1])}, torch.device("meta")
+    )
     assert batch["x"].device.type == "meta"
+    # The true precisions cast floating inputs like the weights; integers stay.
+    assert (batch["x"].dtype, batch["i"].dtype) == (torch.float64, torch.int64)
+    assert strategy.precision.converts_input
     assert strategy.batch_to_device(torch.ones(1)).device == torch.device("cpu")
+    plain = build_strategy(accelerator="cpu")
+    assert not plain.precision.converts_input
+    assert plain.batch_to_device(torch.ones(1)).dtype == torch.float32
 
 
 def test_checkpoints_go_through_checkpoint_io_on_rank_zero():
@@ -67,14 +77,28 @@ def test_checkpoints_go_through_checkpoint_io_on_rank_zero():
     strategy.save_checkpoint({"step": 1}, "a.ckpt")
     assert strategy.load_checkpoint("a.ckpt", map_location="cpu") == {"loaded": "a.ckpt"}
     strategy.remove_checkpoint("a.ckpt")
-    assert io.calls == [("save", {"step": 1}, "a.ckpt"), ("load", "a.ckpt", "cpu"), ("remove", "a.ckpt")]
+    assert io.calls == [
+        ("save", {"step": 1}, "a.ckpt"),
+        ("load", "a.ckpt", "cpu"),
+        ("remove", "a.ckpt"),
+    ]
 
 
 def test_other_ranks_do_not_write(monkeypatch):
-    for name, value in {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "MASTER_ADDR": "x", "MASTER_PORT": "1"}.items():
+    for name, value in {
+        "RANK": "1",
+        "WORLD_SIZE": "2",
+        "LOCAL_RANK": "1",
+        "MASTER_ADDR": "x",
+        "MASTER_PORT": "1",
+    }.items():
         monkeypatch.setenv(name, value)
     io = RecordingCheckpointIO()
-    strategy = DDPStrategy(parallel_devices=[torch.device("cpu")] * 2, cluster_environment=TorchElasticEnvironment(), checkpoint_io=io)
+    strategy = DDPStrategy(
+        parallel_devices=[torch.device("cpu")] * 2,
+        cluster_environment=TorchElasticEnvironment(),
+        checkpoint_io=io,
+    )
     assert not strategy.is_global_zero
     strategy.save_checkpoint({"step": 1}, "a.ckpt")
     strategy.remove_checkpoint("a.ckpt")

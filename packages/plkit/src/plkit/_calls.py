@@ -47,6 +47,10 @@ class HookCaller:
     def refresh_callbacks(self, callbacks: list[Callback]) -> None:
         self.dispatcher.refresh(callbacks)
 
+    def active(self, name: str) -> bool:
+        """Whether calling ``name`` would run anything (a callback or the module overrides it)."""
+        return self.dispatcher.has(name) or name in self.overridden
+
     def callbacks(self, name: str, *args: Any) -> None:
         """Every callback's ``name`` (those that override it), in order."""
         if not self.dispatcher.has(name):

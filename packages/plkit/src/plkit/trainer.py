@@ -210,6 +210,7 @@ class Trainer:
         self.ckpt_path: str | None = None
         self._preemption = Preemption()
         self._preempted = False
+        self._step: Any = None  # the training loop's per-batch optimization, while it runs
 
     # ======================================================================================
     # entry points
@@ -363,29 +364,14 @@ class Trainer:
     def _train_iterator(self, loader: Any, start: int) -> Any:
         return _run.train_iterator(self, loader, start)
 
-    def _after_closure(self, optimizer: torch.optim.Optimizer) -> None:
-        """Between backward and the optimizer step: hooks, then clipping (automatic mode)."""
-        calls = self._calls
-        calls.both("on_before_optimizer_step", optimizer)
-        if (
-            self._plan.gradient_clip_val is not None
-            or "configure_gradient_clipping" in calls.overridden
-        ):
-            calls.module(
-                "configure_gradient_clipping",
-                optimizer,
-                self._plan.gradient_clip_val,
-                self._plan.gradient_clip_algorithm,
-            )
-
     def _optimizer_step(
         self, optimizer: torch.optim.Optimizer, closure: Any = None, **kwargs: Any
     ) -> Any:
         """What ``LightningOptimizer.step`` runs: precision, hooks, clipping, step count."""
         closure = closure or _no_closure
-        if self.lightning_module.automatic_optimization:
+        if self.lightning_module.automatic_optimization:  # from a user's optimizer_step override
             return self.strategy.optimizer_step(
-                optimizer, closure, lambda: self._after_closure(optimizer)
+                optimizer, closure, lambda: self._step.after_closure(optimizer)
             )
         after = lambda: self._calls.both("on_before_optimizer_step", optimizer)  # noqa: E731
         result = self.strategy.optimizer_step(optimizer, closure, after)

@@ -31,9 +31,11 @@ class Accelerator(ABC):
         Args:
             device: the device this process will use.
         """
+        return None
 
     def teardown(self) -> None:
         """Release what :meth:`setup_device` acquired (nothing by default)."""
+        return None
 
     def get_device_stats(self, device: torch.device) -> dict[str, Any]:
         """Return memory or utilisation figures for ``device`` (empty when there are none).

@@ -80,9 +80,11 @@ class ClusterEnvironment(ABC):
             num_devices: the number of devices (processes) per node from the flags.
             num_nodes: the ``num_nodes`` flag.
         """
+        return None
 
     def teardown(self) -> None:
         """Undo changes made to the process environment (none by default)."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

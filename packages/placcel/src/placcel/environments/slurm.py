@@ -148,7 +148,11 @@ def _expand_host(pattern: str) -> list[str]:
     if match is None:
         return [pattern]
     head, tail = pattern[: match.start()], pattern[match.end() :]
-    return [head + value + rest for value in _expand_range(match.group(1)) for rest in _expand_host(tail)]
+    return [
+        head + value + rest
+        for value in _expand_range(match.group(1))
+        for rest in _expand_host(tail)
+    ]
 
 
 def expand_nodelist(nodelist: str) -> list[str]:

@@ -128,7 +128,9 @@ class ChildrenWatchdog:
             if failures and not self.failed:
                 rank, code = min(failures.items())
                 pid = self.procs[rank].pid
-                self.stop_job(f"rank {rank + self.rank_offset} (local rank {rank}, pid {pid}) {_describe(code)}")
+                self.stop_job(
+                    f"rank {rank + self.rank_offset} (local rank {rank}, pid {pid}) {_describe(code)}"
+                )
                 self._end_main_process()
                 return
             if all(code == 0 for code in codes.values()):

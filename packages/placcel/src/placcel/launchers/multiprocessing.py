@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.multiprocessing as mp
 
+from placcel.launchers._watchdog import watch_parent
 from placcel.launchers.launcher import Launcher
 
 if TYPE_CHECKING:
     from placcel.strategies.strategy import Strategy
 
-__all__ = ["START_METHODS", "MultiProcessingLauncher"]
+__all__ = ["START_METHODS", "MultiProcessingLauncher", "_MultiProcessingLauncher"]
 
 START_METHODS = ("spawn", "fork", "forkserver")
 _NOTHING = object()
@@ -66,16 +67,13 @@ class MultiProcessingLauncher(Launcher):
                 "strategy='ddp_fork' cannot fork after CUDA was initialised in the main process; "
                 "use strategy='ddp_spawn', or do not touch CUDA before fit."
             )
-        environment = self.strategy.cluster_environment
-        if environment is not None:
-            os.environ["MASTER_ADDR"] = environment.main_address
-            os.environ["MASTER_PORT"] = str(environment.main_port)
+        self._export_main_address()
         context = mp.get_context(self.start_method)
         queue = context.SimpleQueue()
         try:
             process_context = mp.start_processes(
                 self._wrapping_function,
-                args=(function, args, kwargs, queue),
+                args=(function, args, kwargs, queue, os.getpid()),
                 nprocs=self.strategy.num_processes,
                 join=False,
                 start_method=self.start_method,
@@ -89,6 +87,13 @@ class MultiProcessingLauncher(Launcher):
             ) from error
         return _join(process_context, queue)
 
+    def _export_main_address(self) -> None:
+        # The workers inherit this environment and meet at the address rank 0 listens on.
+        environment = self.strategy.cluster_environment
+        if environment is not None:
+            os.environ["MASTER_ADDR"] = environment.main_address
+            os.environ["MASTER_PORT"] = str(environment.main_port)
+
     def _wrapping_function(
         self,
         process_index: int,
@@ -96,8 +101,12 @@ class MultiProcessingLauncher(Launcher):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         queue: Any,
+        parent_pid: int,
     ) -> None:
+        # Without this, ranks whose launcher was killed would wait in collectives until the
+        # process group times out.
         self.strategy._set_local_rank(process_index)
+        watch_parent(parent_pid, self.strategy.global_rank)
         result = function(*args, **kwargs)
         if process_index == 0:
             queue.put(result)
@@ -115,3 +124,7 @@ def _join(process_context: Any, queue: Any) -> Any:
     if result is _NOTHING and not queue.empty():
         result = queue.get()
     return None if result is _NOTHING else result
+
+
+#: Lightning's name for this class.
+_MultiProcessingLauncher = MultiProcessingLauncher

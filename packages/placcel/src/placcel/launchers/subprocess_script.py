@@ -23,7 +23,12 @@ from placcel.environments.cluster_environment import ClusterEnvironment
 from placcel.launchers._watchdog import ChildrenWatchdog
 from placcel.launchers.launcher import Launcher
 
-__all__ = ["PARENT_PID_VARIABLE", "SubprocessScriptLauncher", "script_command"]
+__all__ = [
+    "PARENT_PID_VARIABLE",
+    "SubprocessScriptLauncher",
+    "_SubprocessScriptLauncher",
+    "script_command",
+]
 
 #: Set in the children to the launching process's pid, so they can exit when it dies.
 PARENT_PID_VARIABLE = "PLACCEL_PARENT_PID"
@@ -122,3 +127,7 @@ class SubprocessScriptLauncher(Launcher):
             f"SubprocessScriptLauncher(num_processes={self.num_processes}, "
             f"num_nodes={self.num_nodes})"
         )
+
+
+#: Lightning's name for this class.
+_SubprocessScriptLauncher = SubprocessScriptLauncher

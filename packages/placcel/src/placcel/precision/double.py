@@ -19,6 +19,7 @@ class DoublePrecision(Precision):
 
     precision = "64-true"
     has_forward_context = True
+    converts_input = True
 
     def convert_module(self, module: nn.Module) -> nn.Module:
         """Cast the module's floating parameters and buffers to float64.

@@ -24,6 +24,7 @@ class HalfPrecision(Precision):
     """
 
     has_forward_context = True
+    converts_input = True
 
     def __init__(self, precision: str = "16-true") -> None:
         if precision not in _DTYPES:

@@ -30,6 +30,9 @@ class Precision:
     precision: str = "32-true"
     #: False when :meth:`forward_context` is a no-op, so the loop can skip entering it.
     has_forward_context: bool = False
+    #: False when :meth:`convert_input` returns its input, so batches on the right device
+    #: need no walk at all.
+    converts_input: bool = False
 
     def convert_module(self, module: nn.Module) -> nn.Module:
         """Cast the module's parameters and buffers to this precision (a no-op here).

@@ -257,7 +257,9 @@ def _check_arguments(start_method: str, timeout: timedelta) -> None:
             f"start_method={start_method!r} is not valid; write one of {list(START_METHODS)}."
         )
     if not isinstance(timeout, timedelta):
-        raise TypeError(f"timeout={timeout!r} must be a datetime.timedelta, e.g. timedelta(minutes=5).")
+        raise TypeError(
+            f"timeout={timeout!r} must be a datetime.timedelta, e.g. timedelta(minutes=5)."
+        )
 
 
 def _watch_parent_if_child(environment: ClusterEnvironment, rank: int) -> None:

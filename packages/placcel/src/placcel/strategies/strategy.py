@@ -164,11 +164,17 @@ class Strategy(ABC):
     def batch_to_device(self, batch: Any, device: torch.device | None = None) -> Any:
         """Move the tensors of ``batch`` (nested in tuples, lists, dicts, dataclasses …).
 
+        For ``"64-true"`` and the true half precisions the floating tensors are also cast to
+        the precision's dtype (``precision.convert_input``), as the model's weights are.
+
         Args:
             batch: the batch from the dataloader.
             device: the target; :attr:`root_device` when None.
         """
-        return move_data_to_device(batch, device if device is not None else self.root_device)
+        batch = move_data_to_device(batch, device if device is not None else self.root_device)
+        if self.precision.converts_input:
+            batch = self.precision.convert_input(batch)
+        return batch
 
     # -- the training step ---------------------------------------------------------------------
 
@@ -314,9 +320,11 @@ class Strategy(ABC):
 
     def _set_local_rank(self, local_rank: int) -> None:
         """Record this process's local rank (used by spawn launchers); no-op by default."""
+        return None
 
     def _configure(self) -> None:
         """Derive ranks and the launcher once the parts are set (called by build_strategy)."""
+        return None
 
     def _require_accelerator(self) -> Accelerator:
         if self.accelerator is None:

@@ -68,19 +68,31 @@ def _manual_output(output: Any) -> dict[str, Any]:
 
 
 class _Step:
-    """The optimization of one batch (automatic mode); built once per epoch, reused per batch."""
+    """The optimization of one batch (automatic mode); built once per epoch, reused per batch.
+
+    Which hooks anyone overrides is decided here, once, so the per-batch path only tests
+    booleans and calls nothing that would do nothing.
+    """
 
     def __init__(self, trainer: Any) -> None:
         self.trainer = trainer
-        self.calls = trainer._calls
+        calls = self.calls = trainer._calls
         self.model = trainer.lightning_module
         self.strategy = trainer.strategy
         self.forward = trainer._forward_module
         self.accumulate = trainer._plan.accumulate_grad_batches
-        overridden = self.calls.overridden
+        overridden = calls.overridden
         self.custom_backward = "backward" in overridden
         self.custom_zero_grad = "optimizer_zero_grad" in overridden
         self.custom_opt_step = "optimizer_step" in overridden
+        self.zero_hooks = calls.active("on_before_zero_grad")
+        self.backward_hooks = calls.active("on_before_backward") or calls.active(
+            "on_after_backward"
+        )
+        self.step_hooks = calls.active("on_before_optimizer_step")
+        plan = trainer._plan
+        self.clip_val, self.clip_algo = plan.gradient_clip_val, plan.gradient_clip_algorithm
+        self.clip = self.clip_val is not None or "configure_gradient_clipping" in overridden
         self.forward_context = self.strategy.precision.has_forward_context
         self.output: Any = None
         self.loss: torch.Tensor | None = None
@@ -106,19 +118,23 @@ class _Step:
         return loss
 
     def zero_grad(self, optimizer: Any, batch_idx: int) -> None:
-        trainer = self.trainer
-        self.calls.both("on_before_zero_grad", optimizer)
+        if self.zero_hooks:
+            self.calls.both("on_before_zero_grad", optimizer)
         if self.custom_zero_grad:
-            self.calls.module("optimizer_zero_grad", trainer.current_epoch, batch_idx, optimizer)
+            self.calls.module(
+                "optimizer_zero_grad", self.trainer.current_epoch, batch_idx, optimizer
+            )
         else:
             optimizer.zero_grad()
 
     def backward(self, loss: torch.Tensor) -> None:
         calls = self.calls
-        calls.both("on_before_backward", loss)
+        if self.backward_hooks:
+            calls.both("on_before_backward", loss)
         backward_fn = partial(calls.module, "backward") if self.custom_backward else _plain_backward
         self.strategy.backward(loss, backward_fn)
-        calls.both("on_after_backward")
+        if self.backward_hooks:
+            calls.both("on_after_backward")
 
     def closure(self, batch: Any, batch_idx: int, optimizer: Any, zero_grad: bool) -> Any:
         loss = self.training_step(batch, batch_idx)
@@ -127,6 +143,15 @@ class _Step:
         if loss is not None:
             self.backward(loss)
         return loss
+
+    def after_closure(self, optimizer: Any) -> None:
+        """Between the gradients and the step: hooks, then clipping (gradients already unscaled)."""
+        if self.step_hooks:
+            self.calls.both("on_before_optimizer_step", optimizer)
+        if self.clip:
+            self.calls.module(
+                "configure_gradient_clipping", optimizer, self.clip_val, self.clip_algo
+            )
 
 
 def _plain_backward(loss: torch.Tensor, *args: Any) -> None:
@@ -149,8 +174,9 @@ def _run_automatic(
     closure = partial(step.closure, batch, batch_idx, lopt, window_start)
     if step.custom_opt_step:
         step.calls.module("optimizer_step", trainer.current_epoch, batch_idx, lopt, closure)
-    else:
-        lopt.step(closure=closure)
+    else:  # what LightningOptimizer.step would do, minus two layers of calls
+        optimizer = lopt.optimizer
+        step.strategy.optimizer_step(optimizer, closure, partial(step.after_closure, optimizer))
     return True
 
 
@@ -196,11 +222,10 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     calls, progress, plan = trainer._calls, trainer._progress, trainer._plan
     model = trainer.lightning_module
     automatic = model.automatic_optimization
-    step = _Step(trainer)
+    step = trainer._step = _Step(trainer)
     transfer = trainer._batch_transfer
-    has_batch_start = (
-        calls.dispatcher.has("on_train_batch_start") or "on_train_batch_start" in calls.overridden
-    )
+    has_batch_start = calls.active("on_train_batch_start")
+    has_batch_end = calls.active("on_train_batch_end")
     deadline = trainer._deadline
     metrics = trainer._metrics
     log_every = plan.log_every_n_steps
@@ -221,14 +246,15 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
             window_start, window_end = _window(trainer, batch_idx, is_last)
             if _run_automatic(step, batch, batch_idx, window_start, window_end):
                 progress.global_step += 1
-            output = _batch_output(step.output, step.loss)
+            output = _batch_output(step.output, step.loss) if has_batch_end else None
             if window_end and schedulers:  # manual optimization steps its own schedulers
                 _step_schedulers(trainer, "step", batch_idx)
                 if is_last:
                     _step_schedulers(trainer, "epoch", batch_idx)
         else:
             window_end = True
-            output = _manual_output(step.run_step(batch, batch_idx))
+            output = step.run_step(batch, batch_idx)
+            output = _manual_output(output) if has_batch_end else None
         progress.batches_done = batch_idx + 1
         progress.total_batch_idx += 1
         counts = window_end or not automatic
@@ -236,9 +262,10 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
             progress.batches_that_stepped += 1
         if metrics.train.has_step_values:
             metrics.merge_train_step()  # callbacks see this step's values
-        calls.both("on_train_batch_end", output, batch, batch_idx)
-        if metrics.train.has_step_values:
-            metrics.merge_train_step()  # values callbacks logged in on_train_batch_end
+        if has_batch_end:
+            calls.both("on_train_batch_end", output, batch, batch_idx)
+            if metrics.train.has_step_values:
+                metrics.merge_train_step()  # values callbacks logged in on_train_batch_end
         if (
             counts and log_every and progress.batches_that_stepped % log_every == 0
         ) or trainer.should_stop:

@@ -1,0 +1,161 @@
+"""Checkpoint save and load time under plkit against ``torch.save`` / ``torch.load``.
+
+Run::
+
+    python benchmarks/checkpoint_io.py            # a ~50 MB checkpoint, median of 7
+    python benchmarks/checkpoint_io.py --quick    # a ~3 MB checkpoint, median of 2
+
+The model is an MLP (1024 -> 2048 -> 1024, 4.2 M parameters) after one Adam step, so the file
+holds weights plus Adam's two moments: about 50 MB. The plain side saves the very dict plkit
+writes (read back from plkit's file), so both write the same bytes. Always wall-clock time:
+plkit's save flushes the file to disk (``fsync``) before renaming it into place, and that wait
+is part of what it costs; the extra row "torch.save + fsync + rename" shows how much of the
+difference is that durability and how much is plkit's own work.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+import time
+from collections.abc import Callable
+
+import torch
+from _common import Row, machine_summary, median, parse_args, print_table, quiet, verdict
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+import plkit as pl
+
+__all__ = ["main"]
+
+SAVE_TARGET = 1.10
+
+
+class WideModule(pl.LightningModule):
+    """An MLP ``width -> 2 * width -> width`` trained with Adam."""
+
+    def __init__(self, width: int = 1024) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(
+            nn.Linear(width, 2 * width), nn.ReLU(), nn.Linear(2 * width, width)
+        )
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        x, y = batch
+        return F.mse_loss(self.net(x), y)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+
+def trained_trainer(width: int, root: str) -> tuple[pl.Trainer, WideModule]:
+    """A Trainer that has fitted one batch, so Adam's state exists."""
+    data = TensorDataset(torch.randn(8, width), torch.randn(8, width))
+    model = WideModule(width)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        default_root_dir=root,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    with quiet():
+        trainer.fit(model, DataLoader(data, batch_size=8))
+    return trainer, model
+
+
+def timed(action: Callable[[], object]) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def save_fsync_rename(obj: object, path: str) -> None:
+    """What a careful plain script does: write a temporary file, flush it to disk, rename."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as file:
+        torch.save(obj, file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp, path)
+
+
+def plain_restore(path: str, width: int) -> nn.Module:
+    """torch.load, build the model, load its weights: the plain equivalent of load_from_checkpoint."""
+    checkpoint = torch.load(path, weights_only=True)
+    model = WideModule(width)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model
+
+
+def measure(actions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each action, run in turn each round (order rotated per round)."""
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    names = list(actions)
+    for r in range(rounds + 1):
+        rotated = names[r % len(names) :] + names[: r % len(names)]
+        for name in rotated:
+            seconds = timed(actions[name])
+            if r:  # round 0 warms the page cache and lazy imports
+                times[name].append(seconds)
+    return {name: median(values) for name, values in times.items()}
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    torch.set_num_threads(1)
+    width, rounds = (256, 2) if args.quick else (1024, 7)
+    rounds = args.rounds or rounds
+    with tempfile.TemporaryDirectory() as root:
+        trainer, _ = trained_trainer(width, root)
+        ours, plain = os.path.join(root, "plkit.ckpt"), os.path.join(root, "plain.ckpt")
+        trainer.save_checkpoint(ours)
+        checkpoint = torch.load(ours, weights_only=True)
+        size_mb = os.path.getsize(ours) / 1e6
+        t = measure(
+            {
+                "plkit save": lambda: trainer.save_checkpoint(ours),
+                "torch.save": lambda: torch.save(checkpoint, plain),
+                "fsync save": lambda: save_fsync_rename(checkpoint, plain),
+                "plkit load": lambda: trainer.strategy.load_checkpoint(ours),
+                "torch.load": lambda: torch.load(plain, weights_only=True),
+                "plkit restore": lambda: WideModule.load_from_checkpoint(ours),
+                "plain restore": lambda: plain_restore(plain, width),
+            },
+            rounds,
+        )
+    print_table(
+        f"Checkpoint I/O: {size_mb:.1f} MB (MLP {width}-{2 * width}-{width} + Adam state), "
+        f"median of {rounds}, wall time\n{machine_summary()}",
+        ("operation", "plain ms", "plkit ms", "ratio", "target", "result"),
+        _rows(t),
+    )
+
+
+def _rows(t: dict[str, float]) -> list[Row]:
+    def row(label: str, plain: str, ours: str, target: float | None) -> Row:
+        ratio = t[ours] / t[plain]
+        limit = f"<= {target:.2f}x" if target else ""
+        result = verdict(ratio <= target) if target else ""
+        cells = (f"{t[plain] * 1e3:.1f}", f"{t[ours] * 1e3:.1f}", f"{ratio:.2f}x", limit, result)
+        return Row(label, cells)
+
+    return [
+        row("save: trainer.save_checkpoint vs torch.save", "torch.save", "plkit save", SAVE_TARGET),
+        row("save: vs torch.save + fsync + rename", "fsync save", "plkit save", None),
+        row("load: strategy.load_checkpoint vs torch.load", "torch.load", "plkit load", None),
+        row("restore: load_from_checkpoint vs load+init", "plain restore", "plkit restore", None),
+    ]
+
+
+if __name__ == "__main__":
+    main()
