@@ -94,6 +94,7 @@ class SoakProbe(pl.Callback):
         self.every = every
         self.checkpoint_dir = checkpoint_dir
         self.samples: list[Sample] = []
+        self.validations = 0
         self._start = time.monotonic()
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
@@ -106,6 +107,10 @@ class SoakProbe(pl.Callback):
         step = trainer.global_step
         if step and step % self.every == 0 and self.samples[-1].step != step:
             self._sample(step)
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self.validations += 1
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         if self.samples[-1].step != trainer.global_step:
@@ -204,13 +209,15 @@ def run(args: argparse.Namespace, workdir: Path) -> SoakProbe:
     return probe
 
 
-def verdict(samples: list[Sample], args: argparse.Namespace) -> list[str]:
-    """The failed checks, as sentences (empty when the run stayed flat)."""
+def verdict(samples: list[Sample], validations: int, args: argparse.Namespace) -> list[str]:
+    """The failed checks, as sentences (empty when the run stayed flat and did all its work)."""
+    failures = []
+    if validations != args.steps // args.every:
+        failures.append(f"{validations} validation runs, expected {args.steps // args.every}")
     settled = [s for s in samples if s.step >= args.warmup]
     if len(settled) < 2:
-        return [f"too few samples after the warm-up of {args.warmup} steps to judge"]
+        return [*failures, f"too few samples after the warm-up of {args.warmup} steps to judge"]
     base = settled[0]
-    failures = []
     growth = (max(s.rss for s in settled) - base.rss) / MIB
     if growth >= args.max_rss_growth_mb:
         failures.append(
@@ -226,7 +233,7 @@ def verdict(samples: list[Sample], args: argparse.Namespace) -> list[str]:
     return failures
 
 
-def summary(samples: list[Sample], args: argparse.Namespace) -> str:
+def summary(samples: list[Sample], validations: int, args: argparse.Namespace) -> str:
     settled = [s for s in samples if s.step >= args.warmup]
     base, last = settled[0], samples[-1]
     peak = max(s.rss for s in settled)
@@ -235,7 +242,7 @@ def summary(samples: list[Sample], args: argparse.Namespace) -> str:
         f" RSS {samples[0].rss / MIB:.1f} MiB at start, {base.rss / MIB:.1f} MiB at step"
         f" {base.step}, peak after it {peak / MIB:.1f} MiB (+{(peak - base.rss) / MIB:.2f} MiB),"
         f" end {last.rss / MIB:.1f} MiB; fds {base.fds} -> {max(s.fds for s in settled)};"
-        f" checkpoints at most {max(s.checkpoints for s in samples)}"
+        f" checkpoints at most {max(s.checkpoints for s in samples)}; {validations} validations"
     )
 
 
@@ -260,14 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="plkit-soak-"))
     try:
-        samples = run(args, workdir).samples
+        probe = run(args, workdir)
     finally:
         if args.keep:
             print(f"run folder kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(summary(samples, args))
-    failures = verdict(samples, args)
+    print(summary(probe.samples, probe.validations, args))
+    failures = verdict(probe.samples, probe.validations, args)
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr)
     print(

@@ -15,11 +15,14 @@ Run with ``python -m pytest tests/integration/test_reliability.py -q``.
 from __future__ import annotations
 
 import errno
+import importlib.util
 import io
 import math
 import os
+import sys
 import warnings
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -399,3 +402,70 @@ def test_finite_loss_with_nan_gradients_needs_detect_anomaly_to_keep_checkpoints
         "epoch=0-step=2.ckpt",
     ]
     assert all(all_finite(safe_load(p)["state_dict"]) for p in guarded.best_k_models)
+
+
+class StrictClipModel(TinyModel):
+    """The remedy docs/reliability.md shows: clip, and fail on a non-finite gradient norm."""
+
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
+        torch.nn.utils.clip_grad_norm_(
+            self.parameters(), gradient_clip_val or 1.0, error_if_nonfinite=True
+        )
+
+
+def test_clipping_with_error_if_nonfinite_stops_before_the_bad_step(tmp_path):
+    trainer = make_trainer(
+        tmp_path, max_epochs=1, gradient_clip_val=1.0, enable_checkpointing=False
+    )
+    model = StrictClipModel("nan_grad_finite_loss", poison_step=2)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        trainer.fit(model, loader())
+    assert trainer.global_step == 2
+    assert all_finite(model.state_dict())  # the optimizer never applied the NaN gradient
+
+
+# ---------------------------------------------------------------------------------------------
+# the soak run's verdict (the run itself is `nox -s soak`)
+# ---------------------------------------------------------------------------------------------
+def load_soak() -> ModuleType:
+    path = Path(__file__).parents[2] / "benchmarks" / "soak.py"
+    spec = importlib.util.spec_from_file_location("plkit_soak", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({}, None),
+        ({"rss": 5 * 2**20}, "resident memory grew by 5.00 MiB"),
+        ({"fds": 1}, "1 file descriptor(s) more"),
+        ({"checkpoints": 5}, "5 checkpoint files at once"),
+        ({"validations": -1}, "3 validation runs, expected 4"),
+    ],
+)
+def test_the_soak_verdict_flags_growth_leaks_and_missing_work(change, complaint):
+    soak = load_soak()
+    args = soak.parse_args(["--steps", "4000", "--every", "1000", "--warmup", "1000"])
+    samples = [
+        soak.Sample(step, step / 1e3, 300 * 2**20, 6, min(step // 1000, 4))
+        for step in (0, 1000, 2000, 3000, 4000)
+    ]
+    last = samples[-1]
+    samples[-1] = soak.Sample(
+        last.step,
+        last.seconds,
+        last.rss + change.get("rss", 0),
+        last.fds + change.get("fds", 0),
+        change.get("checkpoints", last.checkpoints),
+    )
+    failures = soak.verdict(samples, 4 + change.get("validations", 0), args)
+    if complaint is None:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and complaint in failures[0]

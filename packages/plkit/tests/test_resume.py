@@ -195,3 +195,39 @@ def test_resume_auto_picks_the_newest_checkpoint(tmp_path):
 def test_missing_checkpoint_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         run(ckpt_path=tmp_path / "nope.ckpt")
+
+
+def test_resume_with_a_sampler_plkit_cannot_replay_warns_and_continues(tmp_path):
+    class EveryOther(torch.utils.data.Sampler):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(list(range(0, self.n, 2)) + list(range(1, self.n, 2)))
+
+        def __len__(self):
+            return self.n
+
+    def fit(ckpt_path=None, callbacks=()):
+        pl.seed_everything(0, verbose=False)
+        g = torch.Generator().manual_seed(123)
+        x = torch.randn(40, 4, generator=g)
+        ds = TensorDataset(x, x.sum(1, keepdim=True))
+        loader = DataLoader(ds, batch_size=4, sampler=EveryOther(40))
+        t = pl.Trainer(
+            max_epochs=2,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            accelerator="cpu",
+            callbacks=list(callbacks),
+        )
+        t.fit(Net(), loader, ckpt_path=ckpt_path)
+        return t
+
+    path = tmp_path / "m.ckpt"
+    fit(callbacks=[SaveAt(path, 0, 3)])
+    with pytest.warns(UserWarning, match="sampler EveryOther has no state"):
+        t = fit(ckpt_path=path)
+    assert t.global_step == 20

@@ -56,3 +56,12 @@ def test_start_method_validation():
     with pytest.raises(ValueError, match="start_method='popen' is not valid"):
         MultiProcessingLauncher(strategy, start_method="popen")
     assert MultiProcessingLauncher(strategy, start_method="fork").is_interactive_compatible
+
+
+@pytest.mark.distributed
+def test_fork_runs_without_pickling():
+    strategy = build_strategy(accelerator="cpu", strategy="ddp_fork", devices=2)
+    offset = 100.0
+    # A closure: fine for fork, which copies the process instead of pickling the function.
+    result = strategy.launcher.launch(lambda: spawned_work(strategy, 1.0)["total"] + offset)
+    assert result == 103.0

@@ -122,6 +122,7 @@ def test_constructor_validation():
         DDPStrategy(timeout=30)
     with pytest.raises(RuntimeError, match="has no parallel_devices"):
         DDPStrategy().root_device
+    assert "devices=None" in repr(DDPStrategy())  # a repr never raises
     with pytest.raises(ValueError, match="num_nodes=0"):
         DDPStrategy().num_nodes = 0
     assert DDPStrategy(timeout=timedelta(seconds=5)).timeout == timedelta(seconds=5)

@@ -389,6 +389,33 @@ def _skip(iterator: Any, count: int) -> None:
         next(iterator)
 
 
+def _warn_if_inexact(loader: Any) -> None:
+    """Exact mid-epoch resume needs an order plkit can replay; say once when it cannot."""
+    from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+    from torch.utils.data.distributed import DistributedSampler
+
+    if not isinstance(loader, DataLoader):
+        reason = f"the training data is a {type(loader).__name__}, not a DataLoader"
+    elif isinstance(loader.dataset, torch.utils.data.IterableDataset):
+        reason = "an IterableDataset is replayed from its start and its first batches skipped"
+    else:
+        sampler = loader.sampler
+        if isinstance(sampler, RandomSampler) and sampler.generator is not None:
+            reason = "the RandomSampler has its own generator, whose state is not in the checkpoint"
+        elif isinstance(sampler, (RandomSampler, SequentialSampler, DistributedSampler)):
+            return
+        else:
+            reason = f"the sampler {type(sampler).__name__} has no state plkit can restore"
+    import warnings
+
+    warnings.warn(
+        f"Resuming in the middle of an epoch: {reason}, so the rest of this epoch may see "
+        "different batches than the interrupted run would have. Training continues.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def train_iterator(trainer: Any, loader: Any, start: int) -> Any:
     """``(batch_idx, batch, is_last)`` from ``start``, replaying the epoch's order on resume."""
     progress = trainer._progress
@@ -401,6 +428,7 @@ def train_iterator(trainer: Any, loader: Any, start: int) -> Any:
         progress.epoch_rng = torch.get_rng_state()
     iterator = iter(loader)
     if start:
+        _warn_if_inexact(loader)
         _skip(iterator, start)
     if trainer._pending_rng is not None:  # continue exactly where the checkpoint was taken
         set_rng_states(trainer._pending_rng)

@@ -546,10 +546,10 @@ class Trainer:
             return self._plan.max_steps
         if self._train_loader is None and self._model is not None:
             _run.setup_train_data(self)
-        per_epoch = math.ceil(self.num_training_batches / self._plan.accumulate_grad_batches)
-        if self._plan.max_epochs == -1:
+        if self.num_training_batches == math.inf or self._plan.max_epochs == -1:
             return math.inf
-        return per_epoch * self._plan.max_epochs if per_epoch != math.inf else math.inf
+        per_epoch = math.ceil(self.num_training_batches / self._plan.accumulate_grad_batches)
+        return per_epoch * self._plan.max_epochs
 
     # --- processes and devices -------------------------------------------------------------
     @property

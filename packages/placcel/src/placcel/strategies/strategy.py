@@ -344,7 +344,11 @@ class Strategy(ABC):
         return self.checkpoint_io
 
     def __repr__(self) -> str:
+        try:
+            devices: Any = [str(device) for device in self.parallel_devices]
+        except RuntimeError:  # not configured yet; a repr must not raise
+            devices = None
         return (
             f"{type(self).__name__}(accelerator={self.accelerator!r}, precision={self.precision!r}, "
-            f"devices={[str(device) for device in self.parallel_devices]})"
+            f"devices={devices})"
         )
