@@ -103,7 +103,7 @@ def machine_summary() -> str:
                 break
     return (
         f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, torch threads {torch.get_num_threads()}"
+        f"torch {torch.__version__}"
     )
 
 

@@ -2,7 +2,7 @@
 
 Run::
 
-    python benchmarks/ddp_throughput.py            # 600 timed steps per rank, median of 3
+    python benchmarks/ddp_throughput.py            # 600 timed steps per rank, median of 5
     python benchmarks/ddp_throughput.py --quick    # 60 steps, 1 round
 
 Both sides train the same MLP (64 -> 256 -> 256 -> 1, batch 32 per rank, SGD, one torch thread
@@ -175,7 +175,7 @@ def run_side(kind: str, steps: int) -> float:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
-    steps, rounds = (60, 1) if args.quick else (600, 3)
+    steps, rounds = (60, 1) if args.quick else (600, 5)
     rounds = args.rounds or rounds
     plain: list[float] = []
     ours: list[float] = []

@@ -41,7 +41,7 @@ class Collectives(Protocol):
         ...
 
     def all_gather(self, tensor: torch.Tensor, sync_grads: bool = False) -> torch.Tensor:
-        """Stack ``tensor`` from every process along a new first dimension."""
+        """Stack ``tensor`` from every process along a new first dimension (none for one process)."""
         ...
 
     def broadcast(self, obj: Any, src: int = 0) -> Any:
@@ -63,7 +63,7 @@ class SingleProcessCollectives:
         return tensor
 
     def all_gather(self, tensor: torch.Tensor, sync_grads: bool = False) -> torch.Tensor:
-        return tensor.unsqueeze(0)
+        return tensor  # as in Lightning: with one process no leading dimension is added
 
     def broadcast(self, obj: Any, src: int = 0) -> Any:
         return obj

@@ -436,10 +436,13 @@ class LightningModule(nn.Module):
 
     # --- collectives ------------------------------------------------------------------------------
     def all_gather(self, data: Any, group: Any = None, sync_grads: bool = False) -> Any:
-        """Gather tensors (or collections of them) from every process, stacked on a new dim 0."""
+        """Gather tensors (or collections of them) from every process, stacked on a new dim 0.
+
+        With one process the data comes back unchanged (no leading dimension), as in Lightning.
+        """
         strategy = self._trainer.strategy if self._trainer is not None else None
         if strategy is None:
-            return apply_to_collection(data, torch.Tensor, lambda t: t.unsqueeze(0))
+            return data
         return apply_to_collection(
             data, torch.Tensor, lambda t: strategy.all_gather(t, sync_grads=sync_grads)
         )
