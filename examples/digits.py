@@ -32,7 +32,7 @@ import plkit as pl
 __all__ = ["DigitsClassifier", "DigitsDataModule", "main"]
 
 TARGET_ACCURACY = 0.95
-FULL_EPOCHS = 15
+FULL_EPOCHS = 10
 FAST_EPOCHS = 3
 
 

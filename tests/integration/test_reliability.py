@@ -222,11 +222,6 @@ def test_after_a_disk_fault_resuming_from_last_continues_from_the_intact_file(
         torch.testing.assert_close(trainer.lightning_module.state_dict()[key], value)
 
 
-@pytest.mark.xfail(
-    reason="BUG: after a failed save ModelCheckpoint.best_model_path names the file that was "
-    "never written (it is updated before the write), so ckpt_path='best' then points nowhere",
-    strict=True,
-)
 def test_after_a_disk_fault_best_model_path_names_a_file_that_exists(tmp_path, monkeypatch):
     folder = tmp_path / "ckpts"
     checkpoint = ModelCheckpoint(dirpath=folder, every_n_train_steps=2, save_top_k=1)
@@ -238,14 +233,9 @@ def test_after_a_disk_fault_best_model_path_names_a_file_that_exists(tmp_path, m
     assert os.path.isfile(checkpoint.best_model_path)
 
 
-@pytest.mark.xfail(
-    reason="NOT IMPLEMENTED: issue 11 point 3 'warns and continues when the user opted in'; "
-    "expected API ModelCheckpoint(..., on_save_error='warn')",
-    strict=True,
-)
 def test_opt_in_warns_on_a_disk_fault_and_training_continues(tmp_path, monkeypatch):
     folder = tmp_path / "ckpts"
-    checkpoint = ModelCheckpoint(  # type: ignore[call-arg]
+    checkpoint = ModelCheckpoint(
         dirpath=folder, every_n_train_steps=2, save_top_k=-1, on_save_error="warn"
     )
     trainer = make_trainer(tmp_path, max_steps=8, callbacks=[checkpoint])
@@ -264,7 +254,7 @@ def test_opt_in_warns_on_a_disk_fault_and_training_continues(tmp_path, monkeypat
     assert trainer.global_step == 8 and not trainer.interrupted
     assert sorted(os.listdir(folder)) == [
         "epoch=0-step=2.ckpt",
-        "epoch=0-step=6.ckpt",
+        "epoch=1-step=6.ckpt",
         "epoch=1-step=8.ckpt",
     ]
 

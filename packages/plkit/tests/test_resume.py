@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import plkit as pl
+from plcore import CheckpointError
 from pllog import Logger
 
 
@@ -165,7 +166,7 @@ def test_weights_only_checkpoint_cannot_resume_training(tmp_path):
     path = tmp_path / "w.ckpt"
     run(callbacks=[SaveWeights(path, 0)])
     assert "optimizer_states" not in torch.load(path, weights_only=True)
-    with pytest.raises(KeyError, match="weights only"):
+    with pytest.raises(CheckpointError, match="weights only"):
         run(ckpt_path=path)
 
 

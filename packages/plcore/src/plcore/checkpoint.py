@@ -215,9 +215,11 @@ def _classify_load_error(err: Exception, path: str, weights_only: bool) -> Excep
             return _unsafe_error(path, names)
     if intact:
         return err  # the bytes are fine: e.g. a class that is gone, under weights_only=False
-    if isinstance(err, (EOFError, pickle.UnpicklingError, KeyError)) or "EOF" in str(err):
-        return _corrupt_error(path, err)
-    return err
+    if not weights_only and isinstance(err, (AttributeError, ImportError)):
+        return err  # a legacy file whose classes are gone: say so, not "corrupt"
+    # Anything else from a file that is not an intact zip (IndexError, UnicodeDecodeError, ...
+    # from the legacy unpickler reading garbage) means the bytes are damaged.
+    return _corrupt_error(path, err)
 
 
 def _corrupt_error(path: str, err: Exception) -> CheckpointError:

@@ -276,7 +276,9 @@ class LightningModule(nn.Module):
         if self._trainer is None:  # e.g. a unit test calling training_step directly
             warnings.warn(
                 f"self.log({name!r}, ...) is ignored: {type(self).__name__} is not attached to a "
-                "trainer (self.trainer is None).", UserWarning, stacklevel=2,
+                "trainer (self.trainer is None).",
+                UserWarning,
+                stacklevel=2,
             )
             return
         if getattr(self._trainer, "barebones", False):
@@ -301,7 +303,9 @@ class LightningModule(nn.Module):
             on_epoch=on_epoch,
             reduce_fx=reduce_fx,
             sync_dist=sync_dist,
-            batch_size=batch_size if batch_size is not None or not on_epoch else _batch_size(ctx.batch),
+            batch_size=batch_size
+            if batch_size is not None or not on_epoch
+            else _batch_size(ctx.batch),
             dataloader_idx=dl_idx,
             device=device,
             source=ctx.dataloader_idx,
@@ -329,10 +333,19 @@ class LightningModule(nn.Module):
             )
         for name, value in dictionary.items():
             self.log(
-                name, value, prog_bar=prog_bar, logger=logger, on_step=on_step, on_epoch=on_epoch,
-                reduce_fx=reduce_fx, enable_graph=enable_graph, sync_dist=sync_dist,
-                sync_dist_group=sync_dist_group, add_dataloader_idx=add_dataloader_idx,
-                batch_size=batch_size, rank_zero_only=rank_zero_only,
+                name,
+                value,
+                prog_bar=prog_bar,
+                logger=logger,
+                on_step=on_step,
+                on_epoch=on_epoch,
+                reduce_fx=reduce_fx,
+                enable_graph=enable_graph,
+                sync_dist=sync_dist,
+                sync_dist_group=sync_dist_group,
+                add_dataloader_idx=add_dataloader_idx,
+                batch_size=batch_size,
+                rank_zero_only=rank_zero_only,
             )
 
     # --- optimization hooks ---------------------------------------------------------------------

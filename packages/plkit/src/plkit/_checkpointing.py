@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from plcore.checkpoint import CHECKPOINT_VERSION_KEY, check_plain
+from plcore.checkpoint import CHECKPOINT_VERSION_KEY, CheckpointError, check_plain
 from plcore.utilities.seed import collect_rng_states
 from plkit.__about__ import __version__
 
@@ -107,11 +107,12 @@ def _add_hparams(checkpoint: dict[str, Any], obj: Any, prefix: str) -> None:
 def restore_model_and_callbacks(trainer: Any, checkpoint: dict[str, Any]) -> None:
     """Weights, datamodule and callback state (before ``configure_optimizers``)."""
     model, dm = trainer.lightning_module, trainer.datamodule
-    trainer._calls.module("on_load_checkpoint", checkpoint)
     if "state_dict" not in checkpoint:
-        raise KeyError(
-            "The checkpoint has no 'state_dict'; it was not written by plkit or Lightning."
+        raise CheckpointError(
+            f"{trainer.ckpt_path} has no 'state_dict': it is not a plkit or Lightning checkpoint "
+            "(a bare model.state_dict() file? load that with model.load_state_dict(torch.load(...)))."
         )
+    trainer._calls.module("on_load_checkpoint", checkpoint)
     _load_weights(model, checkpoint["state_dict"])
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
@@ -141,9 +142,9 @@ def restore_training_state(trainer: Any, checkpoint: dict[str, Any]) -> None:
     """Optimizers, schedulers, precision and loop progress (after ``configure_optimizers``)."""
     states = checkpoint.get("optimizer_states")
     if states is None:
-        raise KeyError(
-            "This checkpoint holds weights only (no 'optimizer_states'), so training cannot resume "
-            "from it. Load it with Model.load_from_checkpoint(path) and start a new fit instead."
+        raise CheckpointError(
+            f"{trainer.ckpt_path} holds weights only (no 'optimizer_states'), so training cannot "
+            "resume from it. Load it with Model.load_from_checkpoint(path) and start a new fit."
         )
     if len(states) != len(trainer.optimizers):
         raise ValueError(
@@ -213,6 +214,10 @@ def resolve_ckpt_path(trainer: Any, ckpt_path: Any, fn: str) -> str | None:
                 f'{fn}(ckpt_path="last") found no checkpoint; starting from scratch.', stacklevel=3
             )
         return found
+    if os.path.isdir(ckpt_path):
+        raise CheckpointError(
+            f"ckpt_path={ckpt_path!r} is a directory; pass a checkpoint file inside it, or 'last'."
+        )
     if not os.path.exists(ckpt_path):
         raise FileNotFoundError(
             f"ckpt_path={ckpt_path!r} does not exist. Pass an existing checkpoint file, 'last' or 'best'."

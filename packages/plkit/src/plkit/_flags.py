@@ -63,6 +63,15 @@ def _int(flag: str, value: Any, minimum: int, what: str) -> int:
     return value
 
 
+def _bool(flag: str, value: Any, allow_none: bool = False) -> bool | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, bool):
+        accepted = "True, False or None" if allow_none else "True or False"
+        raise TypeError(f"Trainer({flag}={value!r}) must be {accepted}.")
+    return value
+
+
 def _limit(flag: str, value: Any) -> int | float:
     """An int counts batches, a float in [0, 1] is a fraction of the dataloader."""
     if value is None:
@@ -176,6 +185,15 @@ def _switches(flags: dict[str, Any], fast_dev_run: int) -> dict[str, bool]:
 
 def resolve_plan(**flags: Any) -> Plan:
     """Validate the Trainer's loop flags and fill in Lightning's defaults."""
+    for name in (
+        "enable_checkpointing",
+        "enable_progress_bar",
+        "enable_model_summary",
+        "benchmark",
+    ):
+        _bool(name, flags[name], allow_none=True)
+    for name in ("inference_mode", "use_distributed_sampler", "detect_anomaly", "barebones"):
+        _bool(name, flags[name])
     fdr = flags["fast_dev_run"]
     if isinstance(fdr, bool):
         fdr = int(fdr)

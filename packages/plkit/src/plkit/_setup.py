@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 import warnings
 from typing import Any
 
@@ -44,6 +45,16 @@ def attach_log_handler() -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+
+
+def check_types(default_root_dir: Any, sync_batchnorm: Any) -> None:
+    if default_root_dir is not None and not isinstance(default_root_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"Trainer(default_root_dir={default_root_dir!r}) must be a path (str or "
+            "os.PathLike), or None for the working directory."
+        )
+    if not isinstance(sync_batchnorm, bool):
+        raise TypeError(f"Trainer(sync_batchnorm={sync_batchnorm!r}) must be True or False.")
 
 
 def check_unsupported(profiler: Any, plugins: Any, resume: Any) -> None:

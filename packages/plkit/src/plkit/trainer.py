@@ -165,6 +165,7 @@ class Trainer:
             logger=logger,
         )
         _setup.check_unsupported(profiler=profiler, plugins=plugins, resume=resume)
+        _setup.check_types(default_root_dir=default_root_dir, sync_batchnorm=sync_batchnorm)
         _setup.attach_log_handler()
         _setup.apply_determinism(self._plan.deterministic, self._plan.benchmark)
         self.strategy = build_strategy(

@@ -97,6 +97,14 @@ class EarlyStopping(Callback):
         self.mode = mode
         self.strict = strict
         self.check_finite = check_finite
+        for flag, threshold in (
+            ("stopping_threshold", stopping_threshold),
+            ("divergence_threshold", divergence_threshold),
+        ):
+            if threshold is not None and (
+                isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+            ):
+                raise TypeError(f"EarlyStopping({flag}={threshold!r}) must be a number or None.")
         self.stopping_threshold = stopping_threshold
         self.divergence_threshold = divergence_threshold
         self.log_rank_zero_only = log_rank_zero_only

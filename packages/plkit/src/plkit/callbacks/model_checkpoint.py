@@ -102,8 +102,15 @@ class ModelCheckpoint(Callback):
         every_n_epochs: int | None = None,
         save_on_train_epoch_end: bool | None = None,
         enable_version_counter: bool = True,
+        on_save_error: Literal["raise", "warn"] = "raise",
     ) -> None:
         super().__init__()
+        if on_save_error not in ("raise", "warn"):
+            raise ValueError(
+                f"ModelCheckpoint(on_save_error={on_save_error!r}) is invalid; use 'raise' (stop "
+                "the run) or 'warn' (keep training and try again at the next save)."
+            )
+        self.on_save_error = on_save_error
         _check_types(dirpath, filename, monitor, save_top_k, train_time_interval)
         self.monitor = monitor
         self.verbose = verbose
@@ -212,7 +219,7 @@ class ModelCheckpoint(Callback):
             self._last_time_checked = time.monotonic()
         candidates = self._monitor_candidates(trainer)
         self._save_topk_checkpoint(trainer, candidates)
-        self._save_last_checkpoint(trainer, candidates)
+        self._guarded(self._save_last_checkpoint, trainer, candidates)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if self._should_skip_saving_checkpoint(trainer):
@@ -300,7 +307,7 @@ class ModelCheckpoint(Callback):
         n = self._every_n_epochs
         if n >= 1 and (trainer.current_epoch + 1) % n == 0:
             self._save_topk_checkpoint(trainer, candidates)
-        self._save_last_checkpoint(trainer, candidates)
+        self._guarded(self._save_last_checkpoint, trainer, candidates)
 
     def _monitor_candidates(self, trainer: Any) -> dict[str, Any]:
         # Copies: the trainer may update its metric tensors in place after this save.
@@ -323,14 +330,16 @@ class ModelCheckpoint(Callback):
         if self.save_top_k == 0:
             return
         if self.monitor is None:
-            self._save_none_monitor_checkpoint(trainer, candidates)
+            self._guarded(self._save_none_monitor_checkpoint, trainer, candidates)
             return
         if self.monitor not in candidates:
             self._handle_missing_monitor(candidates)
         current = candidates.get(self.monitor)
         if self.check_monitor_top_k(trainer, current):
             assert current is not None
-            self._update_best_and_save(current, trainer, candidates)
+            self._guarded(
+                lambda tr, c: self._update_best_and_save(current, tr, c), trainer, candidates
+            )
         elif self.verbose and trainer.is_global_zero:
             log.info(
                 f"Epoch {int(candidates['epoch']):d}, global step {int(candidates['step']):d}:"
@@ -365,6 +374,40 @@ class ModelCheckpoint(Callback):
         kth = self.best_k_models[self.kth_best_model_path]
         decision = bool(better(current, kth.to(current.device)))
         return trainer.strategy.reduce_boolean_decision(decision, all=True)
+
+    def _snapshot(self) -> dict[str, Any]:
+        names = (
+            "best_k_models",
+            "kth_best_model_path",
+            "kth_value",
+            "best_model_path",
+            "best_model_score",
+            "current_score",
+            "last_model_path",
+            "_last_global_step_saved",
+            "_last_checkpoint_saved",
+        )
+        state = {name: getattr(self, name) for name in names}
+        state["best_k_models"] = dict(self.best_k_models)
+        return state
+
+    def _guarded(self, save: Any, trainer: Any, *args: Any) -> None:
+        """Run one save; if writing fails, the bookkeeping goes back to the files that exist."""
+        snapshot = self._snapshot()
+        try:
+            save(trainer, *args)
+        except BaseException as err:
+            for name, value in snapshot.items():
+                setattr(self, name, value)
+            if isinstance(err, OSError) and self.on_save_error == "warn":
+                warnings.warn(
+                    f"ModelCheckpoint could not write a checkpoint ({err}); the previous files are "
+                    "intact and training continues (on_save_error='warn').",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                return
+            raise
 
     def _update_best_and_save(
         self, current: torch.Tensor, trainer: Any, candidates: dict[str, Any]
