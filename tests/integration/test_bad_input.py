@@ -14,7 +14,6 @@ Run with ``python -m pytest tests/integration/test_bad_input.py -q``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -834,7 +833,9 @@ CHECKPOINTS = [
     ),
     Case(
         "load_from_checkpoint(random bytes)",
-        lambda tmp: Model.load_from_checkpoint(write(tmp / "random.ckpt", b"\x13\x37 not a checkpoint " * 16)),
+        lambda tmp: Model.load_from_checkpoint(
+            write(tmp / "random.ckpt", b"\x13\x37 not a checkpoint " * 16)
+        ),
         CheckpointError,
         ("{tmp}/random.ckpt", "corrupt"),
     ),

@@ -208,9 +208,7 @@ def _code_lines(code: str) -> list[str]:
     return [line for line in stripped if line and line != "..." and not line.startswith("#")]
 
 
-@pytest.mark.parametrize(
-    "fragment", FRAGMENTS, ids=[f"{f.page}:{f.line}" for f in FRAGMENTS]
-)
+@pytest.mark.parametrize("fragment", FRAGMENTS, ids=[f"{f.page}:{f.line}" for f in FRAGMENTS])
 def test_fragment_is_part_of_its_runnable_session(fragment: Block) -> None:
     key = (fragment.page, fragment.args.get("session", ""))
     assert key in SESSIONS, f"{fragment.page}:{fragment.line} names no runnable session {key}"

@@ -49,9 +49,7 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run(
-    command: list[str], root: Path, **extra_env: str
-) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], root: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """Run ``command`` in ``root``; fail with its output unless it exits with 0."""
     result = subprocess.run(
         command,
@@ -167,7 +165,10 @@ def test_warmup_raises_the_learning_rate_linearly_and_backward_runs_per_batch(
     stdout = _run_example("warmup.py", tmp_path).stdout
     model = _load_example("warmup.py").WarmupRegressor()
     warmup, base_lr = model.hparams.warmup_steps, model.hparams.base_lr
-    rates = [float(r) for r in _printed(stdout, f"learning rates of the first {warmup + 2} steps").split(",")]
+    rates = [
+        float(r)
+        for r in _printed(stdout, f"learning rates of the first {warmup + 2} steps").split(",")
+    ]
     expected = [base_lr * min(1.0, (step + 1) / warmup) for step in range(warmup + 2)]
     assert rates == pytest.approx(expected, abs=1e-3)
     steps = int(_printed(stdout, "global step"))

@@ -140,8 +140,8 @@ def fit_prefix(stage="fit"):
     return [
         "model.configure_callbacks",
         "model.prepare_data",
-        f"cb.setup",
-        f"model.setup",
+        "cb.setup",
+        "model.setup",
         "model.configure_model",
     ]
 

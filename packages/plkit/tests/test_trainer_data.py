@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 import plkit as pl
 
@@ -22,8 +22,16 @@ class Batch:
 
 
 def make(**kw):
-    defaults = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                    enable_model_summary=False, accelerator="cpu", devices=1, num_sanity_val_steps=0)
+    defaults = dict(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        num_sanity_val_steps=0,
+    )
     defaults.update(kw)
     return pl.Trainer(**defaults)
 
@@ -74,6 +82,7 @@ def test_batch_structures_reach_training_step(dataset, check):
 def test_dataclass_batches_and_plain_iterables():
     model = Seen()
     batches = [Batch(xs(2), torch.zeros(2, 1)) for _ in range(3)]
+
     class Batches:  # any iterable of batches works (a list would mean several loaders)
         def __iter__(self):
             return iter(batches)
@@ -98,10 +107,16 @@ def test_dict_of_train_loaders():
 def test_several_val_loaders_get_dataloader_idx_and_suffixes():
     model = Seen()
     t = make()
-    t.fit(model, DataLoader(xs(2), batch_size=1), [DataLoader(xs(2), batch_size=1), DataLoader(xs(3), batch_size=1)])
+    t.fit(
+        model,
+        DataLoader(xs(2), batch_size=1),
+        [DataLoader(xs(2), batch_size=1), DataLoader(xs(3), batch_size=1)],
+    )
     assert model.val_calls == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
     assert set(t.callback_metrics) == {"v/dataloader_idx_0", "v/dataloader_idx_1"}
-    results = t.validate(model, [DataLoader(xs(1), batch_size=1), DataLoader(xs(1), batch_size=1)], verbose=False)
+    results = t.validate(
+        model, [DataLoader(xs(1), batch_size=1), DataLoader(xs(1), batch_size=1)], verbose=False
+    )
     assert results == [{"v/dataloader_idx_0": 1.0}, {"v/dataloader_idx_1": 2.0}]
 
 

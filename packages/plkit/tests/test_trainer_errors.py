@@ -11,8 +11,15 @@ import plkit as pl
 
 
 def make(**kw):
-    defaults = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                    enable_model_summary=False, accelerator="cpu", devices=1)
+    defaults = dict(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+    )
     defaults.update(kw)
     return pl.Trainer(**defaults)
 
