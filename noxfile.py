@@ -57,8 +57,14 @@ def _local(name: str, extras: str = "") -> str:
 
 
 def _pytest(session: nox.Session, *paths: str, env: dict[str, str | None] | None = None) -> None:
-    """Run pytest from the repository root, whose pyproject.toml holds its settings."""
-    session.run("pytest", "-p", "no:cacheprovider", *paths, *session.posargs, env=env)
+    """Run pytest from the repository root, whose pyproject.toml holds its settings.
+
+    ``python -m pytest`` puts the root on ``sys.path``: with ``--import-mode=importlib`` test
+    modules are named ``packages.<pkg>.tests...``, and processes that tests spawn must import
+    them by that name. The root holds no package of ours, so isolation is kept.
+    """
+    args = ("-m", "pytest", "-p", "no:cacheprovider", *paths, *session.posargs)
+    session.run("python", *args, env=env)
 
 
 def _package_tests(session: nox.Session, name: str, *, isolated: bool) -> None:
@@ -120,8 +126,8 @@ def _install_all_editable(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Everything installed together: every package's tests, integration and lint tests.
 
-    One pytest run per test root, because the packages' test trees are written to run on
-    their own (same-named test modules and conftests in different packages would clash).
+    One pytest run per package, as in the isolated sessions, then one for ``tests/``: each
+    package's conftest governs only its own tests, and a failure is named by its package.
     Soak runs are left to ``nox -s soak`` and benchmarks to ``nox -s bench``.
     """
     _install_all_editable(session)

@@ -6,7 +6,10 @@ Run::
     python benchmarks/import_time.py --quick    # 2 per row
 
 Each measurement is a new interpreter that imports torch first (untimed), then times the import
-of one package with the chosen clock. Rows for plcore, placcel and pllog show what each layer
+of one package with the chosen clock. Bytecode is allowed to be written (an untimed first
+import per row writes any that is missing or stale), as after ``pip install``; with
+``PYTHONDONTWRITEBYTECODE=1`` and sources newer than their bytecode every import would compile
+the package from source, several times slower. Modules still imported from source are listed. Rows for plcore, placcel and pllog show what each layer
 adds on its own; the last table lists the modules that cost the most inside ``import plkit``
 (``python -X importtime``, self time, one run), and which heavy optional dependencies loaded.
 """
@@ -17,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 
 from _common import Row, machine_summary, median, parse_args, print_table, verdict
 
@@ -28,30 +32,57 @@ PACKAGES = ("plkit", "plcore", "placcel", "pllog")
 HEAVY = ("tensorboard", "tqdm", "numpy", "matplotlib", "pandas", "yaml", "fsspec")
 
 _PROBE = """
-import sys, time
+import importlib.util, os, sys, time
 import torch
 clock = time.process_time if sys.argv[2] == "cpu" else time.perf_counter
 before = set(sys.modules)
 start = clock()
 __import__(sys.argv[1])
 elapsed = clock() - start
+new = set(sys.modules) - before
 print(elapsed)
-print(",".join(sorted(m for m in set(sys.modules) - before if "." not in m)))
+print(",".join(sorted(m for m in new if "." not in m)))
+def compiled(module):
+    source = getattr(module, "__file__", None) or ""
+    if not source.endswith(".py"):
+        return True
+    cached = importlib.util.cache_from_source(source)
+    return os.path.exists(cached) and os.path.getmtime(cached) >= os.path.getmtime(source)
+print(",".join(sorted(m for m in new if m.split(".")[0] in {packages} and not compiled(sys.modules[m]))))
 """
 
 
 def _python(*args: str) -> subprocess.CompletedProcess[str]:
-    # A clean environment for the child: no PYTHONPROFILEIMPORTTIME or similar left over.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHONPROFILE")}
+    # The child may write bytecode (PYTHONDONTWRITEBYTECODE would make every import compile
+    # from source, which an installed package never does) and runs no import profiling.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTHONPROFILE") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, check=True, env=env
     )
 
 
-def time_import(package: str, clock: str) -> tuple[float, list[str]]:
-    """Seconds to import ``package`` after torch in a fresh process, and the new top modules."""
-    lines = _python("-c", _PROBE, package, clock).stdout.splitlines()
-    return float(lines[0]), [m for m in lines[1].split(",") if m]
+@dataclass(frozen=True)
+class Probe:
+    """One fresh-process import: seconds, new top-level modules, modules run from source."""
+
+    seconds: float
+    new_modules: list[str]
+    uncompiled: list[str]
+
+
+def time_import(package: str, clock: str) -> Probe:
+    """Import ``package`` after torch in a fresh process (see :data:`_PROBE`)."""
+    code = _PROBE.replace("{packages}", repr(set(PACKAGES)))
+    lines = _python("-c", code, package, clock).stdout.split("\n")
+    return Probe(float(lines[0]), _names(lines[1]), _names(lines[2]))
+
+
+def _names(line: str) -> list[str]:
+    return [name for name in line.split(",") if name]
 
 
 def time_torch(clock: str) -> float:
@@ -81,14 +112,14 @@ def main() -> None:
     loaded: list[str] = []
     torch_s = median([time_torch(args.clock) for _ in range(rounds)])
     rows.append(Row("import torch (for scale)", (f"{torch_s * 1e3:.0f}", "", "")))
+    uncompiled: set[str] = set()
     for package in PACKAGES:
-        times = []
-        for _ in range(rounds):
-            seconds, new_modules = time_import(package, args.clock)
-            times.append(seconds)
+        time_import(package, args.clock)  # warm-up: writes missing or stale bytecode
+        probes = [time_import(package, args.clock) for _ in range(rounds)]
+        uncompiled.update(m for probe in probes for m in probe.uncompiled)
         if package == "plkit":
-            loaded = [m for m in new_modules if m in HEAVY]
-        value = median(times)
+            loaded = [m for m in probes[-1].new_modules if m in HEAVY]
+        value = median([probe.seconds for probe in probes])
         target = f"<= {TARGET_S * 1e3:.0f}" if package == "plkit" else ""
         result = verdict(value <= TARGET_S) if package == "plkit" else ""
         rows.append(Row(f"import {package} after torch", (f"{value * 1e3:.1f}", target, result)))
@@ -98,6 +129,10 @@ def main() -> None:
         rows,
     )
     print(f"\nheavy optional modules loaded by `import plkit`: {', '.join(loaded) or 'none'}")
+    if uncompiled:  # e.g. a read-only checkout: those modules compiled on every import above
+        print(
+            f"modules imported from source (no up-to-date bytecode): {', '.join(sorted(uncompiled))}"
+        )
     top = costliest_modules("plkit", 3 if args.quick else 10)
     print_table(
         "Costliest modules inside `import plkit` (python -X importtime, self time, one run)",

@@ -15,7 +15,8 @@ steady per-batch cost of the whole loop: data, step, hooks, logging, progress ba
 paid once per run (building the Trainer, set-up hooks, the model summary, the checkpoint written
 at the end of the epoch) falls outside that window. Each round runs both sides, alternating
 which goes first; one warm-up round is discarded. The table shows the median per-batch time of
-each side and the median of the per-round ratios. The default clock is process CPU time, which
+each side, the median of the per-round differences ("overhead") and of the per-round ratios
+("ratio", with the lowest and highest round beside it). The default clock is process CPU time, which
 other busy processes on a shared machine disturb far less than elapsed time (``--clock wall``
 for elapsed time).
 """
@@ -212,14 +213,34 @@ def measure(case: Case, dataset: TensorDataset, window: Window, rounds: int, now
             if r:  # round 0 warms up the allocator, caches and lazy imports
                 out.append(value)
     ratios = [f / p for p, f in zip(plain, framework)]
-    return Result(median(plain), median(framework), median(ratios))
+    extra = median([f - p for p, f in zip(plain, framework)])
+    return Result(median(plain), median(framework), extra, median(ratios), min(ratios), max(ratios))
 
 
 @dataclass(frozen=True)
 class Result:
+    """Median seconds per batch of each side and of their per-round difference; median, lowest
+    and highest per-round ratio."""
+
     plain: float
     plkit: float
+    overhead: float
     ratio: float
+    lowest: float
+    highest: float
+
+
+def _row(case: Case, result: Result) -> Row:
+    cells = (
+        f"{result.plain * 1e6:.1f}",
+        f"{result.plkit * 1e6:.1f}",
+        f"{result.overhead * 1e6:+.1f}",
+        f"{result.ratio:.3f}x",
+        f"{result.lowest:.2f}-{result.highest:.2f}",
+        f"<= {case.target:.2f}x",
+        verdict(result.ratio <= case.target),
+    )
+    return Row(case.label, cells)
 
 
 def main() -> None:
@@ -228,28 +249,12 @@ def main() -> None:
     window, rounds = (Window(5, 50), 1) if args.quick else (Window(20, 500), 7)
     rounds = args.rounds or rounds
     dataset = make_dataset(window.skip + window.steps + 1)
-    rows = []
-    for case in CASES:
-        result = measure(case, dataset, window, rounds, clock(args))
-        plain, framework, ratio = result.plain, result.plkit, result.ratio
-        rows.append(
-            Row(
-                case.label,
-                (
-                    f"{plain * 1e6:.1f}",
-                    f"{framework * 1e6:.1f}",
-                    f"{(framework - plain) * 1e6:+.1f}",
-                    f"{ratio:.3f}x",
-                    f"<= {case.target:.2f}x",
-                    verdict(ratio <= case.target),
-                ),
-            )
-        )
+    rows = [_row(case, measure(case, dataset, window, rounds, clock(args))) for case in CASES]
     print_table(
         f"Loop overhead: tiny MLP 32-32-1, batch {BATCH}, SGD, 1 thread; batches "
         f"{window.skip}..{window.skip + window.steps} of one epoch timed; median of {rounds} "
         f"rounds, {args.clock} time\n{machine_summary()}",
-        ("case", "plain µs", "plkit µs", "overhead µs", "ratio", "target", "result"),
+        ("case", "plain µs", "plkit µs", "overhead µs", "ratio", "ratio range", "target", "result"),
         rows,
     )
 

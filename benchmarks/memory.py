@@ -5,7 +5,7 @@ Run::
     python benchmarks/memory.py            # 2,000 steps, 3 fresh processes per row
     python benchmarks/memory.py --quick    # 100 steps, 1 process per row
 
-Each row is a fresh interpreter that trains an MLP (512 -> 1024 -> 1024 -> 10, batch 64, Adam,
+Each row is a fresh interpreter that trains an MLP (256 -> 512 -> 512 -> 10, batch 32, Adam,
 one torch thread) from a DataLoader over the same in-memory TensorDataset, then reports
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (the peak resident set). The plain process imports
 torch only; the plkit ones import plkit too, since its import is part of what it costs. The
@@ -30,14 +30,14 @@ from torch.utils.data import DataLoader, TensorDataset
 __all__ = ["main"]
 
 TARGET_MB = 30.0
-BATCH = 64
+BATCH = 32
 BATCHES_PER_EPOCH = 100
 KINDS = ("plain", "plkit bare", "plkit defaults + self.log")
 
 
 def make_net() -> nn.Module:
     return nn.Sequential(
-        nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)
+        nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)
     )
 
 
@@ -45,7 +45,7 @@ def make_loader() -> DataLoader:
     generator = torch.Generator().manual_seed(0)
     n = BATCHES_PER_EPOCH * BATCH
     data = TensorDataset(
-        torch.randn(n, 512, generator=generator), torch.randint(0, 10, (n,), generator=generator)
+        torch.randn(n, 256, generator=generator), torch.randint(0, 10, (n,), generator=generator)
     )
     return DataLoader(data, batch_size=BATCH, shuffle=True)
 
@@ -145,7 +145,7 @@ def main() -> None:
         result = verdict(extra <= TARGET_MB) if kind != "plain" else ""
         rows.append(Row(kind, (f"{after:.0f}", f"{peak:.0f}", f"{extra:+.1f}", target, result)))
     print_table(
-        f"Peak RSS: {steps} steps, MLP 512-1024-1024-10, batch {BATCH}, Adam; fresh process per "
+        f"Peak RSS: {steps} steps, MLP 256-512-512-10, batch {BATCH}, Adam; fresh process per "
         f"run, median of {rounds}\n{machine_summary()}",
         ("process", "after imports MB", "peak MB", "vs plain MB", "target MB", "result"),
         rows,

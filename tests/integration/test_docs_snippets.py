@@ -128,7 +128,7 @@ SNIPPETS, FRAGMENTS, SESSIONS = collect()
 
 # Runs in the child interpreter: argv = [snippets.json, results.json, work folder].
 _RUNNER = r"""
-import contextlib, io, json, os, sys, traceback
+import io, json, os, sys, traceback, types
 
 class _Out(io.TextIOBase):
     # sys.stdout for every snippet: log handlers created by one snippet keep writing to
@@ -151,7 +151,10 @@ for index, snippet in enumerate(snippets):
     error = None
     try:
         code = compile(snippet["code"], snippet["id"], "exec")
-        exec(code, {"__name__": "__main__"})
+        # a module of its own, as __main__: classes defined in the snippet pickle as in a script
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+        exec(code, main.__dict__)
     except BaseException as err:  # SystemExit too: a snippet must not end the runner
         error = f"{type(err).__name__}: {err}"
         trace = traceback.format_exc()

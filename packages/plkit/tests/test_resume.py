@@ -232,3 +232,23 @@ def test_resume_with_a_sampler_plkit_cannot_replay_warns_and_continues(tmp_path)
     with pytest.warns(UserWarning, match="sampler EveryOther has no state"):
         t = fit(ckpt_path=path)
     assert t.global_step == 20
+
+
+def test_checkpoint_written_after_fit_resumes_at_the_next_epoch(tmp_path):
+    model, trainer, _ = run()
+    path = tmp_path / "after.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["epoch"] == 3 and ckpt["loops"]["fit_loop"]["epoch"] == 3
+    assert ckpt["loops"]["fit_loop"]["batch"] == 0
+    pl.seed_everything(0, verbose=False)
+    more = pl.Trainer(
+        max_epochs=4,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
+    more.fit(Net(), data()[0], ckpt_path=path)
+    assert more.current_epoch == 4 and more.global_step == trainer.global_step + 10

@@ -47,43 +47,58 @@ class Callback:
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
         """Called when fit, validate, test or predict ends."""
 
-    def on_fit_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called when fit begins, after ``setup`` and ``configure_optimizers``."""
 
-    def on_fit_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called when fit ends, after ``on_train_end``."""
 
-    def on_sanity_check_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_sanity_check_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called before the validation batches run as a sanity check."""
 
-    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called after the sanity check; its logged values are discarded."""
 
     # --- training ---------------------------------------------------------------------------
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called once before the first training epoch."""
 
-    def on_train_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called once after the last training epoch."""
 
-    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called at the start of each training epoch."""
 
-    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called at the end of each training epoch, after end-of-epoch validation."""
 
     def on_train_batch_start(
         self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int
-    ) -> None: ...
+    ) -> None:
+        """Called before ``training_step`` (the batch is already on the device)."""
 
     def on_train_batch_end(
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
-    ) -> None: ...
+    ) -> None:
+        """Called after each training batch; ``outputs`` is the step's output dict."""
 
     # --- validation -------------------------------------------------------------------------
-    def on_validation_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called when a validation run begins (the module is in eval mode)."""
 
-    def on_validation_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called when a validation run ends."""
 
-    def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called before the first validation batch."""
 
-    def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called after the last validation batch (epoch values are in callback_metrics)."""
 
     def on_validation_batch_start(
         self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    ) -> None:
+        """Called before each ``validation_step``."""
 
     def on_validation_batch_end(
         self,
@@ -93,20 +108,26 @@ class Callback:
         batch: Any,
         batch_idx: int,
         dataloader_idx: int = 0,
-    ) -> None: ...
+    ) -> None:
+        """Called after each ``validation_step`` with what it returned."""
 
     # --- test -------------------------------------------------------------------------------
-    def on_test_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called when a test run begins."""
 
-    def on_test_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_test_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called when a test run ends."""
 
-    def on_test_epoch_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_test_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called before the first test batch."""
 
-    def on_test_epoch_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_test_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called after the last test batch."""
 
     def on_test_batch_start(
         self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    ) -> None:
+        """Called before each ``test_step``."""
 
     def on_test_batch_end(
         self,
@@ -116,20 +137,26 @@ class Callback:
         batch: Any,
         batch_idx: int,
         dataloader_idx: int = 0,
-    ) -> None: ...
+    ) -> None:
+        """Called after each ``test_step`` with what it returned."""
 
     # --- predict ----------------------------------------------------------------------------
-    def on_predict_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called when a predict run begins."""
 
-    def on_predict_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_predict_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called when a predict run ends."""
 
-    def on_predict_epoch_start(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_predict_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        """Called before the first predict batch."""
 
-    def on_predict_epoch_end(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_predict_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Called after the last predict batch."""
 
     def on_predict_batch_start(
         self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    ) -> None:
+        """Called before each ``predict_step``."""
 
     def on_predict_batch_end(
         self,
@@ -139,28 +166,32 @@ class Callback:
         batch: Any,
         batch_idx: int,
         dataloader_idx: int = 0,
-    ) -> None: ...
+    ) -> None:
+        """Called after each ``predict_step`` with its prediction."""
 
     # --- optimization -----------------------------------------------------------------------
-    def on_before_backward(self, trainer: Any, pl_module: Any, loss: torch.Tensor) -> None: ...
+    def on_before_backward(self, trainer: Any, pl_module: Any, loss: torch.Tensor) -> None:
+        """Called before ``backward`` with the loss it will differentiate."""
 
-    def on_after_backward(self, trainer: Any, pl_module: Any) -> None: ...
+    def on_after_backward(self, trainer: Any, pl_module: Any) -> None:
+        """Called after ``backward``: gradients exist (still scaled under 16-mixed)."""
 
     def on_before_optimizer_step(
         self, trainer: Any, pl_module: Any, optimizer: torch.optim.Optimizer
-    ) -> None: ...
+    ) -> None:
+        """Called before the optimizer steps: gradients are final (unscaled, unclipped)."""
 
     def on_before_zero_grad(
         self, trainer: Any, pl_module: Any, optimizer: torch.optim.Optimizer
-    ) -> None: ...
+    ) -> None:
+        """Called before the gradients of ``optimizer`` are reset."""
 
     # --- checkpoints and errors -------------------------------------------------------------
-    def on_save_checkpoint(
-        self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]
-    ) -> None: ...
+    def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+        """Called when a checkpoint is saved: add to or change ``checkpoint``."""
 
-    def on_load_checkpoint(
-        self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]
-    ) -> None: ...
+    def on_load_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+        """Called when resuming from ``checkpoint``, before the weights are used."""
 
-    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None: ...
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        """Called when a run fails with ``exception``, before it propagates."""

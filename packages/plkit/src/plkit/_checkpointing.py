@@ -33,7 +33,9 @@ LIGHTNING_FORMAT_VERSION = "2.5.0"
 
 def _loop_state(trainer: Any) -> dict[str, Any]:
     p = trainer._progress
-    in_epoch = trainer.state.fn == "fit" and not p.epoch_finished
+    # Inside on_train_epoch_end the epoch is done but not yet counted: resume at the next one.
+    # Anywhere else (mid-epoch, between epochs, after fit, during test) resume where we are.
+    in_epoch = not p.epoch_finished
     state: dict[str, Any] = {
         "epoch": p.epoch + (0 if in_epoch else 1),
         "batch": p.batches_done if in_epoch else 0,

@@ -58,6 +58,7 @@ def run_fit(trainer: Any) -> None:
         _epoch_end(trainer)
         progress.epoch += 1
         progress.batches_done = 0
+        progress.epoch_finished = False
     calls.both("on_train_end")
 
 
