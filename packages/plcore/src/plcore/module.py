@@ -98,22 +98,27 @@ class LightningModule(nn.Module):
 
     @property
     def current_epoch(self) -> int:
+        """The Trainer's current epoch (0 without a Trainer)."""
         return self._trainer.current_epoch if self._trainer is not None else 0
 
     @property
     def global_step(self) -> int:
+        """The Trainer's optimizer step count (0 without a Trainer)."""
         return self._trainer.global_step if self._trainer is not None else 0
 
     @property
     def global_rank(self) -> int:
+        """This process's global rank (0 without a Trainer)."""
         return self._trainer.global_rank if self._trainer is not None else 0
 
     @property
     def local_rank(self) -> int:
+        """This process's rank on its machine (0 without a Trainer)."""
         return self._trainer.local_rank if self._trainer is not None else 0
 
     @property
     def device(self) -> torch.device:
+        """The device of the module's parameters (CPU when it has none)."""
         for tensor in self.parameters():
             return tensor.device
         for tensor in self.buffers():
@@ -122,6 +127,7 @@ class LightningModule(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
+        """The floating dtype of the module's parameters."""
         for tensor in self.parameters():
             if tensor.is_floating_point():
                 return tensor.dtype
@@ -129,14 +135,17 @@ class LightningModule(nn.Module):
 
     @property
     def logger(self) -> Any:
+        """The Trainer's first logger, or None."""
         return self._trainer.logger if self._trainer is not None else None
 
     @property
     def loggers(self) -> list[Any]:
+        """The Trainer's loggers."""
         return list(self._trainer.loggers) if self._trainer is not None else []
 
     @property
     def automatic_optimization(self) -> bool:
+        """False to step optimizers yourself in training_step (manual optimization)."""
         return self._automatic_optimization
 
     @automatic_optimization.setter
@@ -171,10 +180,12 @@ class LightningModule(nn.Module):
 
     @property
     def hparams(self) -> Any:
+        """The hyper-parameters stored by save_hyperparameters (attribute access)."""
         return _hparams.get_hparams(self)
 
     @property
     def hparams_initial(self) -> Any:
+        """A copy of the hyper-parameters as first saved."""
         return _hparams.get_hparams_initial(self)
 
     @classmethod
@@ -490,80 +501,134 @@ class LightningModule(nn.Module):
         return move_data_to_device(batch, device)
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Change the batch before it is moved to the device (returns the batch)."""
         return batch
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Change the batch after it is on the device (returns the batch)."""
         return batch
 
     # --- loop hooks (no-ops) ------------------------------------------------------------------------
-    def on_fit_start(self) -> None: ...
-    def on_fit_end(self) -> None: ...
-    def on_train_start(self) -> None: ...
-    def on_train_end(self) -> None: ...
-    def on_validation_start(self) -> None: ...
-    def on_validation_end(self) -> None: ...
-    def on_test_start(self) -> None: ...
-    def on_test_end(self) -> None: ...
-    def on_predict_start(self) -> None: ...
-    def on_predict_end(self) -> None: ...
-    def on_train_epoch_start(self) -> None: ...
-    def on_train_epoch_end(self) -> None: ...
-    def on_validation_epoch_start(self) -> None: ...
-    def on_validation_epoch_end(self) -> None: ...
-    def on_test_epoch_start(self) -> None: ...
-    def on_test_epoch_end(self) -> None: ...
-    def on_predict_epoch_start(self) -> None: ...
-    def on_predict_epoch_end(self) -> None: ...
+    def on_fit_start(self) -> None:
+        """Called at the very beginning of fit, after configure_optimizers."""
+
+    def on_fit_end(self) -> None:
+        """Called at the very end of fit."""
+
+    def on_train_start(self) -> None:
+        """Called after the sanity check, before the first training epoch."""
+
+    def on_train_end(self) -> None:
+        """Called after the last training epoch."""
+
+    def on_validation_start(self) -> None:
+        """Called when a validation pass begins."""
+
+    def on_validation_end(self) -> None:
+        """Called when a validation pass ends (its metrics are in callback_metrics)."""
+
+    def on_test_start(self) -> None:
+        """Called when the test pass begins."""
+
+    def on_test_end(self) -> None:
+        """Called when the test pass ends."""
+
+    def on_predict_start(self) -> None:
+        """Called when prediction begins."""
+
+    def on_predict_end(self) -> None:
+        """Called when prediction ends."""
+
+    def on_train_epoch_start(self) -> None:
+        """Called at the start of each training epoch."""
+
+    def on_train_epoch_end(self) -> None:
+        """Called at the end of each training epoch (log epoch-level values here)."""
+
+    def on_validation_epoch_start(self) -> None:
+        """Called before the first validation batch of a pass."""
+
+    def on_validation_epoch_end(self) -> None:
+        """Called after the last validation batch of a pass."""
+
+    def on_test_epoch_start(self) -> None:
+        """Called before the first test batch."""
+
+    def on_test_epoch_end(self) -> None:
+        """Called after the last test batch."""
+
+    def on_predict_epoch_start(self) -> None:
+        """Called before the first prediction batch."""
+
+    def on_predict_epoch_end(self) -> None:
+        """Called after the last prediction batch."""
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
         """Return -1 to skip the rest of this epoch."""
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None: ...
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Called after each training batch with the step's outputs."""
 
     def on_validation_batch_start(
         self, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    ) -> None:
+        """Called before each validation batch."""
 
     def on_validation_batch_end(
         self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    ) -> None:
+        """Called after each validation batch with validation_step's output."""
 
-    def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Called before each test batch."""
 
     def on_test_batch_end(
         self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    ) -> None:
+        """Called after each test batch with test_step's output."""
 
-    def on_predict_batch_start(
-        self, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    def on_predict_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Called before each prediction batch."""
 
     def on_predict_batch_end(
         self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None: ...
+    ) -> None:
+        """Called after each prediction batch with predict_step's output."""
 
-    def on_before_zero_grad(self, optimizer: Any) -> None: ...
-    def on_before_backward(self, loss: torch.Tensor) -> None: ...
-    def on_after_backward(self) -> None: ...
-    def on_before_optimizer_step(self, optimizer: Any) -> None: ...
+    def on_before_zero_grad(self, optimizer: Any) -> None:
+        """Called before gradients are reset (automatic optimization)."""
+
+    def on_before_backward(self, loss: torch.Tensor) -> None:
+        """Called with the loss before ``backward``."""
+
+    def on_after_backward(self) -> None:
+        """Called after ``backward``, when gradients exist (inspect them here)."""
+
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        """Called after gradients are ready (and unscaled), before clipping and the step."""
 
     def on_validation_model_zero_grad(self) -> None:
         """Drop gradients before validation during fit, to free their memory."""
         self.zero_grad(set_to_none=True)
 
     def on_validation_model_eval(self) -> None:
+        """Put the model in eval mode before validation."""
         self.eval()
 
     def on_validation_model_train(self) -> None:
+        """Put the model back in train mode after validation."""
         self.train()
 
     def on_test_model_eval(self) -> None:
+        """Put the model in eval mode before testing."""
         self.eval()
 
     def on_test_model_train(self) -> None:
+        """Put the model back in train mode after testing."""
         self.train()
 
     def on_predict_model_eval(self) -> None:
+        """Put the model in eval mode before prediction."""
         self.eval()
 
     def on_exception(self, exception: BaseException) -> None:

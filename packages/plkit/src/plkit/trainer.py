@@ -427,6 +427,7 @@ class Trainer:
     # ======================================================================================
     @property
     def lightning_module(self) -> LightningModule:
+        """The LightningModule of the current (or last) run."""
         return self._model  # type: ignore[return-value]
 
     @property
@@ -440,30 +441,37 @@ class Trainer:
 
     @property
     def current_epoch(self) -> int:
+        """The epoch being trained (after fit: the number of epochs completed)."""
         return self._progress.epoch
 
     @property
     def global_step(self) -> int:
+        """Optimizer steps taken so far (each optimizer's step counts in manual optimization)."""
         return self._progress.global_step
 
     @property
     def callback_metrics(self) -> dict[str, torch.Tensor]:
+        """The latest logged values, tensors keyed by name; what callbacks monitor."""
         return self._metrics.callback_metrics
 
     @property
     def logged_metrics(self) -> dict[str, torch.Tensor]:
+        """The values last sent (or due) to the loggers, tensors keyed by name."""
         return self._metrics.logged_metrics
 
     @property
     def progress_bar_metrics(self) -> dict[str, float]:
+        """The values shown in the progress bar, as Python floats."""
         return self._metrics.progress_bar_metrics()
 
     @property
     def callbacks(self) -> list[Callback]:
+        """The callbacks in the order hooks run (checkpoint callbacks last)."""
         return self._callbacks
 
     @property
     def loggers(self) -> list[Any]:
+        """The loggers (an empty list when logging is off)."""
         return self._loggers
 
     @loggers.setter
@@ -472,6 +480,7 @@ class Trainer:
 
     @property
     def logger(self) -> Any:
+        """The first logger, or None."""
         return self._loggers[0] if self._loggers else None
 
     @logger.setter
@@ -488,10 +497,12 @@ class Trainer:
 
     @property
     def default_root_dir(self) -> str:
+        """Where logs and checkpoints go when no other folder is given."""
         return self._default_root_dir
 
     @property
     def checkpoint_callbacks(self) -> list[Callback]:
+        """Every ModelCheckpoint among the callbacks."""
         return [
             cb
             for cb in self._callbacks
@@ -500,44 +511,54 @@ class Trainer:
 
     @property
     def checkpoint_callback(self) -> Callback | None:
+        """The first ModelCheckpoint, or None."""
         found = self.checkpoint_callbacks
         return found[0] if found else None
 
     @property
     def early_stopping_callbacks(self) -> list[Callback]:
+        """Every EarlyStopping among the callbacks."""
         return [cb for cb in self._callbacks if _is_a(cb, "EarlyStopping")]
 
     @property
     def early_stopping_callback(self) -> Callback | None:
+        """The first EarlyStopping, or None."""
         found = self.early_stopping_callbacks
         return found[0] if found else None
 
     @property
     def progress_bar_callback(self) -> Callback | None:
+        """The progress bar callback, or None when the bar is off."""
         return next((cb for cb in self._callbacks if _is_a(cb, "ProgressBar")), None)
 
     @property
     def sanity_checking(self) -> bool:
+        """Whether the sanity check (validation before training) is running."""
         return self.state.stage == RunningStage.SANITY_CHECKING
 
     @property
     def training(self) -> bool:
+        """Whether the training loop is running."""
         return self.state.stage == RunningStage.TRAINING
 
     @property
     def validating(self) -> bool:
+        """Whether a validation loop is running (during fit or validate)."""
         return self.state.stage == RunningStage.VALIDATING
 
     @property
     def testing(self) -> bool:
+        """Whether the test loop is running."""
         return self.state.stage == RunningStage.TESTING
 
     @property
     def predicting(self) -> bool:
+        """Whether the prediction loop is running."""
         return self.state.stage == RunningStage.PREDICTING
 
     @property
     def interrupted(self) -> bool:
+        """Whether the last run ended by an exception, Ctrl+C or preemption."""
         return self.state.status == TrainerStatus.INTERRUPTED
 
     @property
@@ -555,42 +576,52 @@ class Trainer:
     # --- processes and devices -------------------------------------------------------------
     @property
     def accelerator(self) -> Any:
+        """The Accelerator of the strategy (CPU, CUDA or MPS)."""
         return self.strategy.accelerator
 
     @property
     def precision(self) -> str:
+        """The precision in use, e.g. '32-true' or 'bf16-mixed'."""
         return self.strategy.precision.precision
 
     @property
     def world_size(self) -> int:
+        """The number of processes in the run."""
         return self.strategy.world_size
 
     @property
     def global_rank(self) -> int:
+        """This process's rank among all processes."""
         return self.strategy.global_rank
 
     @property
     def local_rank(self) -> int:
+        """This process's rank on its machine."""
         return self.strategy.local_rank
 
     @property
     def node_rank(self) -> int:
+        """The rank of this process's machine."""
         return self.strategy.node_rank
 
     @property
     def num_nodes(self) -> int:
+        """The number of machines."""
         return self.strategy.num_nodes
 
     @property
     def is_global_zero(self) -> bool:
+        """Whether this is global rank 0 (the process that writes files)."""
         return self.strategy.is_global_zero
 
     @property
     def num_devices(self) -> int:
+        """The number of devices per machine."""
         return len(self.device_ids)
 
     @property
     def device_ids(self) -> list[int]:
+        """The indices of the devices this run uses on each machine."""
         return [
             d.index if d.index is not None else i
             for i, d in enumerate(self.strategy.parallel_devices)
@@ -631,18 +662,22 @@ class Trainer:
 
     @property
     def enable_validation(self) -> bool:
+        """Whether fit runs validation (data, a validation_step and batches to run)."""
         return self._validation_enabled
 
     @property
     def train_dataloader(self) -> Any:
+        """The training dataloader of the current fit, as prepared by the Trainer."""
         return self._train_loader
 
     @property
     def val_dataloaders(self) -> Any:
+        """The validation dataloader(s), as prepared by the Trainer."""
         loaders = self._val_loaders
         return loaders[0] if len(loaders) == 1 else (loaders or None)
 
     def print(self, *args: Any, **kwargs: Any) -> None:
+        """``print`` on global rank 0 only."""
         if self.is_global_zero:
             print(*args, **kwargs)
 
