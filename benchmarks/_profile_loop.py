@@ -62,7 +62,10 @@ def _label(key: tuple[str, int, str]) -> str:
 
 
 def profile_case(letter: str) -> pstats.Stats:
-    case = next(c for c in CASES if c.label.startswith(f"({letter})"))
+    case = next((c for c in CASES if c.label.startswith(f"({letter})")), None)
+    if case is None:
+        known = " ".join(c.label.split(")")[0].lstrip("(") for c in CASES)
+        raise SystemExit(f"unknown case {letter!r}; write some of: {known}, or 'breakdown'")
     loader = DataLoader(make_dataset(BATCHES), batch_size=BATCH, shuffle=False)
     case.plkit(loader)  # warm-up: lazy imports, allocator
     profiler = cProfile.Profile()

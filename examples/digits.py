@@ -5,11 +5,11 @@ LightningDataModule; a LightningModule holds the network, the steps and the opti
 Trainer runs the loop, writes TensorBoard event files and a checkpoint. It is a plain Lightning
 2.x script: swap ``import plkit as pl`` for ``import lightning.pytorch as pl`` and it runs there.
 
-Run it (about 10 s on 2 CPU cores; at least 95 % validation accuracy, or it exits with 1)::
+Run it (about 10 s on 2 idle CPU cores; at least 95 % validation accuracy, or it exits with 1)::
 
     pip install "plkit[examples]"
     python examples/digits.py                  # logs under ./lightning_logs/version_N
-    python examples/digits.py --root /tmp/run  # logs under /tmp/run/lightning_logs/version_N
+    python examples/digits.py --root /tmp/run  # or PLKIT_EXAMPLES_ROOT=/tmp/run: logs go there
     python examples/digits.py --fast           # a few-second smoke run (or PLKIT_EXAMPLES_FAST=1)
     tensorboard --logdir lightning_logs        # look at the curves
 """
@@ -170,7 +170,8 @@ def plot_curves(log_dir: str) -> Path | None:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", default=os.getcwd(), help="where lightning_logs/ goes")
+    root = os.environ.get("PLKIT_EXAMPLES_ROOT") or os.getcwd()
+    parser.add_argument("--root", default=root, help="where lightning_logs/ goes")
     parser.add_argument("--fast", action="store_true", help="a few epochs, for CI")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the weights")
     args = parser.parse_args(argv)

@@ -119,3 +119,12 @@ def test_digits_datamodule_rejects_a_bad_batch_size() -> None:
     digits = _load_example("digits.py")
     with pytest.raises(ValueError, match="batch_size=0"):
         digits.DigitsDataModule(batch_size=0)
+
+
+def test_digits_root_from_flag_or_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    parse_args = _load_example("digits.py")._parse_args
+    monkeypatch.setenv("PLKIT_EXAMPLES_ROOT", str(tmp_path))
+    assert parse_args([]).root == str(tmp_path)
+    assert parse_args(["--root", "elsewhere"]).root == "elsewhere"
+    monkeypatch.delenv("PLKIT_EXAMPLES_ROOT")
+    assert parse_args([]).root == os.getcwd()

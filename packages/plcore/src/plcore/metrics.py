@@ -22,6 +22,8 @@ import torch
 __all__ = ["FX_DEFAULTS", "MetricEntry", "MetricStore", "MetricViews", "resolve_log_options"]
 
 _REDUCE_FX = ("mean", "sum", "max", "min")
+_PLAIN_FLOATS = (torch.float32, torch.float64)
+_FOLD_EVERY = 64  # queued epoch values folded into the accumulator at once
 SyncFn = Callable[[torch.Tensor, str], torch.Tensor]
 
 #: Hook name -> (default on_step, default on_epoch, on_step allowed, on_epoch allowed).
@@ -151,17 +153,20 @@ class MetricEntry:
         "cached",
         "count",
         "dataloader_idx",
+        "fx",
         "logger",
         "metric",
         "name",
         "on_epoch",
         "on_step",
         "options",
+        "pending",
         "prog_bar",
         "reduce_fx",
         "source",
         "step_value",
         "sync_dist",
+        "weights",
     )
 
     def __init__(self, name: str, options: tuple[Any, ...], dataloader_idx: int | None) -> None:
@@ -177,28 +182,47 @@ class MetricEntry:
         self.metric: Any = None
         self.cached: torch.Tensor | None = None
         self.source: int | None = None  # the dataloader that logged it (None: outside batches)
+        self.fx: str = ""
+        self.pending: list[torch.Tensor] = []
+        self.weights: list[float] = []
 
     def update(self, value: torch.Tensor, batch_size: int | None) -> None:
+        """Keep ``value`` as this step's value and queue it for the epoch aggregate.
+
+        Values are queued, not added one by one: every ``_FOLD_EVERY`` steps (and when the epoch
+        value is read) the queue is folded into the accumulator with one stacked operation,
+        which costs far less per step than a tensor operation on every call.
+        """
         self.step_value = value
         self.cached = None
-        if not self.on_epoch:
+        if self.on_epoch:
+            self.pending.append(value)
+            self.weights.append(1.0 if batch_size is None else float(batch_size))
+            if len(self.pending) >= _FOLD_EVERY:
+                self._fold()
+
+    def _fold(self) -> None:
+        if not self.pending:
             return
+        values = torch.stack(self.pending)
         fx = self.reduce_fx
         if fx == "mean":
-            weight = 1.0 if batch_size is None else float(batch_size)
-            weighted = (
-                value.to(torch.float64) * weight if value.is_floating_point() else value * weight
-            )
-            self.acc = weighted if self.acc is None else self.acc + weighted
-            self.count += weight
-        elif self.acc is None:
-            self.acc = value.clone()
-        elif fx == "sum":
-            self.acc = self.acc + value
-        elif fx == "max":
-            self.acc = torch.maximum(self.acc, value)
+            weights = torch.tensor(self.weights, dtype=torch.float64, device=values.device)
+            part = (values.to(torch.float64) * weights).sum()
+            self.count += float(sum(self.weights))
+            self.acc = part if self.acc is None else self.acc + part
         else:
-            self.acc = torch.minimum(self.acc, value)
+            part = values.sum() if fx == "sum" else values.max() if fx == "max" else values.min()
+            if self.acc is None:
+                self.acc = part
+            elif fx == "sum":
+                self.acc = self.acc + part
+            elif fx == "max":
+                self.acc = torch.maximum(self.acc, part)
+            else:
+                self.acc = torch.minimum(self.acc, part)
+        self.pending.clear()
+        self.weights.clear()
 
     def epoch_value(self, sync: SyncFn | None) -> torch.Tensor | None:
         """The epoch aggregate, reduced across processes once and cached until the next update."""
@@ -207,6 +231,7 @@ class MetricEntry:
         return self.cached
 
     def _compute_epoch_value(self, sync: SyncFn | None) -> torch.Tensor | None:
+        self._fold()
         if self.metric is not None:
             value = self.metric.compute()
             return value.detach() if isinstance(value, torch.Tensor) else torch.tensor(value)
@@ -273,8 +298,11 @@ class MetricStore:
         dataloader_idx: int | None = None,
         device: torch.device | None = None,
         source: int | None = None,
-    ) -> None:
-        """Record one value; see ``LightningModule.log`` for the meaning of each option."""
+    ) -> MetricEntry:
+        """Record one value; see ``LightningModule.log`` for the meaning of each option.
+
+        Returns the entry, so a caller may remember it and use :meth:`log_again` next time.
+        """
         reduce_fx = _normalize_reduce_fx(name, reduce_fx)
         if dataloader_idx is not None:
             name = f"{name}/dataloader_idx_{dataloader_idx}"
@@ -283,6 +311,7 @@ class MetricStore:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = MetricEntry(name, options, dataloader_idx)
+            entry.fx = fx
         elif entry.options != options:
             raise ValueError(
                 f"self.log({name!r}) was already called in `{fx}` with different options "
@@ -302,6 +331,21 @@ class MetricStore:
         entry.source = source
         if on_step:
             self._step_dirty[id(entry)] = entry
+        return entry
+
+    def log_again(self, entry: MetricEntry, value: torch.Tensor, batch_size: int | None) -> None:
+        """The hot path of :meth:`log` for a key already logged with the same options: a plain
+        float32/float64 scalar tensor goes straight in (anything else takes the full path)."""
+        if value.dim() or value.dtype not in _PLAIN_FLOATS or entry.metric is not None:
+            entry.update(_as_tensor(entry.name, value, None), batch_size)
+        else:
+            entry.update(value.detach(), batch_size)
+        if entry.on_step:
+            self._step_dirty[id(entry)] = entry
+
+    def knows(self, entry: MetricEntry) -> bool:
+        """Whether ``entry`` still belongs to this store (a reset forgets every entry)."""
+        return self._entries.get((entry.fx, entry.name)) is entry
 
     @property
     def has_step_values(self) -> bool:

@@ -40,18 +40,45 @@ __all__ = ["LightningModule"]
 _NOT_ATTACHED = "is not attached to a `Trainer`. Pass it to `Trainer.fit(model)` first."
 
 
+_UNKNOWN = object()
+
+
 class _LogContext:
     """Where ``self.log`` writes right now; the Trainer mutates it (cheaper than nn.Module setattr)."""
 
-    __slots__ = ("batch", "batch_size", "dataloader_idx", "fx", "num_dataloaders", "store")
+    __slots__ = (
+        "_batch",
+        "_batch_size",
+        "dataloader_idx",
+        "fx",
+        "num_dataloaders",
+        "sites",
+        "store",
+    )
 
     def __init__(self) -> None:
         self.fx: str | None = None
         self.store: MetricStore | None = None
         self.dataloader_idx: int | None = None
         self.num_dataloaders = 1
-        self.batch_size: int | None = None
-        self.batch: Any = None
+        self._batch: Any = None
+        self._batch_size: Any = _UNKNOWN
+        self.sites: dict[tuple[Any, ...], Any] = {}  # call site -> metric entry (hot path)
+
+    @property
+    def batch(self) -> Any:
+        return self._batch
+
+    @batch.setter
+    def batch(self, batch: Any) -> None:
+        self._batch = batch
+        self._batch_size = _UNKNOWN
+
+    def current_batch_size(self) -> int | None:
+        """The current batch's size, found once per batch (the weight of an epoch mean)."""
+        if self._batch_size is _UNKNOWN:
+            self._batch_size = _batch_size(self._batch)
+        return self._batch_size  # type: ignore[no-any-return]
 
 
 def _batch_size(batch: Any) -> int | None:
@@ -282,6 +309,30 @@ class LightningModule(nn.Module):
             rank_zero_only: accepted for compatibility; only rank 0 writes logs anyway.
         """
         ctx = self._log_ctx
+        store = ctx.store
+        if store is not None and type(value) is torch.Tensor and not enable_graph:
+            # Hot path: this call site logged before with the same options in this hook.
+            site = (
+                ctx.fx,
+                name,
+                prog_bar,
+                logger,
+                on_step,
+                on_epoch,
+                reduce_fx,
+                sync_dist,
+                add_dataloader_idx,
+                ctx.dataloader_idx,
+                ctx.num_dataloaders,
+            )
+            entry = ctx.sites.get(site)
+            if entry is not None and store.knows(entry):
+                if batch_size is None and entry.on_epoch:
+                    batch_size = ctx.current_batch_size()
+                store.log_again(entry, value, batch_size)
+                return
+        else:
+            site = None
         if not isinstance(name, str) or not name:
             raise TypeError(f"self.log(name, ...) needs a non-empty string name, got {name!r}.")
         if self._trainer is None:  # e.g. a unit test calling training_step directly
@@ -304,7 +355,7 @@ class LightningModule(nn.Module):
         # Python numbers are put where the module lives (an NCCL all-reduce needs that)
         device = None if isinstance(value, torch.Tensor) else self.device
         dl_idx = ctx.dataloader_idx if add_dataloader_idx and ctx.num_dataloaders > 1 else None
-        ctx.store.log(
+        entry = ctx.store.log(
             ctx.fx,  # type: ignore[arg-type]
             name,
             value,

@@ -22,6 +22,7 @@ class CountingBar(TQDMProgressBar):
     """Counts get_metrics calls: it must run only at refresh points."""
 
     calls = 0
+    MIN_REDRAW_INTERVAL_S = 0.0  # every refresh point draws (time throttling is tested apart)
 
     def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
         self.calls += 1
@@ -53,6 +54,22 @@ def test_refresh_rate_limits_drawing_and_metric_work(
     # refresh points 3, 6, 9 and the last batch (10); the reset draws 0
     assert sorted(set(_main_counts(tty.getvalue(), 10))) == [0, 3, 6, 9, 10]
     assert bar.calls == 4 + 1  # the refresh points, then once at epoch end
+
+
+def test_redraws_are_throttled_by_time_but_the_last_batch_always_draws(
+    stderr: Callable[..., io.StringIO], driver: SimpleNamespace
+) -> None:
+    tty = stderr(tty=True)
+
+    class Slow(CountingBar):
+        MIN_REDRAW_INTERVAL_S = 3600.0
+
+    bar = Slow(refresh_rate=1)
+    trainer = driver.make_trainer(num_val_batches=[], num_sanity_val_batches=[])
+    driver.fit(bar, trainer, epochs=1)
+    # the first refresh point draws (nothing drawn yet), then only the forced last batch
+    assert sorted(set(_main_counts(tty.getvalue(), 10))) == [0, 1, 10]
+    assert bar.calls <= 3
 
 
 def test_validation_inside_the_epoch_counts_on_the_main_bar(

@@ -94,6 +94,9 @@ class _Step:
         self.clip_val, self.clip_algo = plan.gradient_clip_val, plan.gradient_clip_algorithm
         self.clip = self.clip_val is not None or "configure_gradient_clipping" in overridden
         self.forward_context = self.strategy.precision.has_forward_context
+        # With plain 32/64-bit precision the strategy's backward and step add nothing: call
+        # torch directly and save several Python frames on every batch.
+        self.direct = _plain_strategy(self.strategy)
         self.output: Any = None
         self.loss: torch.Tensor | None = None
 
@@ -131,8 +134,12 @@ class _Step:
         calls = self.calls
         if self.backward_hooks:
             calls.both("on_before_backward", loss)
-        backward_fn = partial(calls.module, "backward") if self.custom_backward else _plain_backward
-        self.strategy.backward(loss, backward_fn)
+        if self.custom_backward:
+            self.strategy.backward(loss, partial(calls.module, "backward"))
+        elif self.direct:
+            loss.backward()
+        else:
+            self.strategy.backward(loss, _plain_backward)
         if self.backward_hooks:
             calls.both("on_after_backward")
 
@@ -142,6 +149,15 @@ class _Step:
             self.zero_grad(optimizer, batch_idx)
         if loss is not None:
             self.backward(loss)
+        return loss
+
+    def closure_then_after(
+        self, batch: Any, batch_idx: int, lopt: Any, zero_grad: bool, optimizer: Any
+    ) -> Any:
+        """What precision's optimizer step wraps around the closure, inlined (direct mode)."""
+        loss = self.closure(batch, batch_idx, lopt, zero_grad)
+        if self.step_hooks or self.clip:
+            self.after_closure(optimizer)
         return loss
 
     def after_closure(self, optimizer: Any) -> None:
@@ -171,13 +187,30 @@ def _run_automatic(
         with step.strategy.no_backward_sync(step.forward, True):
             step.closure(batch, batch_idx, lopt, window_start)
         return False
-    closure = partial(step.closure, batch, batch_idx, lopt, window_start)
+    optimizer = lopt.optimizer
     if step.custom_opt_step:
+        closure = partial(step.closure, batch, batch_idx, lopt, window_start)
         step.calls.module("optimizer_step", trainer.current_epoch, batch_idx, lopt, closure)
+    elif step.direct:  # what the layers below LightningOptimizer.step amount to
+        optimizer.step(
+            closure=partial(step.closure_then_after, batch, batch_idx, lopt, window_start, optimizer)
+        )
     else:  # what LightningOptimizer.step would do, minus two layers of calls
-        optimizer = lopt.optimizer
+        closure = partial(step.closure, batch, batch_idx, lopt, window_start)
         step.strategy.optimizer_step(optimizer, closure, partial(step.after_closure, optimizer))
     return True
+
+
+def _plain_strategy(strategy: Any) -> bool:
+    from placcel import Precision, Strategy
+
+    precision = type(strategy.precision)
+    return (
+        precision.backward is Precision.backward
+        and precision.optimizer_step is Precision.optimizer_step
+        and type(strategy).backward is Strategy.backward
+        and type(strategy).optimizer_step is Strategy.optimizer_step
+    )
 
 
 def _window(trainer: Any, batch_idx: int, is_last: bool) -> tuple[bool, bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -59,6 +60,23 @@ def _update_n(bar: Any, n: int) -> None:
     bar.refresh()
 
 
+class _Throttle:
+    """Allows a redraw at most every ``interval`` seconds (forced draws always pass)."""
+
+    __slots__ = ("interval", "next_at")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.next_at = 0.0
+
+    def due(self, force: bool) -> bool:
+        now = time.monotonic()
+        if not force and now < self.next_at:
+            return False
+        self.next_at = now + self.interval
+        return True
+
+
 class TQDMProgressBar(ProgressBar):
     """Progress bars for sanity check, training, validation, test and predict (tqdm on a terminal).
 
@@ -85,6 +103,8 @@ class TQDMProgressBar(ProgressBar):
         "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}{postfix}]"
     )
     LINE_INTERVAL_S = 30.0
+    #: A terminal bar redraws at most this often (the last batch and epoch ends always redraw).
+    MIN_REDRAW_INTERVAL_S = 0.1
 
     def __init__(
         self, refresh_rate: int = 1, process_position: int = 0, leave: bool = False
@@ -94,6 +114,8 @@ class TQDMProgressBar(ProgressBar):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"`{arg}` must be an int >= 0, got {value!r}.")
         self._refresh_rate = refresh_rate
+        self._main_throttle = _Throttle(self.MIN_REDRAW_INTERVAL_S)
+        self._eval_throttle = _Throttle(self.MIN_REDRAW_INTERVAL_S)
         self._process_position = process_position
         self._leave = bool(leave)
         self._train_progress_bar: Any = None
@@ -254,8 +276,9 @@ class TQDMProgressBar(ProgressBar):
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        if self._should_update(batch_idx + 1, self._train_total):
-            self._refresh_main_bar(trainer, pl_module)
+        current = batch_idx + 1
+        if self._should_update(current, self._train_total):
+            self._refresh_main_bar(trainer, pl_module, force=current == self._train_total)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if self._train_progress_bar is not None:
@@ -265,11 +288,17 @@ class TQDMProgressBar(ProgressBar):
         if self._train_progress_bar is not None:
             self._train_progress_bar.close()
 
-    def _refresh_main_bar(self, trainer: Any, pl_module: Any, with_metrics: bool = True) -> None:
+    def _refresh_main_bar(
+        self, trainer: Any, pl_module: Any, with_metrics: bool = True, force: bool = True
+    ) -> None:
         bar = self.train_progress_bar
         if bar.disable:
             return
         bar.n = self.train_batch_idx + self._fit_val_batches_done
+        # Formatting metrics (which reads them from the device) and redrawing cost far more than
+        # a training step of a small model: do it at most every MIN_REDRAW_INTERVAL_S.
+        if not self._main_throttle.due(force):
+            return
         if with_metrics:
             bar.set_postfix_str(format_metrics(self.get_metrics(trainer, pl_module)), refresh=False)
         bar.refresh()
@@ -308,9 +337,13 @@ class TQDMProgressBar(ProgressBar):
         super().on_validation_batch_end(
             trainer, pl_module, outputs, batch, batch_idx, dataloader_idx
         )
-        if not self._should_update(batch_idx + 1, self._eval_total):
+        current = batch_idx + 1
+        if not self._should_update(current, self._eval_total):
             return
-        _update_n(self.val_progress_bar, batch_idx + 1)
+        if not self._eval_throttle.due(current == self._eval_total):
+            self.val_progress_bar.n = current
+            return
+        _update_n(self.val_progress_bar, current)
         if self._counting_fit_val and self._train_progress_bar is not None:
             self._refresh_main_bar(trainer, pl_module, with_metrics=False)
 
