@@ -193,7 +193,9 @@ def _run_automatic(
         step.calls.module("optimizer_step", trainer.current_epoch, batch_idx, lopt, closure)
     elif step.direct:  # what the layers below LightningOptimizer.step amount to
         optimizer.step(
-            closure=partial(step.closure_then_after, batch, batch_idx, lopt, window_start, optimizer)
+            closure=partial(
+                step.closure_then_after, batch, batch_idx, lopt, window_start, optimizer
+            )
         )
     else:  # what LightningOptimizer.step would do, minus two layers of calls
         closure = partial(step.closure, batch, batch_idx, lopt, window_start)
