@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -47,8 +48,9 @@ class _LogContext:
     """Where ``self.log`` writes right now; the Trainer mutates it (cheaper than nn.Module setattr)."""
 
     __slots__ = (
-        "_batch",
-        "_batch_size",
+        "_bs",
+        "_bs_for",
+        "batch",
         "dataloader_idx",
         "fx",
         "num_dataloaders",
@@ -61,24 +63,17 @@ class _LogContext:
         self.store: MetricStore | None = None
         self.dataloader_idx: int | None = None
         self.num_dataloaders = 1
-        self._batch: Any = None
-        self._batch_size: Any = _UNKNOWN
+        self.batch: Any = None  # set by the loops for every batch
+        self._bs_for: Any = _UNKNOWN
+        self._bs: int | None = None
         self.sites: dict[tuple[Any, ...], Any] = {}  # call site -> metric entry (hot path)
-
-    @property
-    def batch(self) -> Any:
-        return self._batch
-
-    @batch.setter
-    def batch(self, batch: Any) -> None:
-        self._batch = batch
-        self._batch_size = _UNKNOWN
 
     def current_batch_size(self) -> int | None:
         """The current batch's size, found once per batch (the weight of an epoch mean)."""
-        if self._batch_size is _UNKNOWN:
-            self._batch_size = _batch_size(self._batch)
-        return self._batch_size  # type: ignore[no-any-return]
+        batch = self.batch
+        if self._bs_for is not batch:
+            self._bs_for, self._bs = batch, _batch_size(batch)
+        return self._bs
 
 
 def _batch_size(batch: Any) -> int | None:
@@ -87,6 +82,8 @@ def _batch_size(batch: Any) -> int | None:
         return batch.shape[0] if batch.dim() else 1
     if isinstance(batch, Mapping):
         batch = list(batch.values())
+    elif dataclasses.is_dataclass(batch) and not isinstance(batch, type):
+        batch = [getattr(batch, field.name) for field in dataclasses.fields(batch)]
     if isinstance(batch, (list, tuple)):
         for item in batch:
             size = _batch_size(item)
@@ -367,7 +364,7 @@ class LightningModule(nn.Module):
             sync_dist=sync_dist,
             batch_size=batch_size
             if batch_size is not None or not on_epoch
-            else _batch_size(ctx.batch),
+            else ctx.current_batch_size(),
             dataloader_idx=dl_idx,
             device=device,
             source=ctx.dataloader_idx,

@@ -113,8 +113,16 @@ class _Step:
         return output
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
-        output = self.output = self.run_step(batch, batch_idx)
-        loss = _loss_of(output)
+        ctx = self.model._log_ctx
+        ctx.fx = "training_step"
+        if self.forward_context:
+            with self.strategy.forward_context():
+                output = self.forward(batch, batch_idx)
+        else:
+            output = self.forward(batch, batch_idx)
+        ctx.fx = None
+        self.output = output
+        loss = output if type(output) is torch.Tensor else _loss_of(output)
         if loss is not None and self.accumulate > 1:
             loss = loss / self.accumulate
         self.loss = loss
@@ -128,7 +136,7 @@ class _Step:
                 "optimizer_zero_grad", self.trainer.current_epoch, batch_idx, optimizer
             )
         else:
-            optimizer.zero_grad()
+            optimizer.optimizer.zero_grad()  # the LightningOptimizer's wrapped optimizer
 
     def backward(self, loss: torch.Tensor) -> None:
         calls = self.calls
@@ -268,17 +276,23 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     batch_idx = start_batch - 1
     schedulers = bool(trainer.lr_scheduler_configs)
     preemption = trainer._preemption
+    ctx = model._log_ctx
+    dirty = metrics.train._step_dirty  # non-empty when this step logged something
+    accumulate, max_steps = plan.accumulate_grad_batches, plan.max_steps
+    may_validate = trainer._validation_enabled and trainer._val_due_this_epoch()
     for batch_idx, batch, is_last in iterator:
         progress.is_last_batch = is_last
         batch = transfer(batch, 0)
-        model._log_ctx.batch = batch
-        progress.batch_idx = batch_idx
+        ctx.batch = batch
         if has_batch_start:
             calls.callbacks("on_train_batch_start", batch, batch_idx)
             if calls.module_if("on_train_batch_start", batch, batch_idx) == -1:
                 break
         if automatic:
-            window_start, window_end = _window(trainer, batch_idx, is_last)
+            if accumulate == 1:
+                window_start = window_end = True
+            else:
+                window_start, window_end = _window(trainer, batch_idx, is_last)
             if _run_automatic(step, batch, batch_idx, window_start, window_end):
                 progress.global_step += 1
             output = _batch_output(step.output, step.loss) if has_batch_end else None
@@ -295,17 +309,17 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
         counts = window_end or not automatic
         if counts:  # Lightning's "batches that stepped": the loggers' step axis
             progress.batches_that_stepped += 1
-        if metrics.train.has_step_values:
+        if dirty:
             metrics.merge_train_step()  # callbacks see this step's values
         if has_batch_end:
             calls.both("on_train_batch_end", output, batch, batch_idx)
-            if metrics.train.has_step_values:
+            if dirty:
                 metrics.merge_train_step()  # values callbacks logged in on_train_batch_end
         if (
             counts and log_every and progress.batches_that_stepped % log_every == 0
         ) or trainer.should_stop:
             metrics.write_train_step()
-        if _should_validate(trainer, batch_idx, is_last):
+        if may_validate and _should_validate(trainer, batch_idx, is_last):
             evaluation.run_validation_in_fit(trainer)
         if automatic and window_end and schedulers:  # plateau schedulers read fresh metrics
             _step_schedulers(trainer, "step", batch_idx, plateau=True)
@@ -315,6 +329,8 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
             break
         if deadline is not None and time.monotonic() >= deadline:
             trainer.should_stop = True
-        if trainer._training_done() or (trainer.should_stop and trainer._can_stop_early()):
+        if max_steps != -1 and progress.global_step >= max_steps:
+            break  # (max_epochs is the fit loop's business)
+        if trainer.should_stop and trainer._can_stop_early():
             break
     progress.last_batch_idx = batch_idx
