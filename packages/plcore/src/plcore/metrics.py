@@ -281,6 +281,9 @@ class MetricStore:
         self.sync = sync
         self._entries: dict[tuple[str, str], MetricEntry] = {}
         self._step_dirty: dict[int, MetricEntry] = {}  # once per entry, however often logged
+        # A dirty value needs a cross-process reduction: it must be read on every rank at the
+        # same point (the loop does that each step), never lazily by one rank alone.
+        self.sync_pending = False
 
     def log(
         self,
@@ -331,6 +334,8 @@ class MetricStore:
         entry.source = source
         if on_step:
             self._step_dirty[id(entry)] = entry
+            if entry.sync_dist and self.sync is not None:
+                self.sync_pending = True
         return entry
 
     def log_again(self, entry: MetricEntry, value: torch.Tensor, batch_size: int | None) -> None:
@@ -342,6 +347,8 @@ class MetricStore:
             entry.update(value.detach(), batch_size)
         if entry.on_step:
             self._step_dirty[id(entry)] = entry
+            if entry.sync_dist and self.sync is not None:
+                self.sync_pending = True
 
     def knows(self, entry: MetricEntry) -> bool:
         """Whether ``entry`` still belongs to this store (a reset forgets every entry)."""
@@ -367,6 +374,7 @@ class MetricStore:
             if entry.prog_bar:
                 views.pbar[forked] = value
         self._step_dirty.clear()
+        self.sync_pending = False
         return views
 
     def epoch_views(self) -> MetricViews:
@@ -396,6 +404,7 @@ class MetricStore:
                 entry.metric.reset()
         self._entries.clear()
         self._step_dirty.clear()
+        self.sync_pending = False
 
     def names(self) -> list[str]:
         return [entry.name for entry in self._entries.values()]

@@ -369,6 +369,8 @@ class LightningModule(nn.Module):
             device=device,
             source=ctx.dataloader_idx,
         )
+        if site is not None:
+            ctx.sites[site] = entry
 
     def log_dict(
         self,

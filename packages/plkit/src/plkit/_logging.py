@@ -51,9 +51,14 @@ class MetricsHub:
         self.train.reset()
         self.trainer.lightning_module._log_ctx.store = self.train
 
-    def merge_train_step(self) -> None:
-        """Make this step's values visible (before on_train_batch_end, as in Lightning, and again
-        after it for values callbacks logged there)."""
+    def flush(self) -> None:
+        """Merge the training values logged since the last read into the three views.
+
+        Called when someone reads ``trainer.callback_metrics`` (or the other two views), before
+        writing to loggers and at epoch ends, so a step nobody looks at costs no dict work.
+        """
+        if not self.train._step_dirty:
+            return
         views = self.train.step_views()
         self._merge(views)
         if self._pending is None:
@@ -63,12 +68,14 @@ class MetricsHub:
 
     def write_train_step(self) -> None:
         """Write the values merged since the last write to the loggers."""
+        self.flush()
         views, self._pending = self._pending, None
         if views is not None and views.log:
             self.log(views.log, self.trainer._progress.batches_that_stepped - 1)
 
     def train_epoch_end(self, log: bool = True) -> None:
         """Merge the epoch aggregates; write them (and start a new epoch) when ``log``."""
+        self.flush()
         views = self.train.epoch_views()
         self._merge(views)
         if not log:
@@ -108,6 +115,7 @@ class MetricsHub:
         if views.log:
             step = self.trainer._progress.batches_that_stepped
             self.log(views.log, step - 1 if self.trainer.state.fn == "fit" and step else step)
+        self.save_loggers()
         return _per_dataloader(to_float_dict(views.log), views.sources, num_loaders)
 
     def discard_sanity(self) -> None:
@@ -129,7 +137,12 @@ class MetricsHub:
         scalars.setdefault("epoch", trainer.current_epoch)
         for logger in loggers:
             logger.log_metrics(scalars, step=step)
-            logger.save()
+
+    def save_loggers(self) -> None:
+        """Let the loggers persist what they buffered (epoch and evaluation ends, not each step)."""
+        if self.trainer.is_global_zero:
+            for logger in self.trainer.loggers:
+                logger.save()
 
 
 def _per_dataloader(

@@ -452,16 +452,19 @@ class Trainer:
     @property
     def callback_metrics(self) -> dict[str, torch.Tensor]:
         """The latest logged values, tensors keyed by name; what callbacks monitor."""
+        self._metrics.flush()
         return self._metrics.callback_metrics
 
     @property
     def logged_metrics(self) -> dict[str, torch.Tensor]:
         """The values last sent (or due) to the loggers, tensors keyed by name."""
+        self._metrics.flush()
         return self._metrics.logged_metrics
 
     @property
     def progress_bar_metrics(self) -> dict[str, float]:
         """The values shown in the progress bar, as Python floats."""
+        self._metrics.flush()
         return self._metrics.progress_bar_metrics()
 
     @property

@@ -309,12 +309,10 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
         counts = window_end or not automatic
         if counts:  # Lightning's "batches that stepped": the loggers' step axis
             progress.batches_that_stepped += 1
-        if dirty:
-            metrics.merge_train_step()  # callbacks see this step's values
+        if dirty and metrics.train.sync_pending:
+            metrics.flush()  # values reduced across processes: every rank at the same point
         if has_batch_end:
             calls.both("on_train_batch_end", output, batch, batch_idx)
-            if dirty:
-                metrics.merge_train_step()  # values callbacks logged in on_train_batch_end
         if (
             counts and log_every and progress.batches_that_stepped % log_every == 0
         ) or trainer.should_stop:

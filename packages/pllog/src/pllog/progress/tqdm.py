@@ -275,10 +275,13 @@ class TQDMProgressBar(ProgressBar):
     def on_train_batch_end(
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        current = batch_idx + 1
+        self._train_batch_idx = current = batch_idx + 1  # what the base class counts
+        last = current == self._train_total
+        # Cheapest test first: most batches fall between two redraws and end here.
+        if not last and time.monotonic() < self._main_throttle.next_at:
+            return
         if self._should_update(current, self._train_total):
-            self._refresh_main_bar(trainer, pl_module, force=current == self._train_total)
+            self._refresh_main_bar(trainer, pl_module, force=last)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if self._train_progress_bar is not None:
