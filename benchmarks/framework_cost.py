@@ -34,7 +34,7 @@ class _Batches:
     def __init__(self, batches: list) -> None:
         self.batches = batches
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return iter(self.batches)
 
     def __len__(self) -> int:
@@ -48,24 +48,24 @@ class _Tiny(pl.LightningModule):
         self.m = nn.Linear(1, 1)
         self.do_log = log
 
-    def training_step(self, batch, batch_idx):  # noqa: ANN001, ANN201
+    def training_step(self, batch, batch_idx):
         x, y = batch
         loss = nn.functional.mse_loss(self.m(x), y)
         if self.do_log:
             self.log("loss", loss)
         return loss
 
-    def configure_optimizers(self):  # noqa: ANN201
+    def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.01)
 
 
 class _Clock(pl.Callback):
     """CPU time from on_train_start to on_train_end (construction and set-up excluded)."""
 
-    def on_train_start(self, trainer, pl_module) -> None:  # noqa: ANN001
+    def on_train_start(self, trainer, pl_module) -> None:
         self.start = time.thread_time()
 
-    def on_train_end(self, trainer, pl_module) -> None:  # noqa: ANN001
+    def on_train_end(self, trainer, pl_module) -> None:
         self.seconds = time.thread_time() - self.start
 
 
@@ -83,12 +83,17 @@ def _plain(batches: list) -> float:
 
 def _plkit(batches: list, log: bool, defaults: bool) -> float:
     clock = _Clock()
-    switches = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                    enable_model_summary=False)
+    switches = dict(
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     if defaults:
         switches = dict(default_root_dir=tempfile.mkdtemp(prefix="plkit-bench-"))
-    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", callbacks=[clock], num_sanity_val_steps=0,
-                         **switches)
+    trainer = pl.Trainer(
+        max_epochs=1, accelerator="cpu", callbacks=[clock], num_sanity_val_steps=0, **switches
+    )
     with quiet():
         trainer.fit(_Tiny(log), _Batches(batches))
     return clock.seconds / len(batches)
@@ -116,12 +121,29 @@ def main() -> None:
         ratio = (MLP_STEP_US + extra) / MLP_STEP_US
         target = TARGETS.get(name)
         verdict = "" if target is None else ("PASS" if ratio <= target else "MISS")
-        rows.append(Row(name, (f"{micros:.1f}", f"{extra:+.1f}", f"{ratio:.3f}x",
-                               "" if target is None else f"<= {target:.2f}x", verdict)))
+        rows.append(
+            Row(
+                name,
+                (
+                    f"{micros:.1f}",
+                    f"{extra:+.1f}",
+                    f"{ratio:.3f}x",
+                    "" if target is None else f"<= {target:.2f}x",
+                    verdict,
+                ),
+            )
+        )
     print_table(
         f"Framework cost per step (nn.Linear(1, 1), {steps} steps, min of {rounds} rounds, CPU time)"
         f"\n{machine_summary()}",
-        ("case", "µs per step", "plkit's own µs", f"ratio on a {MLP_STEP_US:.0f} µs step", "target", "result"),
+        (
+            "case",
+            "µs per step",
+            "plkit's own µs",
+            f"ratio on a {MLP_STEP_US:.0f} µs step",
+            "target",
+            "result",
+        ),
         rows,
     )
 
