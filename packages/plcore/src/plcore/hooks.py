@@ -177,6 +177,10 @@ class HookDispatcher:
         """Whether any callback overrides ``name`` (lets hot paths skip argument building)."""
         return name in self._table or name in self._monitors
 
+    def bound(self, name: str) -> tuple[Callable[..., Any], ...]:
+        """The overriding callbacks' bound methods for ``name`` (for a loop to call directly)."""
+        return self._table.get(name, ())
+
     def call(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Call ``name`` on every callback that overrides it, in the order given."""
         for fn in self._table.get(name, ()):

@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 import torch
+import torch.optim.optimizer as _torch_optimizer
 
 from plkit.loops import evaluation
 
@@ -97,6 +98,16 @@ class _Step:
         # With plain 32/64-bit precision the strategy's backward and step add nothing: call
         # torch directly and save several Python frames on every batch.
         self.direct = _plain_strategy(self.strategy)
+        # The most common configuration needs none of the above: one function does it all.
+        self.fused = (
+            self.direct
+            and self.accumulate == 1
+            and not self.forward_context
+            and not (self.custom_backward or self.custom_zero_grad or self.custom_opt_step)
+            and not (self.zero_hooks or self.backward_hooks or self.step_hooks or self.clip)
+        )
+        opts = trainer._lightning_optimizers
+        self.closure_once = bool(opts) and type(opts[0].optimizer) in _CLOSURE_ONCE
         self.output: Any = None
         self.loss: torch.Tensor | None = None
 
@@ -159,6 +170,18 @@ class _Step:
             self.backward(loss)
         return loss
 
+    def fused_closure(self, batch: Any, batch_idx: int, optimizer: Any) -> Any:
+        """training_step, zero_grad and backward in one frame (no hooks or options in play)."""
+        ctx = self.model._log_ctx
+        ctx.fx = "training_step"
+        output = self.output = self.forward(batch, batch_idx)
+        ctx.fx = None
+        loss = self.loss = output if type(output) is torch.Tensor else _loss_of(output)
+        optimizer.zero_grad()
+        if loss is not None:
+            loss.backward()
+        return loss
+
     def closure_then_after(
         self, batch: Any, batch_idx: int, lopt: Any, zero_grad: bool, optimizer: Any
     ) -> Any:
@@ -191,6 +214,16 @@ def _run_automatic(
         step.training_step(batch, batch_idx)
         return False
     lopt = trainer._lightning_optimizers[0]  # several need manual optimization (checked at setup)
+    if step.fused:
+        optimizer = lopt.optimizer
+        if step.closure_once and not optimizer._optimizer_step_pre_hooks and not _GLOBAL_PRE_HOOKS:
+            # These optimizers run the closure once, first thing in step(): running it here
+            # gives the same result without torch's closure plumbing.
+            step.fused_closure(batch, batch_idx, optimizer)
+            optimizer.step()
+        else:
+            optimizer.step(closure=partial(step.fused_closure, batch, batch_idx, optimizer))
+        return True
     if not window_end:
         with step.strategy.no_backward_sync(step.forward, True):
             step.closure(batch, batch_idx, lopt, window_start)
@@ -209,6 +242,27 @@ def _run_automatic(
         closure = partial(step.closure, batch, batch_idx, lopt, window_start)
         step.strategy.optimizer_step(optimizer, closure, partial(step.after_closure, optimizer))
     return True
+
+
+#: torch optimizers whose step(closure) evaluates the closure exactly once, before updating.
+_CLOSURE_ONCE = frozenset(
+    getattr(torch.optim, name)
+    for name in (
+        "SGD",
+        "Adam",
+        "AdamW",
+        "RMSprop",
+        "Adagrad",
+        "Adadelta",
+        "Adamax",
+        "NAdam",
+        "RAdam",
+        "ASGD",
+        "Rprop",
+    )
+    if hasattr(torch.optim, name)
+)
+_GLOBAL_PRE_HOOKS = getattr(_torch_optimizer, "_global_optimizer_pre_hooks", {"unknown": None})
 
 
 def _plain_strategy(strategy: Any) -> bool:
@@ -280,6 +334,8 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     dirty = metrics.train._step_dirty  # non-empty when this step logged something
     accumulate, max_steps = plan.accumulate_grad_batches, plan.max_steps
     may_validate = trainer._validation_enabled and trainer._val_due_this_epoch()
+    batch_end_hooks = calls.dispatcher.bound("on_train_batch_end")
+    module_batch_end = "on_train_batch_end" in calls.overridden
     for batch_idx, batch, is_last in iterator:
         progress.is_last_batch = is_last
         batch = transfer(batch, 0)
@@ -311,8 +367,13 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
             progress.batches_that_stepped += 1
         if dirty and metrics.train.sync_pending:
             metrics.flush()  # values reduced across processes: every rank at the same point
-        if has_batch_end:
-            calls.both("on_train_batch_end", output, batch, batch_idx)
+        if has_batch_end:  # callbacks first, then the module (bound methods found once)
+            ctx.fx = "on_train_batch_end"
+            for hook in batch_end_hooks:
+                hook(trainer, model, output, batch, batch_idx)
+            ctx.fx = None
+            if module_batch_end:
+                calls.module("on_train_batch_end", output, batch, batch_idx)
         if (
             counts and log_every and progress.batches_that_stepped % log_every == 0
         ) or trainer.should_stop:
