@@ -46,11 +46,13 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
         calls.dispatcher.has(f"on_{name}_batch_end") or f"on_{name}_batch_end" in calls.overridden
     )
     step_name = f"{name}_step"
+    step_fn = getattr(model, step_name)  # looked up once, not per batch
     forward_context = trainer.strategy.precision.has_forward_context
-    store = trainer._metrics.eval
+    dirty = trainer._metrics.eval._step_dirty  # non-empty when a batch logged on_step values
+    progress = trainer._eval_progress
     for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
         ctx.dataloader_idx = dl_idx
-        trainer._eval_progress.dataloader_idx = dl_idx
+        progress.dataloader_idx = dl_idx
         if limit == 0:
             continue
         extra = (dl_idx,) if several else ()
@@ -64,15 +66,15 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
             ctx.fx = step_name
             if forward_context:
                 with trainer.strategy.forward_context():
-                    output = getattr(model, step_name)(batch, batch_idx, *extra)
+                    output = step_fn(batch, batch_idx, *extra)
             else:
-                output = getattr(model, step_name)(batch, batch_idx, *extra)
+                output = step_fn(batch, batch_idx, *extra)
             ctx.fx = None
             if has_end:
                 calls.both(f"on_{name}_batch_end", output, batch, batch_idx, *extra)
-            if store.has_step_values:
-                trainer._metrics.eval_batch_end(trainer._eval_progress.batches_done)
-            trainer._eval_progress.batches_done += 1
+            if dirty:
+                trainer._metrics.eval_batch_end(progress.batches_done)
+            progress.batches_done += 1
     ctx.dataloader_idx = None
     ctx.num_dataloaders = 1
 
