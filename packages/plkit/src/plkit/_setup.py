@@ -6,7 +6,6 @@ Each function validates where the value is used and names the argument and the f
 from __future__ import annotations
 
 import difflib
-import inspect
 import os
 import warnings
 from typing import Any
@@ -272,12 +271,3 @@ def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> Lightning
     if step and not is_overridden(model, step, LightningModule):
         raise NotImplementedError(f"trainer.{name}() needs `{step}` on {type(model).__name__}.")
     return model
-
-
-def signature_accepts(fn: Any, count: int) -> bool:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return True
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return any(p.kind == p.VAR_POSITIONAL for p in params) or len(positional) >= count

@@ -6,7 +6,6 @@ Stops when ``max_epochs`` or ``max_steps`` is reached, when ``max_time`` has pas
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from plkit._state import RunningStage
@@ -60,9 +59,3 @@ def run_fit(trainer: Any) -> None:
         progress.batches_done = 0
         progress.epoch_finished = False
     calls.both("on_train_end")
-
-
-def epochs_left(trainer: Any) -> float:
-    """How many epochs may still run (``inf`` when unbounded)."""
-    max_epochs = trainer._plan.max_epochs
-    return math.inf if max_epochs == -1 else max_epochs - trainer._progress.epoch
