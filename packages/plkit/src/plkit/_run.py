@@ -258,14 +258,7 @@ def _fit(trainer: Any, checkpoint: dict[str, Any] | None) -> None:
 
 
 def _loader_from(trainer: Any, explicit: Any, hook: str) -> Any:
-    if explicit is not None:
-        if isinstance(explicit, LightningDataModule):
-            return (
-                getattr(explicit, hook)()
-                if is_overridden(explicit, hook, LightningDataModule)
-                or hasattr(type(explicit), hook)
-                else None
-            )
+    if explicit is not None:  # (a datamodule given as dataloaders was moved to datamodule=)
         return explicit
     dm = trainer.datamodule
     if dm is not None and hasattr(dm, hook):
@@ -293,12 +286,33 @@ def setup_train_data(trainer: Any) -> None:
     trainer.val_check_batch = _val_check_batch(plan, trainer.num_training_batches)
 
 
+def _sampler_kwargs(trainer: Any) -> dict[str, Any] | None:
+    """DistributedSampler arguments when several processes run and the flag allows it."""
+    if not trainer._plan.use_distributed_sampler:
+        return None
+    return trainer.strategy.distributed_sampler_kwargs
+
+
+def _eval_loaders(trainer: Any, loaders: list[Any], flag: str) -> tuple[list[Any], list[float]]:
+    """Evaluation / prediction loaders with their samplers, and the batches each may run."""
+    kwargs = _sampler_kwargs(trainer)
+    loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
+    limit = getattr(trainer._plan, flag)
+    return loaders, [limit_batches(sized_len(dl), limit, flag) for dl in loaders]
+
+
+def _required_loaders(trainer: Any, fn: TrainerFn, explicit: Any, hook: str) -> list[Any]:
+    loaders = as_loader_list(_loader_from(trainer, explicit, hook), hook)
+    if not loaders:
+        raise ValueError(
+            f"trainer.{fn}() found no data: pass dataloaders=..., a datamodule with "
+            f"{hook}(), or define {hook}() on the model."
+        )
+    return loaders
+
+
 def _prepare_train(trainer: Any, source: Any) -> Any:
-    kwargs = (
-        trainer.strategy.distributed_sampler_kwargs
-        if trainer._plan.use_distributed_sampler
-        else None
-    )
+    kwargs = _sampler_kwargs(trainer)
     prep = lambda loader: prepare_loader(  # noqa: E731
         loader,
         shuffle_default=True,
@@ -338,7 +352,7 @@ def _val_check_batch(plan: Any, num_batches: float) -> float:
 
 
 def _setup_val_data(trainer: Any) -> None:
-    plan, model = trainer._plan, trainer.lightning_module
+    model = trainer.lightning_module
     source = _loader_from(trainer, trainer._fit_data.get("val"), "val_dataloader")
     loaders = as_loader_list(source, "val_dataloader")
     has_step = is_overridden(model, "validation_step", LightningModule)
@@ -353,12 +367,9 @@ def _setup_val_data(trainer: Any) -> None:
         )
     if not has_step:
         loaders = []
-    kwargs = trainer.strategy.distributed_sampler_kwargs if plan.use_distributed_sampler else None
-    loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
-    trainer._val_loaders = loaders
-    trainer.num_val_batches = [
-        limit_batches(sized_len(dl), plan.limit_val_batches, "limit_val_batches") for dl in loaders
-    ]
+    trainer._val_loaders, trainer.num_val_batches = _eval_loaders(
+        trainer, loaders, "limit_val_batches"
+    )
     trainer._validation_enabled = bool(loaders) and sum(trainer.num_val_batches) > 0
 
 
@@ -468,21 +479,8 @@ def _evaluate(trainer: Any, fn: TrainerFn, data: dict[str, Any]) -> list[dict[st
     testing = fn == TrainerFn.TESTING
     hook = "test_dataloader" if testing else "val_dataloader"
     flag = "limit_test_batches" if testing else "limit_val_batches"
-    loaders = as_loader_list(
-        _loader_from(trainer, data.get("test" if testing else "val"), hook), hook
-    )
-    if not loaders:
-        raise ValueError(
-            f"trainer.{fn}() found no data: pass dataloaders=..., a datamodule with "
-            f"{hook}(), or define {hook}() on the model."
-        )
-    kwargs = (
-        trainer.strategy.distributed_sampler_kwargs
-        if trainer._plan.use_distributed_sampler
-        else None
-    )
-    loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
-    limits = [limit_batches(sized_len(dl), getattr(trainer._plan, flag), flag) for dl in loaders]
+    loaders = _required_loaders(trainer, fn, data.get("test" if testing else "val"), hook)
+    loaders, limits = _eval_loaders(trainer, loaders, flag)
     if testing:
         trainer.num_test_batches = limits
     else:
@@ -512,24 +510,10 @@ def _print_results(fn: str, results: list[dict[str, float]]) -> None:
 
 
 def _predict(trainer: Any, data: dict[str, Any]) -> Any:
-    loaders = as_loader_list(
-        _loader_from(trainer, data.get("predict"), "predict_dataloader"), "predict_dataloader"
+    loaders = _required_loaders(
+        trainer, TrainerFn.PREDICTING, data.get("predict"), "predict_dataloader"
     )
-    if not loaders:
-        raise ValueError(
-            "trainer.predict() found no data: pass dataloaders=..., a datamodule with "
-            "predict_dataloader(), or define predict_dataloader() on the model."
-        )
-    kwargs = (
-        trainer.strategy.distributed_sampler_kwargs
-        if trainer._plan.use_distributed_sampler
-        else None
-    )
-    loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
-    limits = [
-        limit_batches(sized_len(dl), trainer._plan.limit_predict_batches, "limit_predict_batches")
-        for dl in loaders
-    ]
+    loaders, limits = _eval_loaders(trainer, loaders, "limit_predict_batches")
     trainer.num_predict_batches = limits
     keep = data.get("return_predictions", True)
     outputs = run_prediction(trainer, loaders, limits, keep)
