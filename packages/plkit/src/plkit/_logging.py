@@ -82,6 +82,7 @@ class MetricsHub:
             return
         if views.log:
             self.log(views.log, max(self.trainer._progress.batches_that_stepped - 1, 0))
+        self.save_loggers()
         self.train.reset()
 
     # --- evaluation ------------------------------------------------------------------------------
@@ -127,9 +128,11 @@ class MetricsHub:
 
     # --- loggers ---------------------------------------------------------------------------------
     def log(self, metrics: dict[str, torch.Tensor], step: int) -> None:
-        """Send ``metrics`` (plus ``epoch``) to every logger, on global rank 0."""
+        """Send ``metrics`` (plus ``epoch``) to every logger, on global rank 0.
+
+        Callers have already merged ``metrics`` into ``logged_metrics``.
+        """
         trainer = self.trainer
-        self.logged_metrics.update(metrics)
         loggers = trainer.loggers
         if not loggers or not trainer.is_global_zero:
             return

@@ -19,12 +19,10 @@ class FitProgress:
 
     epoch: int = 0
     global_step: int = 0
-    batch_idx: int = 0
     batches_done: int = 0
     batches_that_stepped: int = 0
     total_batch_idx: int = 0
     resume_batch: int = 0
-    last_batch_idx: int = -1
     epoch_finished: bool = False
     is_last_batch: bool = False
     epoch_rng: Any = None

@@ -50,7 +50,7 @@ def run_fit(trainer: Any) -> None:
         if start == 0:
             calls.both("on_train_epoch_start")
         if trainer.num_training_batches > start:
-            run_training_epoch(trainer, loader, trainer.num_training_batches, start)
+            run_training_epoch(trainer, loader, start)
         if trainer._preempted:  # save where we are and leave; the next fit resumes from here
             trainer._preemption.stop(trainer)
             return

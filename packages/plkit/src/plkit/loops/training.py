@@ -124,15 +124,7 @@ class _Step:
         return output
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
-        ctx = self.model._log_ctx
-        ctx.fx = "training_step"
-        if self.forward_context:
-            with self.strategy.forward_context():
-                output = self.forward(batch, batch_idx)
-        else:
-            output = self.forward(batch, batch_idx)
-        ctx.fx = None
-        self.output = output
+        output = self.output = self.run_step(batch, batch_idx)
         loss = output if type(output) is torch.Tensor else _loss_of(output)
         if loss is not None and self.accumulate > 1:
             loss = loss / self.accumulate
@@ -285,8 +277,7 @@ def _window(trainer: Any, batch_idx: int, is_last: bool) -> tuple[bool, bool]:
 
 
 def _should_validate(trainer: Any, batch_idx: int, is_last: bool) -> bool:
-    if not trainer._validation_enabled or not trainer._val_due_this_epoch():
-        return False
+    """Whether validation runs after this batch (the caller checked it is enabled and due)."""
     val_check_batch = trainer.val_check_batch
     if is_last and val_check_batch == math.inf:
         return True
@@ -314,7 +305,7 @@ def _step_schedulers(trainer: Any, interval: str, batch_idx: int, plateau: bool 
             trainer._calls.module("lr_scheduler_step", config.scheduler, None)
 
 
-def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batch: int) -> None:
+def run_training_epoch(trainer: Any, loader: Any, start_batch: int) -> None:
     """Run the batches of one epoch from ``start_batch`` (non-zero when resuming mid-epoch)."""
     calls, progress, plan = trainer._calls, trainer._progress, trainer._plan
     model = trainer.lightning_module
@@ -327,7 +318,6 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
     metrics = trainer._metrics
     log_every = plan.log_every_n_steps
     iterator = trainer._train_iterator(loader, start_batch)
-    batch_idx = start_batch - 1
     schedulers = bool(trainer.lr_scheduler_configs)
     preemption = trainer._preemption
     ctx = model._log_ctx
@@ -392,4 +382,3 @@ def run_training_epoch(trainer: Any, loader: Any, num_batches: float, start_batc
             break  # (max_epochs is the fit loop's business)
         if trainer.should_stop and trainer._can_stop_early():
             break
-    progress.last_batch_idx = batch_idx
