@@ -253,7 +253,7 @@ class MetricEntry:
     def synced_step_value(self, sync: SyncFn | None) -> torch.Tensor | None:
         value = self.step_value
         if value is not None and self.sync_dist and sync is not None:
-            value = sync(value, self.reduce_fx if self.reduce_fx != "mean" else "mean")
+            value = sync(value, self.reduce_fx)
         return value
 
 
@@ -366,9 +366,8 @@ class MetricStore:
             if value is None:
                 continue
             forked = _forked(entry.name, "_step") if entry.on_epoch else entry.name
-            views.callback[entry.name if not entry.on_epoch else forked] = value
-            if entry.on_epoch:
-                views.callback[entry.name] = value
+            views.callback[forked] = value
+            views.callback[entry.name] = value  # the plain name too (the same key when equal)
             if entry.logger:
                 views.log[forked] = value
             if entry.prog_bar:
@@ -378,7 +377,7 @@ class MetricStore:
         return views
 
     def epoch_views(self) -> MetricViews:
-        """Aggregated ``on_epoch=True`` values (the only place a ``sync_dist`` reduction runs)."""
+        """Aggregated ``on_epoch=True`` values, reduced across processes when ``sync_dist``."""
         views = MetricViews()
         for entry in self._entries.values():
             if not entry.on_epoch:
