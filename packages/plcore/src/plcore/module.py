@@ -297,7 +297,8 @@ class LightningModule(nn.Module):
             on_step: keep the value of each step (default: True in training_step).
             on_epoch: aggregate over the epoch with ``reduce_fx`` (default: True in evaluation).
             reduce_fx: ``"mean"`` (weighted by ``batch_size``), ``"sum"``, ``"max"``, ``"min"``.
-            enable_graph: keep the autograd graph (values are detached otherwise).
+            enable_graph: accepted for compatibility; logged values are always detached
+                (plkit keeps no graph alive between steps).
             sync_dist: reduce across processes (only when the value is read).
             sync_dist_group: accepted for compatibility; the strategy's group is used.
             add_dataloader_idx: add ``/dataloader_idx_N`` with several evaluation dataloaders.
@@ -307,7 +308,7 @@ class LightningModule(nn.Module):
         """
         ctx = self._log_ctx
         store = ctx.store
-        if store is not None and type(value) is torch.Tensor and not enable_graph:
+        if store is not None and type(value) is torch.Tensor:
             # Hot path: this call site logged before with the same options in this hook.
             site = (
                 ctx.fx,
@@ -347,8 +348,6 @@ class LightningModule(nn.Module):
         on_step, on_epoch = resolve_log_options(ctx.fx, name, on_step, on_epoch)
         if ctx.store is None:
             return
-        if enable_graph and isinstance(value, torch.Tensor):
-            value = value.clone()
         # Python numbers are put where the module lives (an NCCL all-reduce needs that)
         device = None if isinstance(value, torch.Tensor) else self.device
         dl_idx = ctx.dataloader_idx if add_dataloader_idx and ctx.num_dataloaders > 1 else None
