@@ -44,9 +44,6 @@ class HookCaller:
             n for n in _MODULE_HOOKS if is_overridden(model, n, LightningModule)
         )
 
-    def refresh_callbacks(self, callbacks: list[Callback]) -> None:
-        self.dispatcher.refresh(callbacks)
-
     def active(self, name: str) -> bool:
         """Whether calling ``name`` would run anything (a callback or the module overrides it)."""
         return self.dispatcher.has(name) or name in self.overridden
