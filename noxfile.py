@@ -38,8 +38,10 @@ LOCAL_DEPS: dict[str, tuple[str, ...]] = {
 }
 DOCS_REQUIREMENTS = ("mkdocs>=1.5", "mkdocs-material>=9", "mkdocstrings[python]>=0.24")
 LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7")
+# The Lightning release the compatibility suite compares plkit with (env PLKIT_LIGHTNING).
+LIGHTNING = "pytorch_lightning==2.6.6"
 
-nox.options.sessions = ["lint", "plcore", "placcel", "pllog", "plkit", "tests", "docs"]
+nox.options.sessions = ["lint", "plcore", "placcel", "pllog", "plkit", "tests", "compat", "docs"]
 # Local runs reuse their venvs (pip still reinstalls the local packages each time);
 # CI starts from a fresh clone, so it builds them once anyway.
 nox.options.reuse_venv = "yes"
@@ -132,7 +134,13 @@ def tests(session: nox.Session) -> None:
     """
     _install_all_editable(session)
     session.install("import-linter>=2")  # for tests/lint/test_layers.py
-    skip = ("--ignore=tests/soak", "--ignore=tests/lint/test_isolation.py", "-m", "not soak")
+    skip = (
+        "--ignore=tests/soak",
+        "--ignore=tests/compat",
+        "--ignore=tests/lint/test_isolation.py",
+        "-m",
+        "not soak",
+    )
     runs = {
         name: functools.partial(_package_tests, session, name, isolated=False)
         for name in LOCAL_DEPS
@@ -147,6 +155,28 @@ def tests(session: nox.Session) -> None:
             failed.append(name)
     if failed:
         session.error(f"tests failed in: {', '.join(failed)}")
+
+
+@nox.session(venv_backend="venv")
+def compat(session: nox.Session) -> None:
+    """plkit against real Lightning: every scenario in ``tests/compat`` under both, traces diffed.
+
+    Two venvs with the same torch: this session's (plkit, editable) and ``<venv>-lightning``
+    (``PLKIT_LIGHTNING``, default ``pytorch_lightning==2.6.6``). Scenarios run in parallel, two
+    processes at a time.
+    """
+    _install_all_editable(session)
+    session.install("pytest-xdist>=3")
+    lightning_venv = Path(session.virtualenv.location + "-lightning")
+    python = lightning_venv / "bin" / "python"
+    if not python.exists():
+        session.run("python", "-m", "venv", str(lightning_venv))
+    pip = (str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
+    session.run(*pip, _torch(), external=True)
+    lightning = os.environ.get("PLKIT_LIGHTNING", LIGHTNING)
+    session.run(*pip, lightning, "tensorboard", "PyYAML", external=True)
+    env = {"PLKIT_COMPAT_LIGHTNING_PYTHON": str(python), "PYTHONPATH": None}
+    _pytest(session, "tests/compat", "-n", "2", env=env)
 
 
 @nox.session(venv_backend="venv")

@@ -1,0 +1,8 @@
+"""The compatibility suite runs only where a Lightning venv is configured (``nox -s compat``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -1,0 +1,35 @@
+"""Every scenario, run under Lightning and under plkit, must leave the same trace.
+
+Differences are allowed only where ``expected.py`` names them. Run with ``nox -s compat``, or by
+hand with ``PLKIT_COMPAT_LIGHTNING_PYTHON=/path/to/lightning-venv/bin/python pytest tests/compat``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from compat_suite import compare, lightning_python, report, run_scenario
+from expected import excused
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("s[0-9]*.py"))
+
+pytestmark = pytest.mark.skipif(
+    lightning_python() is None,
+    reason="no Lightning venv: set PLKIT_COMPAT_LIGHTNING_PYTHON (nox -s compat does)",
+)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.stem for s in SCENARIOS])
+def test_scenario_matches_lightning(scenario: Path, tmp_path: Path) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        lightning = pool.submit(
+            run_scenario, scenario, "lightning", tmp_path / "lightning", lightning_python()
+        )
+        plkit = pool.submit(run_scenario, scenario, "plkit", tmp_path / "plkit")
+        a, b = lightning.result(), plkit.result()
+    assert not a.get("runner_failed"), f"the scenario failed under Lightning: {a.get('info')}"
+    diffs = [d for d in compare(a, b) if excused(scenario.stem, d.path) is None]
+    if diffs:
+        pytest.fail(report(scenario.stem, diffs, a, b), pytrace=False)
