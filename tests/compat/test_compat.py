@@ -6,6 +6,7 @@ hand with ``PLKIT_COMPAT_LIGHTNING_PYTHON=/path/to/lightning-venv/bin/python pyt
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.stem for s in SCENARIOS])
 def test_scenario_matches_lightning(scenario: Path, tmp_path: Path) -> None:
-    with ThreadPoolExecutor(2) as pool:
+    # Under pytest-xdist each worker already has a core: run the two sides one after the other.
+    workers = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+    with ThreadPoolExecutor(workers) as pool:
         lightning = pool.submit(
             run_scenario, scenario, "lightning", tmp_path / "lightning", lightning_python()
         )
