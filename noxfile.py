@@ -41,7 +41,17 @@ LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7")
 # The Lightning release the compatibility suite compares plkit with (env PLKIT_LIGHTNING).
 LIGHTNING = "pytorch_lightning==2.6.6"
 
-nox.options.sessions = ["lint", "plcore", "placcel", "pllog", "plkit", "tests", "compat", "docs"]
+nox.options.sessions = [
+    "lint",
+    "dist",
+    "plcore",
+    "placcel",
+    "pllog",
+    "plkit",
+    "tests",
+    "compat",
+    "docs",
+]
 # Local runs reuse their venvs (pip still reinstalls the local packages each time);
 # CI starts from a fresh clone, so it builds them once anyway.
 nox.options.reuse_venv = "yes"
@@ -188,6 +198,23 @@ def lint(session: nox.Session) -> None:
     _install_all_editable(session)
     session.run("lint-imports", "--no-cache", "--no-logo")
     _pytest(session, "tests/lint")
+
+
+@nox.session(venv_backend="venv")
+def dist(session: nox.Session) -> None:
+    """Build every package's wheel and sdist and check what a user would download.
+
+    ``twine check --strict`` validates the metadata and that the README renders on PyPI;
+    ``tests/lint/check_dists.py`` checks that each distribution carries its LICENSE, its
+    ``py.typed`` marker and its classifiers.
+    """
+    session.install("build>=1", "twine>=5")
+    out = Path(session.create_tmp()) / "dist"
+    for name in LOCAL_DEPS:
+        session.run("python", "-m", "build", "--outdir", str(out), str(PACKAGES / name))
+    dists = sorted(str(p) for p in out.iterdir())
+    session.run("twine", "check", "--strict", *dists)
+    session.run("python", "tests/lint/check_dists.py", *dists)
 
 
 @nox.session(venv_backend="venv", default=False)
