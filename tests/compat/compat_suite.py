@@ -12,12 +12,15 @@ that makes them (``.compat-cache/``, ignored by git; CI starts without one).
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import hashlib
 import json
 import math
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,25 +75,28 @@ def run_scenario(scenario: Path, impl: str, workdir: Path, python: str | None = 
         cached = CACHE / f"{scenario.stem}-{_cache_key(scenario, python)}.json"
         if cached.exists():
             return json.loads(cached.read_text())
+    if workdir.exists():  # a kept directory from an earlier run: start from an empty one
+        shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir.parent / f"{workdir.name}-trace.json"
+    out.unlink(missing_ok=True)
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PL_", "PLKIT_", "COMPAT_", "LOCAL_RANK", "RANK", "WORLD_SIZE"))
         and k not in ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "PYTHONPATH")
     }
-    env.update(COMPAT_IMPL=impl, PYTHONHASHSEED="0", COLUMNS="120", TQDM_DISABLE="")
-    env.pop("TQDM_DISABLE")
-    proc = subprocess.run(
-        [python, str(HERE / "runner.py"), str(scenario), str(out)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        stdin=subprocess.DEVNULL,
-    )
+    env.update(COMPAT_IMPL=impl, PYTHONHASHSEED="0", COLUMNS="120")
+    # Users' imports hit compiled bytecode; without this every scenario recompiles torch's and
+    # Lightning's Python (PYTHONDONTWRITEBYTECODE is set on the project's machines).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for stale in out.parent.glob(f"{out.name}.rank*"):
+        stale.unlink()
+    command = [python, str(HERE / "runner.py"), str(scenario), str(out)]
+    if _needs_own_interpreter(scenario):
+        proc = _run_group(command, cwd=workdir, env=env)
+    else:
+        proc = _fork_server(python, impl).run(command[1:], cwd=workdir, env=env)
     if out.exists():
         trace = json.loads(out.read_text())
     else:
@@ -98,10 +104,141 @@ def run_scenario(scenario: Path, impl: str, workdir: Path, python: str | None = 
     trace["exit_status"] = proc.returncode
     trace["stdout"] = _console(proc.stdout, workdir)
     trace["stderr"] = _console(proc.stderr, workdir)
+    ranks = _other_ranks(out, workdir)
+    if ranks:
+        trace["ranks"] = ranks
     if cached is not None and "runner_failed" not in trace:
         CACHE.mkdir(exist_ok=True)
         cached.write_text(json.dumps(trace))
     return trace
+
+
+def _needs_own_interpreter(scenario: Path) -> bool:
+    """Scenarios that start other processes (``strategy="ddp"`` re-runs the script per rank)
+    run in a new interpreter, whose process group holds every rank; the rest are forked."""
+    return bool(re.search(r"""strategy\s*=\s*["']ddp""", scenario.read_text()))
+
+
+class _ForkServer:
+    """A ``_server.py`` process for one interpreter and implementation (see its docstring)."""
+
+    def __init__(self, python: str, impl: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env.update(COMPAT_IMPL=impl, PYTHONHASHSEED="0")
+        self.proc = subprocess.Popen(
+            [python, str(HERE / "_server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+
+    def _read(self, timeout: float) -> dict | None:
+        import select
+
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            return None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the compat fork server ended (status {self.proc.poll()})")
+        return json.loads(line)
+
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+        stdout, stderr = cwd.parent / f"{cwd.name}.stdout", cwd.parent / f"{cwd.name}.stderr"
+        request = {"argv": argv, "cwd": str(cwd), "env": env}
+        request.update(stdout=str(stdout), stderr=str(stderr))
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        started = self._read(60)
+        if started is None:
+            raise RuntimeError("the compat fork server did not start the scenario within 60 s")
+        pid, note = started["pid"], ""
+        done = self._read(TIMEOUT_S)
+        if done is None:
+            _kill_group(pid)
+            done = self._read(60) or {"status": -9}
+            note = f"\n[compat_suite] killed after {TIMEOUT_S} s"
+        _kill_group(pid)  # anything the scenario started and left behind
+        return subprocess.CompletedProcess(
+            argv, done["status"], stdout.read_text(), stderr.read_text() + note
+        )
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+_SERVERS: dict[tuple[str, str], _ForkServer] = {}
+
+
+def _fork_server(python: str, impl: str) -> _ForkServer:
+    key = (python, impl)
+    server = _SERVERS.get(key)
+    if server is None or server.proc.poll() is not None:
+        server = _SERVERS[key] = _ForkServer(python, impl)
+    return server
+
+
+@atexit.register
+def _close_servers() -> None:
+    for server in _SERVERS.values():
+        server.close()
+
+
+def _run_group(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``command`` in a process group of its own and wait for all of it: the processes a
+    ``strategy="ddp"`` launcher starts hold the output pipes, so reading to their end waits for
+    every rank. Past ``TIMEOUT_S`` (and in any case at the end) the whole group is killed, so no
+    rank outlives its scenario."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)
+        stdout, stderr = proc.communicate()
+        stderr += f"\n[compat_suite] killed after {TIMEOUT_S} s"
+    finally:
+        _kill_group(proc.pid)
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _other_ranks(out: Path, workdir: Path) -> dict[str, Any]:
+    """The traces of ranks other than 0 (``out.json.rank1`` …, written by ``runner.py``), each
+    with its console lines, keyed by rank."""
+    ranks: dict[str, Any] = {}
+    paths = sorted(out.parent.glob(f"{out.name}.rank*"), key=lambda p: p.name)
+    for path in paths:
+        name = path.name[len(out.name) + len(".rank") :]
+        if not name.isdigit():
+            continue  # the .stdout / .stderr files, read below
+        trace = json.loads(path.read_text())
+        for stream in ("stdout", "stderr"):
+            console = path.with_name(f"{path.name}.{stream}")
+            text = console.read_text() if console.exists() else ""
+            trace[stream] = _console(text, workdir)
+        ranks[name] = trace
+    return dict(sorted(ranks.items(), key=lambda item: int(item[0])))
 
 
 @dataclass(frozen=True)
@@ -148,7 +285,8 @@ def compare(a: Any, b: Any, path: str = "", rel_tol: float = REL_TOL) -> Iterato
     if isinstance(a, dict) and isinstance(b, dict):
         keys = list(a) + [k for k in b if k not in a]
         for key in keys:
-            if key in IGNORED_KEYS and not path:
+            # a trace's own keys, at its top or at the top of another rank's (ranks/1)
+            if key in IGNORED_KEYS and (not path or re.fullmatch(r"ranks/\d+", path)):
                 continue
             sub = f"{path}/{key}" if path else str(key)
             if key not in a:
@@ -245,7 +383,7 @@ def _main(argv: list[str]) -> int:
     import tempfile
 
     sys.path.insert(0, str(HERE))
-    from expected import excused
+    from expected import drop_expected_lines, excused
 
     parser = argparse.ArgumentParser()
     parser.add_argument("scenarios", nargs="+")
@@ -264,6 +402,8 @@ def _main(argv: list[str]) -> int:
         base = Path(args.keep or tempfile.mkdtemp(prefix="compat-")) / path.stem
         a = run_scenario(path, "lightning", base / "lightning", python)
         b = run_scenario(path, "plkit", base / "plkit")
+        if not args.all:
+            a, b = drop_expected_lines(path.stem, a), drop_expected_lines(path.stem, b)
         diffs = [d for d in compare(a, b) if args.all or excused(path.stem, d.path) is None]
         print(report(path.stem, diffs, a, b, limit=1000) if diffs else f"{path.stem}: equal")
         failed += bool(diffs)
