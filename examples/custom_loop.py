@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "epoch": epochs - 1,
             "global_step": step,
-            "pytorch-lightning_version": "2.5.0",  # the layout version Lightning's tools check
+            "pytorch-lightning_version": "2.6.6",  # the layout version Lightning's tools check
             "state_dict": model.state_dict(),
             "optimizer_states": [optimizer.state_dict()],
             "hyper_parameters": dict(model.hparams),

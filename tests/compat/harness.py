@@ -105,7 +105,6 @@ class Trace:
             "warnings": [],
             "notes": {},
         }
-        self._bars: dict[int, dict[str, Any]] = {}
         self.module: Any = None
 
     # -- free-form ------------------------------------------------------------------------------
@@ -114,8 +113,8 @@ class Trace:
         self.module = module
 
     def note(self, key: str, value: Any) -> None:
-        """Record ``value`` (made light) under ``notes[key]``."""
-        self.data["notes"][key] = light(value)
+        """Record ``value`` (made light) under ``notes[key]``; paths in it made relative."""
+        self.data["notes"][key] = _rel_paths(light(value))
 
     def hook(self, owner: str, name: str, **args: Any) -> None:
         self.data["hooks"].append([owner, name, {k: v for k, v in args.items()}])
@@ -149,11 +148,12 @@ class Trace:
 
     # -- progress bars (tqdm.display is patched in install_patches) -----------------------------
     def bar_display(self, bar: Any) -> None:
-        key = id(bar)
-        rec = self._bars.get(key)
+        # The record hangs on the bar itself: an id() can be reused by a later bar once the
+        # first is garbage-collected, which would merge two bars into one record.
+        rec = getattr(bar, "_compat_record", None)
         if rec is None:
             rec = {"descs": [], "totals": [], "final": None}
-            self._bars[key] = rec
+            bar._compat_record = rec
             self.data["bars"].append(rec)
         desc = str(bar.desc or "").rstrip(": ").strip()
         if not rec["descs"] or rec["descs"][-1] != desc:
@@ -262,6 +262,17 @@ def _checkpoint_cb(cb: Any) -> Any:
         "kth_best_model_path": rel(cb.kth_best_model_path),
         "dirpath": rel(cb.dirpath),
     }
+
+
+def _rel_paths(value: Any) -> Any:
+    """``value`` with every string (and dict key) under the working directory made relative."""
+    if isinstance(value, str):
+        return rel(value)
+    if isinstance(value, dict):
+        return {rel(k): _rel_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rel_paths(v) for v in value]
+    return value
 
 
 def _enum(value: Any) -> Any:
@@ -561,15 +572,39 @@ def gist(text: str) -> str:
 
 
 _TORCH_DIR = str(Path(torch.__file__).parent)
+# The installed code of the implementation under test (its own package and its siblings).
+_FRAMEWORK_DIRS = tuple(
+    str(Path(importlib.import_module(name).__file__).parent)  # type: ignore[arg-type]
+    for name in (
+        ("pytorch_lightning", "lightning_fabric")
+        if IMPL == "lightning"
+        else ("plkit", "plcore", "placcel", "pllog")
+    )
+)
+
+
+def _issuer_file() -> str:
+    """The file of the code that called ``warnings.warn`` (whatever its ``stacklevel`` names)."""
+    frame = inspect.currentframe()
+    while frame is not None and (
+        frame.f_code.co_filename == __file__
+        or frame.f_globals.get("__name__") in ("warnings", "_py_warnings")
+    ):
+        frame = frame.f_back
+    return frame.f_code.co_filename if frame is not None else ""
 
 
 def _showwarning(
     message: Any, category: type, filename: str, lineno: int, *a: Any, **k: Any
 ) -> None:
-    if issubclass(category, (DeprecationWarning, FutureWarning)) and filename.startswith(
-        _TORCH_DIR
+    if issubclass(category, (DeprecationWarning, FutureWarning)) and (
+        filename.startswith(_TORCH_DIR)
+        or filename.startswith(_FRAMEWORK_DIRS)
+        or _issuer_file().startswith(_TORCH_DIR)
     ):
-        return  # torch's own deprecation notes about how a framework calls it: not user-facing
+        # torch's own deprecation notes about how a framework calls it (issued in torch, or
+        # naming a line of the framework's own code): not about the user's code
+        return
     entry = [category.__name__, gist(str(message))]
     if entry not in T.data["warnings"]:
         T.data["warnings"].append(entry)
@@ -590,6 +625,9 @@ def install_patches() -> None:
         return True
 
     tqdm.std.tqdm.display = display  # type: ignore[method-assign]
+    # What tqdm.write's clearing of the bars writes (cursor moves, blanks) follows the order of a
+    # WeakSet of bars, which varies from run to run: cosmetic, and not the framework's doing.
+    tqdm.std.tqdm.clear = lambda self, nolock=False: None  # type: ignore[method-assign]
 
     warnings.simplefilter("always")
     warnings.showwarning = _showwarning

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from harness import pl
+from harness import T, pl
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 
@@ -97,3 +97,103 @@ def quiet_trainer(**kwargs: Any) -> Any:
     options: dict[str, Any] = {"max_epochs": 2, "enable_model_summary": False}
     options.update(kwargs)
     return pl.Trainer(**options)
+
+
+# -- area E (optimization, precision, exceptions, module paths) ---------------------------------
+
+
+def bare_trainer(**kwargs: Any) -> Any:
+    """``quiet_trainer`` without logger, checkpointing or progress bar: only the numbers differ."""
+    options: dict[str, Any] = {
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+    }
+    options.update(kwargs)
+    return quiet_trainer(**options)
+
+
+def lrs(trainer: Any) -> list[list[float]]:
+    """Every optimizer's learning rates (one list per optimizer), as a user reads them."""
+    return [[group["lr"] for group in opt.param_groups] for opt in trainer.optimizers]
+
+
+def caught(fn: Any) -> Any:
+    """Run ``fn()``; the class and catchable classes of what it raised (None: it did not)."""
+    from harness import exception_info
+
+    try:
+        fn()
+    except Exception as exc:  # the scenario records which class, not the message
+        return exception_info(exc)
+    return None
+
+
+# -- area F (Trainer flags, DDP on CPU) --------------------------------------------------------
+
+
+class Flow(pl.Callback):
+    """Records which batches run and when, compactly: the loop, epoch, batch index, global step."""
+
+    def _rec(self, trainer: Any, what: str, batch_idx: int | None = None) -> None:
+        T.hook(
+            "flow",
+            what,
+            epoch=trainer.current_epoch,
+            batch_idx=batch_idx,
+            step=trainer.global_step,
+        )
+
+    def on_train_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self._rec(trainer, "train", batch_idx)
+
+    def on_validation_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._rec(trainer, "sanity" if trainer.sanity_checking else "val", batch_idx)
+
+    def on_test_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._rec(trainer, "test", batch_idx)
+
+    def on_predict_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._rec(trainer, "predict", batch_idx)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        self._rec(trainer, "train_epoch_end")
+
+
+def flags_of(trainer: Any) -> dict[str, Any]:
+    """The flag-valued properties a user reads off a Trainer (beyond ``T.fit``'s state)."""
+    out: dict[str, Any] = {}
+    for name in (
+        "limit_train_batches",
+        "limit_val_batches",
+        "limit_test_batches",
+        "limit_predict_batches",
+        "overfit_batches",
+        "num_sanity_val_steps",
+        "fast_dev_run",
+        "reload_dataloaders_every_n_epochs",
+        "val_check_batch",
+        "enable_validation",
+        "num_nodes",
+        "node_rank",
+        "local_rank",
+        "device_ids",
+        "is_global_zero",
+        "barebones",
+    ):
+        try:
+            value = getattr(trainer, name)
+        except Exception as exc:  # a property that raises is recorded as such
+            value = {"raises": type(exc).__name__}
+        out[name] = value
+    out["accelerator"] = type(trainer.accelerator).__name__
+    out["strategy"] = type(trainer.strategy).__name__
+    return out

@@ -85,6 +85,10 @@ def _tensorboard(path: Path) -> dict[str, Any]:
 def _artifacts(root: Path) -> dict[str, Any]:
     files = _files(root)
     out: dict[str, Any] = {"files": files, "checkpoints": {}, "yaml": {}, "csv": {}, "tb": {}}
+    # A symbolic link (ModelCheckpoint(save_last="link")) is recorded with its target.
+    links = {name: os.readlink(root / name) for name in files if (root / name).is_symlink()}
+    if links:
+        out["links"] = links
     event_dirs: set[str] = set()
     for name in files:
         path = root / name
@@ -116,8 +120,42 @@ def _weights(module: Any) -> Any:
     return out
 
 
+def _process_rank() -> int:
+    """This process's global rank in a multi-process scenario (0: the one the suite started).
+
+    Lightning's and plkit's ``strategy="ddp"`` re-run this script for the other ranks with
+    ``LOCAL_RANK`` (and ``NODE_RANK``) set; the suite clears those variables for the first one.
+    """
+    if "RANK" in os.environ:
+        return int(os.environ["RANK"])
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE") or 1)
+    return int(os.environ.get("NODE_RANK") or 0) * per_node + int(os.environ.get("LOCAL_RANK") or 0)
+
+
+def rank_path(out_path: Path, rank: int) -> Path:
+    """Where rank ``rank`` writes its trace: ``out.json`` for 0, ``out.json.rank1`` and so on."""
+    return out_path if rank == 0 else out_path.with_name(f"{out_path.name}.rank{rank}")
+
+
+def _redirect_console(path: Path) -> None:
+    """Send this process's stdout / stderr to ``<path>.stdout`` / ``.stderr`` (another rank's
+    lines would interleave with rank 0's at random). The inherited pipes stay open, unused, so
+    the suite still waits for this process to end."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for fd, suffix in ((1, "stdout"), (2, "stderr")):
+        os.dup(fd)  # keep the pipe's write end open until this process exits
+        target = os.open(f"{path}.{suffix}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(target, fd)
+        os.close(target)
+
+
 def main() -> int:
     scenario, out_path = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
+    rank = _process_rank()
+    out_path = rank_path(out_path, rank)
+    if rank != 0:
+        _redirect_console(out_path)
     harness.install_patches()
     torch.manual_seed(0)
     spec = importlib.util.spec_from_file_location("scenario", scenario)
@@ -135,7 +173,8 @@ def main() -> int:
         T.data["exception"] = exception_info(exc)
         # The message is shown in a failure report but not compared: plkit's may be clearer.
         T.data["info"] = {"message": harness.gist(str(exc))[:500]}
-    T.data["artifacts"] = _artifacts(Path.cwd())
+    if rank == 0:  # the files are shared; rank 0 records them (other ranks may still write)
+        T.data["artifacts"] = _artifacts(Path.cwd())
     T.data["weights"] = _weights(T.module)
     T.data["impl"] = harness.IMPL
     with open(out_path, "w") as handle:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from compat_suite import compare, lightning_python, report, run_scenario
-from expected import excused
+from expected import drop_expected_lines, excused
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("s[0-9]*.py"))
 
@@ -33,6 +33,7 @@ def test_scenario_matches_lightning(scenario: Path, tmp_path: Path) -> None:
         plkit = pool.submit(run_scenario, scenario, "plkit", tmp_path / "plkit")
         a, b = lightning.result(), plkit.result()
     assert not a.get("runner_failed"), f"the scenario failed under Lightning: {a.get('info')}"
+    a, b = drop_expected_lines(scenario.stem, a), drop_expected_lines(scenario.stem, b)
     diffs = [d for d in compare(a, b) if excused(scenario.stem, d.path) is None]
     if diffs:
         pytest.fail(report(scenario.stem, diffs, a, b), pytrace=False)

@@ -53,7 +53,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def reference_weights() -> dict[str, torch.Tensor]:
-    """One process, global batch 16 (2 ranks x 8), the same order DistributedSampler gives."""
+    """One process, global batch 16 (2 ranks x 8), in the order the DistributedSampler gives:
+    as in Lightning, a training loader's sampler shuffles (seed 0, reseeded with the epoch)
+    even though the script's loader does not."""
     sys.path.insert(0, str(SCRIPT.parent))
     try:
         from ddp_fit import Model, dataset
@@ -62,13 +64,14 @@ def reference_weights() -> dict[str, torch.Tensor]:
     model = Model()
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     x, y = dataset().tensors
-    for _ in range(2):
+    for epoch in range(2):
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch)).tolist()
+        ranks = [order[0::2], order[1::2]]  # rank r takes every second index from r
         for i in range(4):
-            # rank r takes samples r, r+2, ...; each rank's batch of 8 -> global batch 16i..16i+15
+            # batch i of each rank, together: the mean loss DDP's averaged gradients amount to
+            idx = ranks[0][8 * i : 8 * i + 8] + ranks[1][8 * i : 8 * i + 8]
             opt.zero_grad()
-            nn.functional.mse_loss(
-                model.net(x[16 * i : 16 * i + 16]), y[16 * i : 16 * i + 16]
-            ).backward()
+            nn.functional.mse_loss(model.net(x[idx]), y[idx]).backward()
             opt.step()
     return model.state_dict()
 

@@ -259,5 +259,5 @@ def test_custom_loop_uses_plcore_alone(tmp_path: Path) -> None:
     assert len(losses) == _load_example("custom_loop.py").FAST_EPOCHS
     assert losses[-1] < losses[0]
     checkpoint = torch.load(Path(_printed(stdout, "checkpoint")), weights_only=True)
-    assert checkpoint["pytorch-lightning_version"] == "2.5.0"
+    assert checkpoint["pytorch-lightning_version"] == "2.6.6"
     assert checkpoint["hyper_parameters"] == {"hidden": 32, "lr": 0.01}

@@ -24,7 +24,6 @@ from plcore import checkpoint as ckpt_module
 from plcore._hparams import AttributeDict, save_hyperparameters
 from plcore.checkpoint import (
     CHECKPOINT_KEYS,
-    CHECKPOINT_VERSION_KEY,
     CheckpointError,
     TorchCheckpointIO,
     UnsafeCheckpointError,
@@ -296,7 +295,6 @@ def test_torch_checkpoint_io_satisfies_protocol():
 
 
 def test_constants():
-    assert CHECKPOINT_VERSION_KEY == "plkit_version"
     assert CHECKPOINT_KEYS[:4] == [
         "epoch",
         "global_step",

@@ -10,6 +10,7 @@ import inspect
 import io
 import pathlib
 import pickle
+import warnings
 from argparse import Namespace
 
 import pytest
@@ -17,8 +18,11 @@ import torch
 from torch import nn
 
 from plcore._hparams import (
+    IMPORT_PATH_KEY,
     AttributeDict,
     collect_init_args,
+    for_checkpoint,
+    from_checkpoint,
     get_hparams,
     get_hparams_initial,
     save_hyperparameters,
@@ -202,7 +206,7 @@ class _Color(enum.Enum):
     RED = "red"
 
 
-def test_values_are_converted_to_plain_types():
+def test_values_are_kept_and_stored_in_plain_form():
     class Converted(_Base):
         def __init__(self, path=pathlib.Path("/data"), color=_Color.RED, ns=None, nested=None):
             super().__init__()
@@ -211,10 +215,50 @@ def test_values_are_converted_to_plain_types():
     model = Converted(
         ns=Namespace(a=1, inner=Namespace(b=pathlib.Path("x"))), nested={"k": (1, [_Color.RED])}
     )
-    assert model.hparams.path == "/data"
-    assert model.hparams.color == "red"
-    assert model.hparams.ns == {"a": 1, "inner": {"b": "x"}}
-    assert model.hparams.nested == {"k": (1, ["red"])}
+    # self.hparams holds the values as given (as in Lightning) ...
+    assert model.hparams.path == pathlib.Path("/data")
+    assert model.hparams.color is _Color.RED
+    # ... and a checkpoint their plain form, which from_checkpoint turns back.
+    stored = for_checkpoint(model.hparams)
+    assert stored["path"] == "/data"
+    assert stored["color"] == {IMPORT_PATH_KEY: f"{__name__}._Color.RED"}
+    assert stored["ns"] == {"a": 1, "inner": {"b": "x"}}
+    assert stored["nested"] == {"k": (1, [{IMPORT_PATH_KEY: f"{__name__}._Color.RED"}])}
+    assert from_checkpoint(stored)["color"] is _Color.RED
+
+
+def test_classes_and_functions_are_stored_by_import_path_and_resolved_on_load():
+    class Encoded(_Base):
+        def __init__(self, encoder_class=nn.Linear, activation=torch.relu):
+            super().__init__()
+            self.save_hyperparameters()
+
+    model = Encoded()
+    assert model.hparams.encoder_class is nn.Linear
+    stored = for_checkpoint(model.hparams)
+    assert stored == {
+        "encoder_class": {IMPORT_PATH_KEY: "torch.nn.modules.linear.Linear"},
+        "activation": {IMPORT_PATH_KEY: "torch.relu"},
+    }
+    buffer = io.BytesIO()
+    torch.save(stored, buffer)
+    buffer.seek(0)
+    loaded = from_checkpoint(torch.load(buffer, weights_only=True))
+    assert loaded == {"encoder_class": nn.Linear, "activation": torch.relu}
+    with pytest.warns(UserWarning, match="not imported"):
+        assert from_checkpoint({IMPORT_PATH_KEY: "no_such_pkg.Thing"}) == "no_such_pkg.Thing"
+
+
+def test_module_argument_warns_and_is_left_out_of_checkpoints():
+    class Wrapper(_Base):
+        def __init__(self, backbone, lr: float = 0.1):
+            super().__init__()
+            self.save_hyperparameters()
+
+    with pytest.warns(UserWarning, match=r"ignore=\['backbone'\]"):
+        model = Wrapper(nn.Linear(1, 1))
+    assert isinstance(model.hparams.backbone, nn.Linear)
+    assert for_checkpoint(model.hparams) == {"lr": 0.1}
 
 
 def test_tensors_and_torch_values_are_allowed_and_load_safely():
@@ -233,31 +277,40 @@ def test_tensors_and_torch_values_are_allowed_and_load_safely():
     assert loaded["dtype"] is torch.float16
 
 
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [
-        (nn.Linear(1, 1), "torch.nn.modules.linear.Linear"),
-        (lambda x: x, "function"),
-        (object(), "builtins.object"),
-    ],
-)
-def test_non_plain_value_error_names_argument_and_fix(value, shown):
+def test_unstorable_value_warns_names_argument_and_is_left_out_of_checkpoints():
     class Bad(_Base):
         def __init__(self, backbone, lr: float = 0.1):
             super().__init__()
             self.save_hyperparameters()
 
-    with pytest.raises(TypeError) as info:
-        Bad(value)
-    message = str(info.value)
-    assert "`backbone`" in message
-    assert shown in message
+    with pytest.warns(UserWarning) as record:
+        model = Bad(object())
+    message = str(record[0].message)
+    assert "`backbone`" in message and "builtins.object" in message
     assert 'self.save_hyperparameters(ignore=["backbone"])' in message
+    assert for_checkpoint(model.hparams) == {"lr": 0.1}
+
+
+def test_unpicklable_value_is_kept_silently_until_the_trainer_cleans_it():
+    class Lam(_Base):
+        def __init__(self, fn=None):
+            super().__init__()
+            self.save_hyperparameters()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = Lam(lambda x: x)  # as in Lightning: no warning here
+    assert for_checkpoint(model.hparams) == {}
+    from plcore.utilities.parsing import clean_namespace
+
+    with pytest.warns(UserWarning, match="removed from hparams because it cannot be pickled"):
+        clean_namespace(model.hparams)
+    assert "fn" not in model.hparams
 
 
 def test_nested_non_plain_value_names_the_path():
     with pytest.raises(TypeError, match=r"`opts\[1\]\['fn'\]`.*ignore=\[\"opts\"\]"):
-        to_plain([1, {"fn": print}], "opts")
+        to_plain([1, {"fn": lambda: 0}], "opts")
     with pytest.raises(TypeError, match="key"):
         to_plain({object(): 1}, "mapping")
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from plcore.metrics import MetricStore, resolve_log_options
+from plcore.utilities.exceptions import MisconfigurationException
 
 
 class RecordingSync:
@@ -106,7 +107,7 @@ def test_hooks_that_may_not_log_raise(fx):
 
 
 def test_logging_outside_any_hook_raises():
-    with pytest.raises(RuntimeError, match="outside"):
+    with pytest.raises(MisconfigurationException, match="outside"):  # as in Lightning
         resolve_log_options(None, "x", None, None)
 
 

@@ -136,7 +136,8 @@ def test_resume_restores_optimizer_and_scheduler_state(tmp_path):
     ckpt = torch.load(path, weights_only=True)
     assert ckpt["optimizer_states"][0]["state"]  # momentum buffers
     assert ckpt["lr_schedulers"][0]["last_epoch"] == 1
-    assert ckpt["loops"]["fit_loop"]["epoch"] == 1 and ckpt["loops"]["fit_loop"]["batch"] == 0
+    exact = ckpt["loops"]["fit_loop"]["state_dict"]["exact_resume"]
+    assert exact["epoch"] == 1 and exact["batch"] == 0
 
 
 def test_checkpoint_layout_is_lightnings(tmp_path):
@@ -152,10 +153,17 @@ def test_checkpoint_layout_is_lightnings(tmp_path):
         "callbacks",
         "optimizer_states",
         "lr_schedulers",
-        "plkit_version",
     ):
         assert key in ckpt, key
+    assert "plkit_version" not in ckpt  # Lightning writes no such key, so neither does plkit
     assert ckpt["epoch"] == 1 and ckpt["global_step"] == 13
+    # Lightning's loop counters, which its loader reads to resume a file
+    loops = ckpt["loops"]
+    assert list(loops) == ["fit_loop", "validate_loop", "test_loop", "predict_loop"]
+    fit_loop = loops["fit_loop"]
+    steps = fit_loop["epoch_loop.automatic_optimization.optim_progress"]["optimizer"]["step"]
+    assert steps["total"]["completed"] == 13
+    assert fit_loop["epoch_progress"]["current"]["completed"] == 1
 
 
 def test_weights_only_checkpoint_cannot_resume_training(tmp_path):
@@ -239,8 +247,11 @@ def test_checkpoint_written_after_fit_resumes_at_the_next_epoch(tmp_path):
     path = tmp_path / "after.ckpt"
     trainer.save_checkpoint(path)
     ckpt = torch.load(path, weights_only=True)
-    assert ckpt["epoch"] == 3 and ckpt["loops"]["fit_loop"]["epoch"] == 3
-    assert ckpt["loops"]["fit_loop"]["batch"] == 0
+    exact = ckpt["loops"]["fit_loop"]["state_dict"]["exact_resume"]
+    assert ckpt["epoch"] == 3 and exact["epoch"] == 3 and exact["batch"] == 0
+    assert ckpt["loops"]["fit_loop"]["epoch_progress"]["total"] == dict.fromkeys(
+        ("ready", "completed", "started", "processed"), 3
+    )
     pl.seed_everything(0, verbose=False)
     more = pl.Trainer(
         max_epochs=4,
@@ -252,3 +263,26 @@ def test_checkpoint_written_after_fit_resumes_at_the_next_epoch(tmp_path):
     )
     more.fit(Net(), data()[0], ckpt_path=path)
     assert more.current_epoch == 4 and more.global_step == trainer.global_step + 10
+
+
+@pytest.mark.parametrize(("epoch", "batch_idx", "next_batch"), [(1, 3, (1, 4)), (0, None, (1, 0))])
+def test_resume_from_lightnings_loop_counters(tmp_path, epoch, batch_idx, next_batch):
+    """A file with Lightning's counters only (no exact-resume entry) resumes where Lightning
+    would: after the saved batch inside an epoch, or at the next epoch after an epoch end."""
+    path = tmp_path / "x.ckpt"
+    run(callbacks=[SaveAt(path, epoch, batch_idx)])
+    ckpt = torch.load(path, weights_only=True)
+    del ckpt["loops"]["fit_loop"]["state_dict"]["exact_resume"]  # what Lightning writes
+    torch.save(ckpt, path)
+
+    class FirstBatch(pl.Callback):
+        seen = None
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if self.seen is None:
+                self.seen = (trainer.current_epoch, batch_idx, trainer.global_step)
+
+    first = FirstBatch()
+    _, trainer, _ = run(ckpt_path=path, callbacks=[first])
+    assert first.seen == (*next_batch, ckpt["global_step"])
+    assert trainer.current_epoch == 3 and trainer.global_step == 30

@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 import plkit as pl
+from plkit.utilities.exceptions import MisconfigurationException
 
 
 def make(**kw):
@@ -45,7 +46,7 @@ def test_no_training_step():
         def configure_optimizers(self):
             return None
 
-    with pytest.raises(NotImplementedError, match="training_step"):
+    with pytest.raises(MisconfigurationException, match="training_step"):  # Lightning's class
         make().fit(M(), data())
 
 
@@ -54,7 +55,7 @@ def test_no_configure_optimizers():
         def training_step(self, batch, batch_idx):
             return batch.sum()
 
-    with pytest.raises(NotImplementedError, match="configure_optimizers"):
+    with pytest.raises(MisconfigurationException, match="configure_optimizers"):
         make().fit(M(), data())
 
 
@@ -126,7 +127,7 @@ def test_training_step_bad_return():
 
 
 def test_validate_without_validation_step_or_data():
-    with pytest.raises(NotImplementedError, match="validation_step"):
+    with pytest.raises(MisconfigurationException, match="validation_step"):
         make().validate(Base(), data())
 
     class V(Base):

@@ -81,8 +81,16 @@ def make(**kw):
 
 
 def test_max_epochs_default_is_1000_and_explicit_value_runs_that_many():
-    assert make().max_epochs == 1000
-    assert make(max_steps=10).max_epochs == -1
+    # As in Lightning: None until fit fills it in (1000 with a warning, -1 when max_steps bounds).
+    unset = make(limit_train_batches=1, limit_val_batches=0)
+    assert unset.max_epochs is None
+    with pytest.warns(UserWarning, match="Setting it to 1000 epochs"):
+        unset.fit(Counting())
+    assert unset.max_epochs == 1000 and unset.current_epoch == 1000
+    bounded = make(max_steps=10)
+    assert bounded.max_epochs is None
+    bounded.fit(Counting())
+    assert bounded.max_epochs == -1 and bounded.global_step == 10
     model = Counting()
     t = make(max_epochs=2)
     t.fit(model)
@@ -219,8 +227,12 @@ def test_fast_dev_run(value, batches, tmp_path):
     t.fit(model)
     assert len(model.train_batches) == batches
     assert len(model.val_batches) == batches  # no sanity check, one validation of `batches`
-    assert t.loggers == [] and t.checkpoint_callback is None
-    assert not any(tmp_path.rglob("*.ckpt"))
+    # As in Lightning: the logger is replaced by a DummyLogger and the default ModelCheckpoint
+    # stays, but neither writes anything.
+    assert [type(lg).__name__ for lg in t.loggers] == ["DummyLogger"]
+    assert isinstance(t.checkpoint_callback, ModelCheckpoint)
+    assert t.fast_dev_run is value
+    assert not any(tmp_path.rglob("*.ckpt")) and not any(tmp_path.rglob("events.*"))
 
 
 def test_overfit_batches_uses_the_same_unshuffled_batches():
@@ -241,8 +253,13 @@ def test_overfit_batches_uses_the_same_unshuffled_batches():
 
 @pytest.mark.parametrize("mode", [True, False])
 def test_inference_mode(mode):
+    # As in Lightning: fit's validation always runs under no_grad; validate follows the flag.
     model = Counting()
-    make(max_epochs=1, inference_mode=mode).fit(model)
+    t = make(max_epochs=1, inference_mode=mode)
+    t.fit(model)
+    assert set(model.inference_flags) == {False}
+    model.inference_flags.clear()
+    t.validate(model)
     assert set(model.inference_flags) == {mode}
 
 
@@ -363,7 +380,7 @@ def test_iterable_dataset_without_length():
         (dict(limit_train_batches=1.5), "limit_train_batches"),
         (dict(limit_val_batches=-1), "limit_val_batches"),
         (dict(num_sanity_val_steps=-3), "num_sanity_val_steps"),
-        (dict(log_every_n_steps=-1), "log_every_n_steps"),
+        (dict(log_every_n_steps="often"), "log_every_n_steps"),  # -1 is valid, as in Lightning
         (dict(accumulate_grad_batches=0), "accumulate_grad_batches"),
         (dict(gradient_clip_val=-1.0), "gradient_clip_val"),
         (dict(gradient_clip_algorithm="l2"), "gradient_clip_algorithm"),

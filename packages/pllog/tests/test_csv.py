@@ -20,13 +20,13 @@ def _rows(path: str) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def test_header_is_step_then_sorted_union(tmp_path: Path) -> None:
+def test_header_is_the_sorted_union_with_step(tmp_path: Path) -> None:
     logger = CSVLogger(tmp_path)
     logger.log_metrics({"zeta": 1.0, "alpha": torch.tensor(2.0)}, step=0)
     logger.log_metrics({"alpha": 3.0}, step=1)
     logger.save()
     header, rows = _rows(os.path.join(logger.log_dir, "metrics.csv"))
-    assert header == ["step", "alpha", "zeta"]
+    assert header == ["alpha", "step", "zeta"]  # sorted, step included, as Lightning writes it
     assert rows == [
         {"step": "0", "alpha": "2.0", "zeta": "1.0"},
         {"step": "1", "alpha": "3.0", "zeta": ""},
@@ -42,7 +42,7 @@ def test_new_key_after_rows_were_written_rewrites_the_file(tmp_path: Path) -> No
     logger.finalize("success")
     path = os.path.join(logger.log_dir, "metrics.csv")
     header, rows = _rows(path)
-    assert header == ["step", "acc", "loss"]
+    assert header == ["acc", "loss", "step"]
     assert [(r["step"], r["acc"], r["loss"]) for r in rows] == [
         ("0", "", "1.0"),
         ("1", "0.9", "0.5"),
@@ -51,14 +51,14 @@ def test_new_key_after_rows_were_written_rewrites_the_file(tmp_path: Path) -> No
     assert not os.path.exists(path + ".tmp")
 
 
-def test_flush_every_n_calls(tmp_path: Path) -> None:
+def test_flush_when_step_plus_one_is_a_multiple(tmp_path: Path) -> None:
     logger = CSVLogger(tmp_path, flush_logs_every_n_steps=3)
     path = os.path.join(logger.log_dir, "metrics.csv")
     for step in range(2):
         logger.log_metrics({"x": float(step)}, step=step * 10)
     assert not os.path.exists(path)  # buffered
     logger.log_metrics({"x": 2.0}, step=20)
-    assert len(_rows(path)[1]) == 3  # third call flushes, whatever the step numbers are
+    assert len(_rows(path)[1]) == 3  # (20 + 1) % 3 == 0 flushes, as in Lightning
     logger.log_metrics({"x": 3.0}, step=30)
     assert len(_rows(path)[1]) == 3
     logger.finalize("success")
@@ -69,7 +69,11 @@ def test_step_none_numbers_rows(tmp_path: Path) -> None:
     logger = CSVLogger(tmp_path, flush_logs_every_n_steps=1)
     logger.log_metrics({"x": 1.0})
     logger.log_metrics({"x": 2.0})
-    assert [r["step"] for r in _rows(os.path.join(logger.log_dir, "metrics.csv"))[1]] == ["0", "1"]
+    logger.log_metrics({"x": 3.0}, step=5)
+    logger.log_metrics({"x": 4.0})
+    # Lightning numbers a row without a step by the rows still buffered: each flush restarts it.
+    steps = [r["step"] for r in _rows(os.path.join(logger.log_dir, "metrics.csv"))[1]]
+    assert steps == ["0", "0", "5", "0"]
 
 
 def test_prefix(tmp_path: Path) -> None:
@@ -108,7 +112,7 @@ def test_reused_version_folder_appends(tmp_path: Path) -> None:
         second.log_metrics({"b": 2.0}, 1)
     second.finalize("success")
     header, rows = _rows(os.path.join(second.log_dir, "metrics.csv"))
-    assert header == ["step", "a", "b"]
+    assert header == ["a", "b", "step"]
     assert rows == [{"step": "0", "a": "1.0", "b": ""}, {"step": "1", "a": "", "b": "2.0"}]
 
 
@@ -133,7 +137,7 @@ def test_experiment_writer_api(tmp_path: Path) -> None:
     writer.log_metrics({"m": 1.0}, step=3)
     assert writer.metrics == [{"m": 1.0, "step": 3}]
     writer.save()
-    assert writer.metrics == [] and writer.metrics_keys == ["step", "m"]
+    assert writer.metrics == [] and writer.metrics_keys == ["m", "step"]
     assert os.path.isfile(writer.metrics_file_path)
 
 

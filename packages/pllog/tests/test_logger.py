@@ -106,3 +106,18 @@ def test_rank_zero_experiment_gives_a_dummy_elsewhere(nonzero_rank: None) -> Non
     # copying / pickling must not be fooled by the catch-all attribute lookup
     assert isinstance(copy.deepcopy(experiment), _DummyExperiment)
     assert isinstance(pickle.loads(pickle.dumps(experiment)), _DummyExperiment)
+
+
+def test_dummy_logger_records_nothing_and_answers_any_call():
+    from pllog import DummyLogger
+
+    logger = DummyLogger()
+    assert logger.name == "" and logger.version == ""
+    assert logger.save_dir is None and logger.log_dir is None
+    logger.log_metrics({"a": 1.0}, step=0)
+    logger.log_hyperparams({"lr": 0.1})
+    assert logger.experiment.add_scalar("a", 1.0) is None
+    assert logger.some_backend_method(1, x=2) is None
+    assert logger[0] is logger
+    assert pickle.loads(pickle.dumps(logger)).name == ""
+    assert copy.deepcopy(logger).version == ""

@@ -146,18 +146,20 @@ def test_hyperparams_with_metrics_and_without_default(tmp_path: Path) -> None:
     logger.save()
     assert "hp_metric" not in _events(logger.log_dir).Tags()["scalars"]
     assert load_hparams_from_yaml(os.path.join(logger.log_dir, "hparams.yaml")) == {"a": 1}
-    logger.log_hyperparams({"b": 2}, metrics=0.75)
+    logger.log_hyperparams({"b": 2}, metrics=0.75, step=3)
     logger.save()
-    assert _scalars(logger.log_dir, "hp_metric") == [(0, 0.75)]
-    assert load_hparams_from_yaml(os.path.join(logger.log_dir, "hparams.yaml")) == {"a": 1, "b": 2}
+    assert _scalars(logger.log_dir, "hp_metric") == [(3, 0.75)]
+    # As in Lightning, save() writes hparams.yaml only when the folder has none yet.
+    assert load_hparams_from_yaml(os.path.join(logger.log_dir, "hparams.yaml")) == {"a": 1}
     logger.finalize("success")
 
 
-def test_save_without_a_folder_writes_nothing(tmp_path: Path) -> None:
+def test_save_creates_the_event_file_and_hparams_yaml(tmp_path: Path) -> None:
     logger = TensorBoardLogger(tmp_path)
-    logger.save()
+    logger.save()  # as in Lightning: the Trainer's first save makes the writer and the folder
     logger.finalize("success")
-    assert not (tmp_path / "lightning_logs").exists()
+    assert list((tmp_path / "lightning_logs" / "version_0").glob("events.out.tfevents.*"))
+    assert load_hparams_from_yaml(os.path.join(logger.log_dir, "hparams.yaml")) == {}
 
 
 class _Net(torch.nn.Module):

@@ -24,6 +24,7 @@ from placcel.environments import (
     TorchElasticEnvironment,
     detect_cluster_environment,
 )
+from placcel.exceptions import ConfigurationError
 from placcel.launchers import Launcher, MultiProcessingLauncher, SubprocessScriptLauncher
 from placcel.precision import DoublePrecision, HalfPrecision, MixedPrecision, Precision
 from placcel.strategies import DDPStrategy, SingleDeviceStrategy, Strategy
@@ -33,6 +34,7 @@ __all__ = [
     "CPUAccelerator",
     "CUDAAccelerator",
     "ClusterEnvironment",
+    "ConfigurationError",
     "DDPStrategy",
     "DoublePrecision",
     "HalfPrecision",

@@ -3,6 +3,7 @@ import os
 import pytest
 import torch
 
+from placcel import ConfigurationError
 from placcel.accelerators import CPUAccelerator
 
 
@@ -25,13 +26,14 @@ def test_parse_devices_counts_processes(devices, expected):
 @pytest.mark.parametrize(
     ("devices", "error", "match"),
     [
-        (0, ValueError, "devices=0 is not valid on CPU"),
-        (-2, ValueError, "positive number of processes"),
-        ([0, 1], ValueError, "write devices=2"),
-        ("0,1", ValueError, "write devices=2"),
+        # Lightning's classes: 0 is a MisconfigurationException (a ValueError), the rest TypeErrors
+        (0, ConfigurationError, "devices=0 is not valid on CPU"),
+        (-2, TypeError, "positive number of processes"),
+        ([0, 1], TypeError, "write devices=2"),
+        ("0,1", TypeError, "write devices=2"),
         (True, TypeError, "write a number"),
         (1.5, TypeError, "float"),
-        ("two", ValueError, "not understood"),
+        ("two", TypeError, "not understood"),
     ],
 )
 def test_parse_devices_rejects_bad_values(devices, error, match):

@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 
 from placcel.precision import (
@@ -64,8 +66,21 @@ def test_precision_from_flag(flag, cls, name):
     assert precision.precision == name
 
 
-def test_instances_pass_through_and_16_mixed_on_cpu_is_refused():
+def test_instances_pass_through_and_16_mixed_on_cpu_falls_back_to_bf16():
     precision = DoublePrecision()
     assert precision_from_flag(precision, "cpu") is precision
-    with pytest.raises(ValueError, match="bf16-mixed"):
-        precision_from_flag("16-mixed", "cpu")
+    # Lightning's behaviour: a warning, then bf16-mixed (float16 autocast is not used on CPU)
+    with pytest.warns(UserWarning, match="Using `precision='bf16-mixed'` instead"):
+        fallback = precision_from_flag("16-mixed", "cpu")
+    assert fallback.precision == "bf16-mixed"
+
+
+def test_historical_spellings_warn_except_32_and_64():
+    with pytest.warns(UserWarning, match="precision=16` is supported for historical reasons"):
+        assert normalize_precision(16) == "16-mixed"
+    with pytest.warns(UserWarning, match="precision=bf16`"):
+        assert normalize_precision("bf16") == "bf16-mixed"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert normalize_precision(32) == "32-true"
+        assert normalize_precision("64") == "64-true"

@@ -88,7 +88,8 @@ def test_ddp_on_two_ranks_matches_one_process_on_the_whole_batch():
 
 
 def test_single_process_group_lifecycle():
-    """World size 1 in this process: setup creates a gloo group, teardown destroys it."""
+    """World size 1 in this process: setup creates a gloo group, which outlives teardown (as in
+    Lightning: the next entry point reuses it; it is destroyed when the process exits)."""
     strategy = build_strategy(accelerator="cpu", strategy="ddp", devices=1)
     with pytest.raises(RuntimeError, match="call setup_environment"):
         strategy.setup_module(torch.nn.Linear(2, 2))
@@ -107,11 +108,13 @@ def test_single_process_group_lifecycle():
     assert strategy.all_gather(torch.tensor([1.0])).shape == (1, 1)
     assert strategy.reduce_boolean_decision(True)
     strategy.teardown()
-    assert not dist.is_initialized()
-    assert isinstance(strategy.collectives, SingleProcessCollectives)
-    # A second fit with the same strategy sets the group up again.
-    strategy.setup_environment()
     assert dist.is_initialized()
+    assert isinstance(strategy.collectives, SingleProcessCollectives)
+    # A second fit with the same strategy joins the same group.
+    group = dist.group.WORLD
+    strategy.setup_environment()
+    assert dist.group.WORLD is group
+    assert isinstance(strategy.collectives, TorchCollectives)
     strategy.teardown()
 
 

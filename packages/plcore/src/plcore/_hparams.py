@@ -2,20 +2,26 @@
 
 ``save_hyperparameters(obj, ...)`` reads the arguments of the ``__init__`` that called it (and of
 every ``__init__`` further up the same object's class chain), keeps the chosen ones on
-``obj._hparams`` as an :class:`AttributeDict`, and a frozen copy on ``obj._hparams_initial``.
+``obj._hparams`` as an :class:`AttributeDict` (the values as given, as in Lightning), and a
+deep copy on ``obj._hparams_initial``.
 
-Safe storage (stricter than Lightning): every value must be something a checkpoint can hold and
-``torch.load(weights_only=True)`` can read back without running code:
+Checkpoints must load with ``torch.load(weights_only=True)``, which runs no code, so what a
+checkpoint stores is a plain form of the values (:func:`for_checkpoint`), turned back on load
+(:func:`from_checkpoint`):
 
 - kept as is: None, bool, int, float, complex, str, bytes, tensors, ``torch.dtype``,
   ``torch.device``, ``torch.Size``, and lists, tuples, sets and dicts of these;
-- converted: an ``Enum`` member to its ``.value``, a ``pathlib`` path to ``str``, an
-  ``argparse.Namespace`` (and any other mapping) to a dict, recursively;
-- refused with a TypeError naming the argument: modules, optimizers, functions, numpy arrays,
-  arbitrary objects. Such arguments are not hyper-parameters; pass ``ignore=[name]``.
-
-Tensors are allowed because the checkpoint stores them safely and ``load_from_checkpoint`` can
-hand them back to ``__init__``; loggers show them as text.
+- converted: a ``pathlib`` path to ``str``, an ``argparse.Namespace`` (and any other mapping) to
+  a dict, recursively;
+- stored by import path (``{"_plkit_import_path": "torch.nn.modules.linear.Linear"}``): classes,
+  functions and ``Enum`` members that can be imported by name. Loading resolves the path only
+  when its module is already imported (so loading imports nothing and runs no code); otherwise
+  it warns and passes the path as a string;
+- left out, with Lightning's warning: an ``nn.Module`` argument (its weights are in the
+  ``state_dict``; pass it to ``load_from_checkpoint``, or use ``ignore=[...]``);
+- left out, with a warning naming the argument: optimizers, numpy arrays, arbitrary objects
+  (such arguments are not hyper-parameters; pass ``ignore=[name]``). Values that cannot be
+  pickled at all (lambdas) are removed from ``hparams`` by the Trainer, as in Lightning.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ import dataclasses
 import enum
 import inspect
 import pathlib
+import pickle
+import sys
 import types
+import warnings
 from argparse import Namespace
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,12 +43,18 @@ from typing import Any
 import torch
 
 __all__ = [
+    "IMPORT_PATH_KEY",
     "AttributeDict",
+    "for_checkpoint",
+    "from_checkpoint",
     "get_hparams",
     "get_hparams_initial",
     "save_hyperparameters",
     "to_plain",
 ]
+
+#: The key of the one-entry dict that stands for a class, function or Enum member in a checkpoint.
+IMPORT_PATH_KEY = "_plkit_import_path"
 
 _PLAIN_SCALARS = (type(None), bool, int, float, complex, str, bytes)
 _TORCH_VALUES = (torch.Tensor, torch.dtype, torch.device, torch.Size)
@@ -98,6 +113,23 @@ class AttributeDict(dict):
         return (OrderedDict, (), None, None, iter(self.items()))
 
 
+def _import_path(value: Any) -> str | None:
+    """``module.qualname`` of an importable class, function or Enum member, else None."""
+    if isinstance(value, enum.Enum):
+        owner = _import_path(type(value))
+        return None if owner is None else f"{owner}.{value.name}"
+    if not (isinstance(value, type) or callable(value)):
+        return None
+    module = getattr(value, "__module__", None)
+    qualname = getattr(value, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        return None  # lambdas and classes defined inside functions cannot be imported by name
+    name = getattr(value, "__name__", None)
+    if isinstance(name, str) and getattr(sys.modules.get(module), name, None) is value:
+        return f"{module}.{name}"  # e.g. torch.relu rather than torch._VariableFunctionsClass.relu
+    return f"{module}.{qualname}"
+
+
 def to_plain(value: Any, name: str) -> Any:
     """``value`` converted to checkpoint-safe plain data, or a TypeError naming ``name``.
 
@@ -105,10 +137,11 @@ def to_plain(value: Any, name: str) -> Any:
         value: a hyper-parameter value.
         name: the argument name, used in the error message.
     """
-    if isinstance(value, enum.Enum):
-        return to_plain(value.value, name)
     if isinstance(value, _PLAIN_SCALARS + _TORCH_VALUES):
         return value
+    path = _import_path(value)
+    if path is not None and not isinstance(value, torch.nn.Module):
+        return {IMPORT_PATH_KEY: path}
     if isinstance(value, pathlib.PurePath):
         return str(value)
     if isinstance(value, Namespace):
@@ -126,9 +159,105 @@ def to_plain(value: Any, name: str) -> Any:
     raise TypeError(
         f"Hyper-parameter `{name}` is a {type(value).__module__}.{type(value).__qualname__}, which a"
         " checkpoint cannot store safely (only None, bool, int, float, str, tensors, torch dtypes /"
-        " devices and lists, tuples and dicts of them). It is probably not a hyper-parameter: write"
-        f' `self.save_hyperparameters(ignore=["{name.split("[")[0]}"])`.'
+        " devices, importable classes and functions, and lists, tuples and dicts of them). It is"
+        f' probably not a hyper-parameter: write `self.save_hyperparameters(ignore=["{name.split("[")[0]}"])`.'
     )
+
+
+def for_checkpoint(hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain form of ``hparams`` that a checkpoint stores.
+
+    ``nn.Module`` values and values with no safe form (:func:`to_plain` refuses them) are left
+    out; ``save_hyperparameters`` has warned about them.
+
+    Args:
+        hparams: the hyper-parameters as ``self.hparams`` holds them.
+    """
+    stored: dict[str, Any] = {}
+    for key, value in hparams.items():
+        if isinstance(value, torch.nn.Module):
+            continue
+        try:
+            stored[key] = to_plain(value, key)
+        except TypeError:
+            continue
+    return stored
+
+
+def _warn_unstorable(hparams: Mapping[str, Any]) -> None:
+    """Lightning's warning for ``nn.Module`` values; plkit's for values a checkpoint leaves out.
+
+    Values that cannot be pickled at all get no warning here: the Trainer removes them from
+    ``hparams`` when a run starts, with Lightning's warning (``clean_namespace``).
+    """
+    for key, value in hparams.items():
+        if isinstance(value, torch.nn.Module):
+            warnings.warn(
+                f"Attribute {key!r} is an instance of `nn.Module` and is already saved during"
+                " checkpointing. It is recommended to ignore them using"
+                f" `self.save_hyperparameters(ignore={[key]!r})`.",
+                UserWarning,
+                stacklevel=4,
+            )
+            continue
+        try:
+            to_plain(value, key)
+        except TypeError as err:
+            if _picklable(value):
+                warnings.warn(
+                    f"{err} It is left out of checkpoints, which must load without running code.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+
+
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+    except (pickle.PickleError, AttributeError, RuntimeError, TypeError):
+        return False
+    return True
+
+
+def from_checkpoint(saved: Any) -> Any:
+    """Turn the import paths :func:`for_checkpoint` stored back into objects (recursively).
+
+    A path resolves only when its module is already imported, so loading imports nothing;
+    otherwise the dotted path is kept as a string, with a warning.
+
+    Args:
+        saved: the checkpoint's hyper-parameters (or any value inside them).
+    """
+    if isinstance(saved, Mapping):
+        if len(saved) == 1 and isinstance(saved.get(IMPORT_PATH_KEY), str):
+            return _resolve(saved[IMPORT_PATH_KEY])
+        return type(saved)((key, from_checkpoint(value)) for key, value in saved.items())
+    if isinstance(saved, (list, tuple, set)):
+        return type(saved)(from_checkpoint(item) for item in saved)
+    return saved
+
+
+def _resolve(path: str) -> Any:
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        obj: Any = module
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            break
+        return obj
+    warnings.warn(
+        f"The checkpoint's hyper-parameter `{path}` names a class or function whose module is not"
+        " imported; it is passed as the string. Import its module before loading to get the"
+        " object back.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return path
 
 
 def _plain_key(key: Any, name: str) -> Any:
@@ -169,10 +298,10 @@ def save_hyperparameters(
         frame = current.f_back if current is not None else None
     init_args = _without_ignored(collect_init_args(obj, frame), ignore)
     hparams, name = _select(args, init_args)
-    plain = {key: to_plain(value, key) for key, value in hparams.items()}  # may raise: store after
+    _warn_unstorable(hparams)
     obj._hparams_name = name
     stored = get_hparams(obj)
-    stored.update(plain)
+    stored.update(hparams)
     obj._hparams_initial = copy.deepcopy(stored)
 
 

@@ -31,28 +31,29 @@ import secrets
 import shutil
 import warnings
 import zipfile
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import torch
 
-from plcore._hparams import AttributeDict
+from plcore._hparams import AttributeDict, for_checkpoint, from_checkpoint
 
 __all__ = [
     "CHECKPOINT_KEYS",
-    "CHECKPOINT_VERSION_KEY",
     "CheckpointError",
+    "CheckpointIO",
     "TorchCheckpointIO",
     "UnsafeCheckpointError",
     "atomic_save",
     "check_plain",
+    "for_checkpoint",
     "load_from_checkpoint",
     "load_hparams_file",
     "safe_load",
 ]
 
-CHECKPOINT_VERSION_KEY = "plkit_version"
 # The top-level keys of a Lightning 2.x checkpoint, in the order Lightning writes them. A
 # datamodule's own state sits under its class ``__qualname__``; precision plugins add theirs.
 CHECKPOINT_KEYS = [
@@ -329,7 +330,32 @@ def _first_unsafe(obj: Any, where: str, allowed: tuple[type, ...]) -> tuple[str,
 # CheckpointIO
 
 
-class TorchCheckpointIO:
+class CheckpointIO(ABC):
+    """How checkpoint files are written, read and removed (``Trainer(plugins=[MyIO()])``).
+
+    Subclass it and implement the three methods to store checkpoints elsewhere; the Trainer
+    calls ``teardown`` when a run ends.
+    """
+
+    @abstractmethod
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: _PathLike, storage_options: Any = None
+    ) -> None:
+        """Write ``checkpoint`` to ``path``."""
+
+    @abstractmethod
+    def load_checkpoint(self, path: _PathLike, map_location: Any = None) -> dict[str, Any]:
+        """Read the checkpoint at ``path``."""
+
+    @abstractmethod
+    def remove_checkpoint(self, path: _PathLike) -> None:
+        """Delete the checkpoint at ``path``."""
+
+    def teardown(self) -> None:  # noqa: B027 - optional, with nothing to do by default
+        """Release what the IO holds (nothing, by default)."""
+
+
+class TorchCheckpointIO(CheckpointIO):
     """Saves checkpoints atomically with ``torch.save`` and loads them with :func:`safe_load`."""
 
     def save_checkpoint(
@@ -419,6 +445,7 @@ def load_from_checkpoint(
     checkpoint = safe_load(checkpoint_path, map_location=location, weights_only=weights_only)
     key = f"{prefix}hyper_parameters"
     saved = load_hparams_file(hparams_file) if hparams_file is not None else checkpoint.get(key)
+    saved = from_checkpoint(saved)  # classes / functions stored by import path
     saved = {**_past_hparams(checkpoint, is_module), **(saved or {})}
     # As in Lightning, ``on_load_checkpoint`` sees the hyper-parameters with the overrides applied.
     checkpoint[key] = {**saved, **kwargs}
@@ -481,8 +508,14 @@ def _init_kwargs(
 
 
 def _restore_module(obj: Any, checkpoint: dict[str, Any], strict: bool | None, path: str) -> Any:
-    """Run ``on_load_checkpoint``, load the weights, and move ``obj`` to their device."""
+    """Run ``configure_model`` (if overridden) and ``on_load_checkpoint``, load the weights, and
+    move ``obj`` to their device."""
+    from plcore.hooks import is_overridden
+    from plcore.module import LightningModule  # here: plcore.module imports this module
+
     strict = _resolve_strict(obj, strict)
+    if isinstance(obj, LightningModule) and is_overridden(obj, "configure_model", LightningModule):
+        obj.configure_model()  # layers it builds must exist before their weights are loaded
     if callable(getattr(obj, "on_load_checkpoint", None)):
         obj.on_load_checkpoint(checkpoint)
     if "state_dict" not in checkpoint:

@@ -5,9 +5,11 @@ module's X; the full observed sequence is in the project's hook-order spec)::
 
     configure_callbacks; prepare_data                    (local rank 0 of each node)
     cb.setup("fit"); configure_model; configure_optimizers; cb.on_fit_start
-    [cb.on_sanity_check_start; VALIDATION(limited); cb.on_sanity_check_end]
+    [cb.on_sanity_check_start; val_dataloader; VALIDATION(limited); cb.on_sanity_check_end]
+    train_dataloader; [val_dataloader: not requested yet and the first epoch validates]
     cb.on_train_start
     for epoch:
+        [train_dataloader: due for a reload (reload_dataloaders_every_n_epochs)]
         cb.on_train_epoch_start
         for batch:
             on_before_batch_transfer; transfer_batch_to_device; on_after_batch_transfer
@@ -20,7 +22,8 @@ module's X; the full observed sequence is in the project's hook-order spec)::
         cb.on_train_epoch_end; monitoring callbacks' on_train_epoch_end
     cb.on_train_end; cb.on_fit_end; cb.teardown("fit")
 
-    VALIDATION: on_validation_model_eval; cb.on_validation_start; cb.on_validation_epoch_start;
+    VALIDATION: [val_dataloader: first needed, or due for a reload]
+        on_validation_model_eval; cb.on_validation_start; cb.on_validation_epoch_start;
         per loader, per batch: BATCH TRANSFER; cb.on_validation_batch_start; validation_step;
         cb.on_validation_batch_end; then cb.on_validation_epoch_end; cb.on_validation_end;
         on_validation_model_train
@@ -35,7 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HOOKS", "HookDispatcher", "HookSpec", "MONITORING_CALLBACK_MARK"]
+__all__ = ["HOOKS", "MONITORING_CALLBACK_MARK", "REMOVED_HOOKS", "HookDispatcher", "HookSpec"]
 
 CALLBACK = "callback"
 MODULE = "module"
@@ -125,6 +128,12 @@ HOOKS: tuple[HookSpec, ...] = (
     _spec("on_predict_end", *_CM),
     _spec("on_exception", CALLBACK, MODULE, DATAMODULE),
     _spec("teardown", CALLBACK, MODULE, DATAMODULE),
+)
+
+#: Lightning 1.x hooks removed in 2.0: a module defining one is refused by the entry point that
+#: would have called it (not mistaken for a misspelling of its ``on_*`` successor).
+REMOVED_HOOKS: frozenset[str] = frozenset(
+    {"training_epoch_end", "validation_epoch_end", "test_epoch_end"}
 )
 
 #: Names of the hooks callbacks define, for quick membership checks.

@@ -19,9 +19,29 @@ from typing import Any
 
 import torch
 
+from plcore.utilities.exceptions import MisconfigurationException
+from plcore.utilities.rank_zero import rank_zero_warn
+
 __all__ = ["FX_DEFAULTS", "MetricEntry", "MetricStore", "MetricViews", "resolve_log_options"]
 
 _REDUCE_FX = ("mean", "sum", "max", "min")
+_UNSYNCED_WARNED: set[str] = set()
+
+
+def _warn_unsynced(name: str) -> None:
+    """Lightning's hint, once per name: an epoch value of several processes, not reduced."""
+    if name in _UNSYNCED_WARNED:
+        return
+    _UNSYNCED_WARNED.add(name)
+    from plcore.utilities.warnings import PossibleUserWarning
+
+    rank_zero_warn(
+        f"It is recommended to use `self.log({name!r}, ..., sync_dist=True)` when logging on epoch"
+        " level in distributed setting to accumulate the metric across devices.",
+        category=PossibleUserWarning,
+    )
+
+
 _PLAIN_FLOATS = (torch.float32, torch.float64)
 _FOLD_EVERY = 64  # queued epoch values folded into the accumulator at once
 SyncFn = Callable[[torch.Tensor, str], torch.Tensor]
@@ -81,13 +101,13 @@ def resolve_log_options(
 ) -> tuple[bool, bool]:
     """Apply the per-hook defaults and reject logging from hooks that may not log."""
     if fx is None:
-        raise RuntimeError(
+        raise MisconfigurationException(
             f"self.log({name!r}, ...) was called outside the Trainer's loops. Log from "
             "training_step, validation_step, test_step or the batch / epoch hooks."
         )
     rules = FX_DEFAULTS.get(fx)
     if rules is None:
-        raise RuntimeError(
+        raise MisconfigurationException(
             f"You can't call self.log({name!r}, ...) inside `{fx}`. Log from training_step, "
             "validation_step, test_step or the on_*_batch_* / on_*_epoch_* hooks instead."
         )
@@ -95,32 +115,37 @@ def resolve_log_options(
     on_step = dstep if on_step is None else bool(on_step)
     on_epoch = depoch if on_epoch is None else bool(on_epoch)
     if on_step and not step_ok:
-        raise ValueError(
+        raise MisconfigurationException(
             f"self.log({name!r}, on_step=True) is not allowed in `{fx}`: it runs once per epoch. "
             "Use on_step=False."
         )
     if not on_epoch and not step_ok:
-        raise ValueError(
+        raise MisconfigurationException(
             f"self.log({name!r}, on_epoch=False) is not allowed in `{fx}`: it runs once per "
             "epoch, so its values are epoch values. Use on_epoch=True."
         )
     if on_epoch and not epoch_ok:
-        raise ValueError(f"self.log({name!r}, on_epoch=True) is not allowed in `{fx}`.")
+        raise MisconfigurationException(
+            f"self.log({name!r}, on_epoch=True) is not allowed in `{fx}`."
+        )
     if not on_step and not on_epoch:
-        raise ValueError(
+        raise MisconfigurationException(
             f"self.log({name!r}, on_step=False, on_epoch=False) is not useful: the value would "
             "go nowhere. Set on_step=True, on_epoch=True or both."
         )
     if "/dataloader_idx_" in name:
-        raise ValueError(
+        raise MisconfigurationException(
             f"self.log({name!r}): names may not contain '/dataloader_idx_'; plkit adds that "
             "suffix itself when there are several dataloaders."
         )
     return on_step, on_epoch
 
 
-def _as_tensor(name: str, value: Any, device: torch.device | None) -> torch.Tensor:
-    """A detached float scalar (float32, or float64 when given float64), as Lightning stores it."""
+def _as_tensor(name: str, value: Any, device: torch.device | None, fx: str = "") -> torch.Tensor:
+    """A detached float scalar (float32, or float64 when given float64), as Lightning stores it.
+
+    An integer or bool tensor warns once per key and hook, with Lightning's message.
+    """
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ValueError(
@@ -128,16 +153,34 @@ def _as_tensor(name: str, value: Any, device: torch.device | None) -> torch.Tens
                 f"{tuple(value.shape)}. Reduce it first, e.g. value.mean()."
             )
         value = value.detach().reshape(())
+        if not value.is_floating_point():
+            _warn_not_floating(name, fx)
         if value.dtype not in (torch.float32, torch.float64):
             value = value.to(torch.float32)  # ints, bools, half: no overflow in epoch sums
         return value
     if not isinstance(value, Number):
-        raise TypeError(
+        raise ValueError(
             f"self.log({name!r}, value) accepts a scalar tensor, a Python number or a "
             f"torchmetrics Metric; got {type(value).__name__}. Log strings through the logger "
             "(self.logger.experiment) instead."
         )
     return torch.tensor(float(value), dtype=torch.float32, device=device)
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_not_floating(name: str, fx: str) -> None:
+    message = (
+        f"You called `self.log({name!r}, ...)` in your `{fx}` but the value needs to be floating"
+        " to be reduced. Converting it to torch.float32. You can silence this warning by"
+        " converting the value to floating point yourself. If you don't intend to reduce the"
+        " value (for instance when logging the global step or epoch) then you can use"
+        f" `self.logger.log_metrics({{{name!r}: ...}})` instead."
+    )
+    if message not in _WARNED:  # once per key and hook, as Lightning's warning cache does
+        _WARNED.add(message)
+        rank_zero_warn(message)
 
 
 def _is_torchmetric(value: Any) -> bool:
@@ -153,6 +196,7 @@ class MetricEntry:
         "cached",
         "count",
         "dataloader_idx",
+        "dtype",
         "fx",
         "logger",
         "metric",
@@ -164,6 +208,7 @@ class MetricEntry:
         "prog_bar",
         "reduce_fx",
         "source",
+        "step_synced",
         "step_value",
         "sync_dist",
         "weights",
@@ -177,7 +222,9 @@ class MetricEntry:
         )
         self.dataloader_idx = dataloader_idx
         self.step_value: torch.Tensor | None = None
+        self.step_synced: torch.Tensor | None = None  # step_value reduced across processes
         self.acc: torch.Tensor | None = None
+        self.dtype = torch.float32  # of the logged values (float64 ones stay float64)
         self.count: torch.Tensor | float = 0.0
         self.metric: Any = None
         self.cached: torch.Tensor | None = None
@@ -194,6 +241,7 @@ class MetricEntry:
         which costs far less per step than a tensor operation on every call.
         """
         self.step_value = value
+        self.step_synced = None
         self.cached = None
         if self.on_epoch:
             self.pending.append(value)
@@ -205,6 +253,7 @@ class MetricEntry:
         if not self.pending:
             return
         values = torch.stack(self.pending)
+        self.dtype = values.dtype
         fx = self.reduce_fx
         if fx == "mean":
             weights = torch.tensor(self.weights, dtype=torch.float64, device=values.device)
@@ -237,6 +286,8 @@ class MetricEntry:
             return value.detach() if isinstance(value, torch.Tensor) else torch.tensor(value)
         if self.acc is None:
             return None
+        if sync is not None and not self.sync_dist:
+            _warn_unsynced(self.name)
         acc = self.acc
         if self.reduce_fx == "mean":
             if self.sync_dist and sync is not None:
@@ -244,17 +295,21 @@ class MetricEntry:
                 count = sync(
                     torch.tensor(self.count, dtype=torch.float64, device=acc.device), "sum"
                 )
-                return (acc / count).to(torch.float32)
-            return (acc / self.count).to(torch.float32)
+                return (acc / count).to(self.dtype)
+            return (acc / self.count).to(self.dtype)
         if self.sync_dist and sync is not None:
             acc = sync(acc, self.reduce_fx)
         return acc
 
     def synced_step_value(self, sync: SyncFn | None) -> torch.Tensor | None:
+        """The last step value, reduced across processes once (it is read again by later
+        steps' logger writes, which must not reduce it twice)."""
         value = self.step_value
-        if value is not None and self.sync_dist and sync is not None:
-            value = sync(value, self.reduce_fx)
-        return value
+        if value is None or not self.sync_dist or sync is None:
+            return value
+        if self.step_synced is None:
+            self.step_synced = sync(value, self.reduce_fx)
+        return self.step_synced
 
 
 class MetricViews:
@@ -316,7 +371,7 @@ class MetricStore:
             entry = self._entries[key] = MetricEntry(name, options, dataloader_idx)
             entry.fx = fx
         elif entry.options != options:
-            raise ValueError(
+            raise MisconfigurationException(
                 f"self.log({name!r}) was already called in `{fx}` with different options "
                 f"(prog_bar, logger, on_step, on_epoch, reduce_fx, sync_dist) = {entry.options}; "
                 f"now {options}. Log each key with the same options, or use another name."
@@ -329,8 +384,9 @@ class MetricStore:
                 entry.step_value = _as_tensor(
                     name, value.compute() if batch_value is None else batch_value, device
                 )
+                entry.step_synced = None
         else:
-            entry.update(_as_tensor(name, value, device), batch_size)
+            entry.update(_as_tensor(name, value, device, fx), batch_size)
         entry.source = source
         if on_step:
             self._step_dirty[id(entry)] = entry
@@ -342,7 +398,7 @@ class MetricStore:
         """The hot path of :meth:`log` for a key already logged with the same options: a plain
         float32/float64 scalar tensor goes straight in (anything else takes the full path)."""
         if value.dim() or value.dtype not in _PLAIN_FLOATS or entry.metric is not None:
-            entry.update(_as_tensor(entry.name, value, None), batch_size)
+            entry.update(_as_tensor(entry.name, value, None, entry.fx), batch_size)
         else:
             entry.update(value.detach(), batch_size)
         if entry.on_step:
@@ -366,8 +422,8 @@ class MetricStore:
             if value is None:
                 continue
             forked = _forked(entry.name, "_step") if entry.on_epoch else entry.name
-            views.callback[forked] = value
-            views.callback[entry.name] = value  # the plain name too (the same key when equal)
+            views.callback[entry.name] = value  # the plain name first, as Lightning orders them
+            views.callback[forked] = value  # (the same key when equal)
             if entry.logger:
                 views.log[forked] = value
             if entry.prog_bar:
@@ -375,6 +431,25 @@ class MetricStore:
         self._step_dirty.clear()
         self.sync_pending = False
         return views
+
+    def step_log_values(self, source: int | None = None) -> dict[str, torch.Tensor]:
+        """What a logger receives for one step: the last value of every ``on_step`` key logged
+        to the loggers since the last :meth:`reset` (also keys not logged again this step, as
+        Lightning does), in the order they were first logged.
+
+        Args:
+            source: with several evaluation dataloaders, only keys logged from this one.
+        """
+        out: dict[str, torch.Tensor] = {}
+        for entry in self._entries.values():
+            if not entry.on_step or not entry.logger:
+                continue
+            if source is not None and entry.source != source:
+                continue
+            value = entry.synced_step_value(self.sync)
+            if value is not None:
+                out[_forked(entry.name, "_step") if entry.on_epoch else entry.name] = value
+        return out
 
     def epoch_views(self) -> MetricViews:
         """Aggregated ``on_epoch=True`` values, reduced across processes when ``sync_dist``."""
@@ -423,7 +498,7 @@ def _normalize_reduce_fx(name: str, reduce_fx: Any) -> str:
             reduce_fx, getattr(reduce_fx, "__name__", repr(reduce_fx))
         )
     if fx not in _REDUCE_FX:
-        raise ValueError(
+        raise MisconfigurationException(
             f"self.log({name!r}, reduce_fx={reduce_fx!r}) is not supported; use one of "
             f"{', '.join(map(repr, _REDUCE_FX))} (or torch.mean / torch.sum / torch.max / torch.min)."
         )

@@ -35,6 +35,8 @@ from plcore import _hparams
 from plcore import checkpoint as _checkpoint
 from plcore.metrics import MetricStore, resolve_log_options
 from plcore.utilities.apply import apply_to_collection, move_data_to_device
+from plcore.utilities.exceptions import MisconfigurationException
+from plcore.utilities.rank_zero import rank_zero_warn
 
 __all__ = ["LightningModule"]
 
@@ -150,6 +152,11 @@ class LightningModule(nn.Module):
         return torch.device("cpu")
 
     @property
+    def on_gpu(self) -> bool:
+        """Whether the module's parameters are on a CUDA device."""
+        return self.device.type == "cuda"
+
+    @property
     def dtype(self) -> torch.dtype:
         """The floating dtype of the module's parameters."""
         for tensor in self.parameters():
@@ -186,8 +193,14 @@ class LightningModule(nn.Module):
         object.__setattr__(self, "_example_input_array", value)
 
     def print(self, *args: Any, **kwargs: Any) -> None:
-        """``print`` on global rank 0 only."""
-        if self.global_rank == 0:
+        """``print`` on global rank 0 only, through the progress bar when one is drawing (so the
+        text appears above the bar instead of inside it)."""
+        if self.global_rank != 0:
+            return
+        bar = getattr(self._trainer, "progress_bar_callback", None)
+        if bar is not None and bar.is_enabled:
+            bar.print(*args, **kwargs)
+        else:
             print(*args, **kwargs)
 
     # --- hyper-parameters and checkpoints ---------------------------------------------------
@@ -342,9 +355,12 @@ class LightningModule(nn.Module):
             )
             return
         if getattr(self._trainer, "barebones", False):
-            raise RuntimeError(
-                "self.log is not available with Trainer(barebones=True), which turns logging off."
+            # Lightning's behaviour: a warning, and the value is dropped.
+            rank_zero_warn(
+                "You are trying to `self.log()` but `Trainer(barebones=True)` is configured."
+                " Logging can impact raw speed so it is disabled under this setting."
             )
+            return
         on_step, on_epoch = resolve_log_options(ctx.fx, name, on_step, on_epoch)
         if ctx.store is None:
             return
@@ -473,22 +489,50 @@ class LightningModule(nn.Module):
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
     ) -> None:
-        """Clip the gradients of ``optimizer``'s parameters by norm (default) or by value."""
-        if not gradient_clip_val:
+        """Clip the gradients of ``optimizer``'s parameters by norm (default) or by value.
+
+        A value or algorithm left as None is the Trainer's (``gradient_clip_val``,
+        ``gradient_clip_algorithm``); one given here that differs from a Trainer setting raises
+        ``MisconfigurationException`` (use only one of them).
+        """
+        trainer = self._trainer
+        trainer_val = getattr(trainer, "gradient_clip_val", None)
+        trainer_algo = getattr(trainer, "gradient_clip_algorithm", None)
+        if gradient_clip_val is None:
+            gradient_clip_val = trainer_val or 0.0
+        elif trainer_val is not None and trainer_val != gradient_clip_val:
+            raise MisconfigurationException(
+                f"Trainer(gradient_clip_val={trainer_val!r}) is set and clip_gradients got "
+                f"gradient_clip_val={gradient_clip_val!r}; use only one of them."
+            )
+        if gradient_clip_algorithm is None:
+            algorithm = trainer_algo or "norm"
+        else:
+            algorithm = gradient_clip_algorithm.lower()
+            if trainer_algo is not None and trainer_algo != algorithm:
+                raise MisconfigurationException(
+                    f"Trainer(gradient_clip_algorithm={trainer_algo!r}) is set and clip_gradients "
+                    f"got gradient_clip_algorithm={gradient_clip_algorithm!r}; use only one of them."
+                )
+        if isinstance(gradient_clip_val, bool) or not isinstance(gradient_clip_val, (int, float)):
+            raise TypeError(
+                f"gradient_clip_val={gradient_clip_val!r} has type "
+                f"{type(gradient_clip_val).__name__}; pass an int or a float."
+            )
+        if algorithm not in ("norm", "value"):
+            raise MisconfigurationException(
+                f"gradient_clip_algorithm={gradient_clip_algorithm!r} is not supported; "
+                "use 'norm' or 'value'."
+            )
+        if gradient_clip_val <= 0:
             return
-        algorithm = (gradient_clip_algorithm or "norm").lower()
         params = [
             p for group in optimizer.param_groups for p in group["params"] if p.grad is not None
         ]
         if algorithm == "norm":
             torch.nn.utils.clip_grad_norm_(params, float(gradient_clip_val))
-        elif algorithm == "value":
-            torch.nn.utils.clip_grad_value_(params, float(gradient_clip_val))
         else:
-            raise ValueError(
-                f"gradient_clip_algorithm={gradient_clip_algorithm!r} is not supported; "
-                "use 'norm' or 'value'."
-            )
+            torch.nn.utils.clip_grad_value_(params, float(gradient_clip_val))
 
     def toggle_optimizer(self, optimizer: Any) -> None:
         """Make only ``optimizer``'s parameters require gradients (for several optimizers)."""

@@ -10,9 +10,14 @@
 """
 
 from plcore import Callback, LightningDataModule, LightningModule, seed_everything
-from plkit import callbacks, loggers
+from plkit import _setup, accelerators, callbacks, core, loggers, plugins, strategies, utilities
 from plkit.__about__ import __version__
+from plkit._logo import cli_lightning_logo
 from plkit.trainer import Trainer
+
+# As under Lightning: plkit's INFO lines (``Seed set to 0``, the device lines) go to stderr from
+# the import on, unless the application configured logging first.
+_setup.attach_log_handler()
 
 __all__ = [
     "Callback",
@@ -20,7 +25,13 @@ __all__ = [
     "LightningModule",
     "Trainer",
     "__version__",
+    "accelerators",
     "callbacks",
+    "cli_lightning_logo",
+    "core",
     "loggers",
+    "plugins",
     "seed_everything",
+    "strategies",
+    "utilities",
 ]

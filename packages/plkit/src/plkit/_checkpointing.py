@@ -1,24 +1,27 @@
 """What goes into a checkpoint and how a run is restored from one.
 
 The layout is Lightning 2.x's (``epoch``, ``global_step``, ``state_dict``, ``optimizer_states``,
-``lr_schedulers``, ``loops``, ``callbacks``, ``hyper_parameters``, ...), plus ``plkit_version``.
-``loops`` holds what an *exact* resume needs: the position inside the epoch, the RNG states at
-the start of the epoch (they decide a shuffled loader's order) and now, and gradients
-accumulated inside an unfinished accumulation window. Everything is tensors and plain types, so
-the file loads with ``torch.load(weights_only=True)``.
+``lr_schedulers``, ``loops``, ``callbacks``, ``hyper_parameters``, ...), so that Lightning reads
+and resumes plkit's files. ``loops["fit_loop"]["state_dict"]["exact_resume"]`` adds what an
+*exact* resume needs: the position inside the epoch, the RNG states at the start of the epoch
+(they decide a shuffled loader's order) and now, and gradients accumulated inside an unfinished
+accumulation window. Everything is tensors and plain types, so the file loads with
+``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import re
+import warnings
 from typing import Any
 
 import torch
 
-from plcore.checkpoint import CHECKPOINT_VERSION_KEY, CheckpointError, check_plain
+from plcore.checkpoint import CheckpointError, check_plain, for_checkpoint
 from plcore.utilities.seed import collect_rng_states
-from plkit.__about__ import __version__
+from plkit import _console
 
 __all__ = [
     "dump_checkpoint",
@@ -27,11 +30,13 @@ __all__ = [
     "resolve_ckpt_path",
 ]
 
-#: The Lightning checkpoint format this layout follows (tools that read Lightning files check it).
-LIGHTNING_FORMAT_VERSION = "2.5.0"
+#: The Lightning release whose checkpoint layout plkit writes (Lightning's loader checks this key
+#: to decide which of its format migrations a file needs: none, for this one).
+LIGHTNING_FORMAT_VERSION = "2.6.6"
 
 
-def _loop_state(trainer: Any) -> dict[str, Any]:
+def _exact_state(trainer: Any) -> dict[str, Any]:
+    """What plkit needs to resume exactly where it stopped (kept inside Lightning's layout)."""
     p = trainer._progress
     # Inside on_train_epoch_end the epoch is done but not yet counted: resume at the next one.
     # Anywhere else (mid-epoch, between epochs, after fit, during test) resume where we are.
@@ -56,7 +61,96 @@ def _loop_state(trainer: Any) -> dict[str, Any]:
             None if param.grad is None else param.grad.detach().clone()
             for param in trainer.lightning_module.parameters()
         ]
-    return {"fit_loop": state}
+    return state
+
+
+def _counts(*names: str, total: int, current: int, **exceptions: tuple[int, int]) -> Any:
+    """A Lightning progress record: ``{"total": {...}, "current": {...}}`` of the named counters."""
+    out = {"total": {n: total for n in names}, "current": {n: current for n in names}}
+    for name, (tot, cur) in exceptions.items():
+        out["total"][name], out["current"][name] = tot, cur
+    return out
+
+
+_BATCH = ("ready", "completed", "started", "processed")
+
+
+def _idle_loop(is_last: bool = True) -> dict[str, Any]:
+    """An evaluation loop's record: plkit does not resume inside evaluation, so all zero."""
+    loop: dict[str, Any] = {
+        "state_dict": {},
+        "batch_progress": _counts(*_BATCH, total=0, current=0),
+    }
+    if is_last:
+        loop["batch_progress"]["is_last_batch"] = False
+    return loop
+
+
+def _loop_state(trainer: Any) -> dict[str, Any]:
+    """Lightning's ``loops`` layout with plkit's counters, so Lightning resumes plkit files too.
+
+    The counters Lightning reads back (epoch, batch and optimizer-step progress, the logger step)
+    are filled in from plkit's progress; the evaluation loops' are zero (nothing resumes inside an
+    evaluation). plkit's exact-resume state goes in ``fit_loop["state_dict"]["exact_resume"]``,
+    which Lightning's loader ignores.
+    """
+    p = trainer._progress
+    between = not p.epoch_finished and p.batches_done == 0  # before an epoch's first batch
+    in_batch = not p.epoch_finished and not between  # at a batch end or a validation inside it
+    epoch = p.epoch
+    epoch_counts = _counts(
+        *_BATCH,
+        total=epoch if between else epoch + 1,
+        current=epoch if between else epoch + 1,
+        completed=(epoch, epoch),
+        **({"processed": (epoch, epoch)} if in_batch else {}),
+    )
+    # Lightning counts a batch completed, and a stepped batch for the loggers, after its end hooks.
+    lag = 1 if in_batch else 0
+    batches = _counts(
+        *_BATCH,
+        total=p.total_batch_idx,
+        current=p.batches_done if not between else 0,
+        completed=(p.total_batch_idx - lag, (p.batches_done if not between else 0) - lag),
+    )
+    batches["is_last_batch"] = bool(p.is_last_batch) and not between
+    acc = max(int(trainer._plan.accumulate_grad_batches), 1)
+    done = 0 if between else p.batches_done
+    steps_now = -(-done // acc) if p.epoch_finished else done // acc
+    automatic = trainer.lightning_module.automatic_optimization
+    auto_steps = (p.global_step, steps_now) if automatic else (0, 0)
+    manual_steps = (0, 0) if automatic else (p.global_step, steps_now)
+    schedulers = sum(
+        int(getattr(c.scheduler, "last_epoch", 0)) for c in trainer.lr_scheduler_configs
+    )
+    fit_loop = {
+        "state_dict": {"exact_resume": _exact_state(trainer)},
+        "epoch_loop.state_dict": {"_batches_that_stepped": p.batches_that_stepped - lag},
+        "epoch_loop.batch_progress": batches,
+        "epoch_loop.scheduler_progress": _counts("ready", "completed", total=schedulers, current=0),
+        "epoch_loop.automatic_optimization.state_dict": {},
+        "epoch_loop.automatic_optimization.optim_progress": {
+            "optimizer": {
+                "step": _counts("ready", "completed", total=auto_steps[0], current=auto_steps[1]),
+                "zero_grad": _counts(
+                    "ready", "completed", "started", total=auto_steps[0], current=auto_steps[1]
+                ),
+            }
+        },
+        "epoch_loop.manual_optimization.state_dict": {},
+        "epoch_loop.manual_optimization.optim_step_progress": _counts(
+            "ready", "completed", total=manual_steps[0], current=manual_steps[1]
+        ),
+        "epoch_loop.val_loop.state_dict": {},
+        "epoch_loop.val_loop.batch_progress": _idle_loop()["batch_progress"],
+        "epoch_progress": epoch_counts,
+    }
+    return {
+        "fit_loop": fit_loop,
+        "validate_loop": _idle_loop(),
+        "test_loop": _idle_loop(),
+        "predict_loop": _idle_loop(is_last=False),
+    }
 
 
 def dump_checkpoint(trainer: Any, weights_only: bool) -> dict[str, Any]:
@@ -66,7 +160,6 @@ def dump_checkpoint(trainer: Any, weights_only: bool) -> dict[str, Any]:
         "epoch": trainer.current_epoch,
         "global_step": trainer.global_step,
         "pytorch-lightning_version": LIGHTNING_FORMAT_VERSION,
-        CHECKPOINT_VERSION_KEY: __version__,
         "state_dict": model.state_dict(),
         "loops": _loop_state(trainer),
     }
@@ -100,15 +193,16 @@ def dump_checkpoint(trainer: Any, weights_only: bool) -> dict[str, Any]:
 
 def _add_hparams(checkpoint: dict[str, Any], obj: Any, prefix: str) -> None:
     hparams = getattr(obj, "_hparams", None)
-    if hparams is None:
+    if not hparams:  # none saved, or all removed (Lightning writes no keys then)
         return
     checkpoint[f"{prefix}hparams_name"] = getattr(obj, "_hparams_name", None)
-    checkpoint[f"{prefix}hyper_parameters"] = dict(hparams)
+    checkpoint[f"{prefix}hyper_parameters"] = for_checkpoint(hparams)
 
 
 def restore_model_and_callbacks(trainer: Any, checkpoint: dict[str, Any]) -> None:
     """Weights, datamodule and callback state (before ``configure_optimizers``)."""
     model, dm = trainer.lightning_module, trainer.datamodule
+    _console.info(f"Restoring states from the checkpoint path at {trainer.ckpt_path}")
     if "state_dict" not in checkpoint:
         raise CheckpointError(
             f"{trainer.ckpt_path} has no 'state_dict': it is not a plkit or Lightning checkpoint "
@@ -128,6 +222,8 @@ def restore_model_and_callbacks(trainer: Any, checkpoint: dict[str, Any]) -> Non
             state = states.get(type(cb).__qualname__)  # older or simpler keys
         if state is not None:
             cb.load_state_dict(state)
+    if str(trainer.state.fn) != "fit":  # fit restores the training state next, then reports
+        _console.info(f"Loaded model weights from the checkpoint at {trainer.ckpt_path}")
 
 
 def _load_weights(model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
@@ -161,14 +257,18 @@ def restore_training_state(trainer: Any, checkpoint: dict[str, Any]) -> None:
     if precision_key in checkpoint:
         trainer.strategy.load_precision_state_dict(checkpoint[precision_key])
     _restore_loops(trainer, checkpoint)
+    _console.info(f"Restored all states from the checkpoint at {trainer.ckpt_path}")
 
 
 def _restore_loops(trainer: Any, checkpoint: dict[str, Any]) -> None:
     p = trainer._progress
-    loop = (checkpoint.get("loops") or {}).get("fit_loop")
-    if not isinstance(loop, dict) or "batch" not in loop:  # a Lightning checkpoint: epoch ends only
-        p.epoch = int(checkpoint.get("epoch", 0)) + 1
-        p.global_step = p.batches_that_stepped = int(checkpoint.get("global_step", 0))
+    fit_loop = (checkpoint.get("loops") or {}).get("fit_loop")
+    fit_loop = fit_loop if isinstance(fit_loop, dict) else {}
+    loop = (fit_loop.get("state_dict") or {}).get("exact_resume")
+    if loop is None and "batch" in fit_loop:  # written by plkit before it used Lightning's layout
+        loop = fit_loop
+    if not isinstance(loop, dict):  # a Lightning checkpoint: exact at epoch ends only
+        _restore_lightning_loops(p, checkpoint, fit_loop)
         return
     p.epoch, p.resume_batch = int(loop["epoch"]), int(loop["batch"])
     p.global_step = int(loop["global_step"])
@@ -180,6 +280,27 @@ def _restore_loops(trainer: Any, checkpoint: dict[str, Any]) -> None:
     if grads is not None:
         for param, grad in zip(trainer.lightning_module.parameters(), grads):
             param.grad = None if grad is None else grad.to(param.device)
+
+
+def _restore_lightning_loops(p: Any, checkpoint: dict[str, Any], fit_loop: dict[str, Any]) -> None:
+    """Resume from Lightning's own counters: at an epoch end, the next epoch; inside an epoch,
+    the next batch of it (as Lightning resumes, without its order guarantee)."""
+    p.global_step = int(checkpoint.get("global_step", 0))
+    stepped = (fit_loop.get("epoch_loop.state_dict") or {}).get("_batches_that_stepped")
+    p.batches_that_stepped = p.global_step if stepped is None else int(stepped)
+    epochs = (fit_loop.get("epoch_progress") or {}).get("current")
+    batches = fit_loop.get("epoch_loop.batch_progress") or {}
+    if not isinstance(epochs, dict) or "current" not in batches:  # an older layout
+        p.epoch = int(checkpoint.get("epoch", 0)) + 1
+        return
+    completed, processed = int(epochs["completed"]), int(epochs["processed"])
+    if processed > completed:  # saved in on_train_epoch_end: that epoch is over
+        p.epoch, p.resume_batch = processed, 0
+    elif int(epochs["started"]) > completed:  # saved inside the epoch
+        p.epoch, p.resume_batch = completed, int(batches["current"]["processed"])
+    else:  # saved between epochs (e.g. after fit)
+        p.epoch, p.resume_batch = completed, 0
+    p.total_batch_idx = int(batches["total"]["processed"])
 
 
 def _newest(paths: list[str]) -> str | None:
@@ -196,26 +317,38 @@ def resolve_ckpt_path(trainer: Any, ckpt_path: Any, fn: str) -> str | None:
             f"ckpt_path must be a path, 'last' or 'best'; got {type(ckpt_path).__name__}."
         )
     ckpt_path = os.fspath(ckpt_path)
-    callbacks = trainer.checkpoint_callbacks
     if ckpt_path == "best":
-        best = next(
-            (cb.best_model_path for cb in callbacks if getattr(cb, "best_model_path", "")), None
-        )
-        if not best:
-            raise ValueError(
-                f'{fn}(ckpt_path="best") needs a ModelCheckpoint that has saved a best model; none '
-                "has yet. Fit first, or pass the path of a checkpoint file."
-            )
-        return best
-    if ckpt_path in ("last", "auto"):
-        found = _find_last(trainer)
-        if found is None and ckpt_path == "last":
-            import warnings
-
+        if len(trainer.checkpoint_callbacks) > 1:
             warnings.warn(
-                f'{fn}(ckpt_path="last") found no checkpoint; starting from scratch.', stacklevel=3
+                f'`.{fn}(ckpt_path="best")` is called with Trainer configured with multiple'
+                " `ModelCheckpoint` callbacks. It will use the best checkpoint path from first"
+                " checkpoint callback.",
+                stacklevel=3,
+            )
+        first = trainer.checkpoint_callback
+        if first is None:
+            raise ValueError(
+                f'`.{fn}(ckpt_path="best")` is set but `ModelCheckpoint` is not configured. Add'
+                " one to `Trainer(callbacks=...)`, or pass the path of a checkpoint file."
+            )
+        if not first.best_model_path:
+            raise ValueError(
+                f'`.{fn}(ckpt_path="best")` is set but `ModelCheckpoint` has not saved a best'
+                " model (yet). Fit first, or pass the path of a checkpoint file."
+            )
+        return first.best_model_path
+    if ckpt_path == "last":
+        found = _newest(_last_files(trainer))
+        if found is None:
+            # not an error: "last" can be set once and for all, before the first run
+            warnings.warn(
+                f'.{fn}(ckpt_path="last") is set, but there is no last checkpoint available.'
+                " No checkpoint will be loaded. HINT: Set `ModelCheckpoint(..., save_last=True)`.",
+                stacklevel=3,
             )
         return found
+    if ckpt_path == "auto":
+        return _find_any(trainer)
     if os.path.isdir(ckpt_path):
         raise CheckpointError(
             f"ckpt_path={ckpt_path!r} is a directory; pass a checkpoint file inside it, or 'last'."
@@ -227,7 +360,26 @@ def resolve_ckpt_path(trainer: Any, ckpt_path: Any, fn: str) -> str | None:
     return ckpt_path
 
 
-def _find_last(trainer: Any) -> str | None:
+def _last_files(trainer: Any) -> list[str]:
+    """``last.ckpt`` / ``last-v1.ckpt``... in each ModelCheckpoint's folder (as Lightning looks)."""
+    found: list[str] = []
+    for cb in trainer.checkpoint_callbacks:
+        dirpath = getattr(cb, "dirpath", None)
+        name = getattr(cb, "CHECKPOINT_NAME_LAST", "last")
+        ext = getattr(cb, "FILE_EXTENSION", ".ckpt")
+        if not dirpath or not os.path.isdir(dirpath):
+            continue
+        pattern = re.compile(rf"^{re.escape(name)}(-(\d+))?")
+        found += [
+            os.path.join(dirpath, entry)
+            for entry in os.listdir(dirpath)
+            if entry.endswith(ext) and pattern.match(entry[: -len(ext)])
+        ]
+    return found
+
+
+def _find_any(trainer: Any) -> str | None:
+    """``resume="auto"``: the newest checkpoint anywhere under ``default_root_dir``."""
     candidates: list[str] = []
     for cb in trainer.checkpoint_callbacks:
         if getattr(cb, "last_model_path", ""):

@@ -9,11 +9,13 @@ devices, strategy, precision) is resolved by placcel, not here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["Plan", "resolve_plan", "parse_max_time"]
+from plcore.utilities.exceptions import MisconfigurationException
+
+__all__ = ["Plan", "fit_limits", "parse_max_time", "resolve_plan"]
 
 _DETERMINISTIC = (True, False, "warn", None)
 
@@ -22,10 +24,10 @@ _DETERMINISTIC = (True, False, "warn", None)
 class Plan:
     """What the loops run; every field has Lightning's default semantics."""
 
-    max_epochs: int  # -1: unlimited
-    min_epochs: int
+    max_epochs: int | None  # -1: unlimited; None: not given (resolved by fit_limits)
+    min_epochs: int | None  # None: not given
     max_steps: int  # -1: unlimited
-    min_steps: int
+    min_steps: int | None  # None: not given
     max_time: timedelta | None
     limit_train_batches: int | float
     limit_val_batches: int | float
@@ -38,7 +40,7 @@ class Plan:
     log_every_n_steps: int
     accumulate_grad_batches: int
     gradient_clip_val: float | None
-    gradient_clip_algorithm: str
+    gradient_clip_algorithm: str | None  # None: by norm
     deterministic: bool | str | None
     benchmark: bool | None
     inference_mode: bool
@@ -53,8 +55,8 @@ class Plan:
     logger_enabled: bool
 
 
-def _fail(flag: str, value: Any, what: str) -> ValueError:
-    return ValueError(f"Trainer({flag}={value!r}) is invalid: {what}")
+def _fail(flag: str, value: Any, what: str) -> MisconfigurationException:
+    return MisconfigurationException(f"Trainer({flag}={value!r}) is invalid: {what}")
 
 
 def _int(flag: str, value: Any, minimum: int, what: str) -> int:
@@ -112,18 +114,37 @@ def parse_max_time(value: Any) -> timedelta | None:
     )
 
 
-def _epochs_and_steps(flags: dict[str, Any]) -> tuple[int, int, int, int]:
+def _optional_int(flag: str, value: Any, minimum: int, what: str) -> int | None:
+    return None if value is None else _int(flag, value, minimum, what)
+
+
+def _epochs_and_steps(flags: dict[str, Any]) -> tuple[int | None, int | None, int, int | None]:
+    """The epoch and step limits as given; ``None`` stays ``None`` until :func:`fit_limits`."""
     max_steps = _int("max_steps", flags["max_steps"], -1, "use -1 (no limit) or a positive int.")
-    max_epochs = flags["max_epochs"]
-    if max_epochs is None:
-        unbounded = max_steps == -1 and flags["max_time"] is None
-        max_epochs = 1000 if unbounded else -1
-    max_epochs = _int("max_epochs", max_epochs, -1, "use -1 (no limit) or an int >= 0.")
-    min_epochs = _int("min_epochs", flags["min_epochs"] or 0, 0, "use an int >= 0.")
-    min_steps = _int("min_steps", flags["min_steps"] or 0, 0, "use an int >= 0.")
-    if max_epochs != -1 and min_epochs > max_epochs:
+    max_epochs = _optional_int(
+        "max_epochs", flags["max_epochs"], -1, "use -1 (no limit) or an int >= 0."
+    )
+    min_epochs = _optional_int("min_epochs", flags["min_epochs"], 0, "use an int >= 0.")
+    min_steps = _optional_int("min_steps", flags["min_steps"], 0, "use an int >= 0.")
+    if max_epochs not in (None, -1) and min_epochs is not None and min_epochs > max_epochs:
         raise _fail("min_epochs", min_epochs, f"it is larger than max_epochs={max_epochs}.")
     return max_epochs, min_epochs, max_steps, min_steps
+
+
+def fit_limits(plan: Plan, has_timer: bool) -> tuple[Plan, bool]:
+    """The plan with ``max_epochs`` / ``min_epochs`` filled in as ``fit`` starts, as Lightning does.
+
+    ``max_epochs=None`` becomes 1000 when neither ``max_steps`` nor a time limit (a ``Timer``
+    callback) bounds the run, else -1; ``min_epochs=None`` becomes 1 when ``min_steps`` is set,
+    else 0. The flag returned says whether the 1000-epoch default was applied (worth a warning).
+    """
+    max_epochs, min_epochs = plan.max_epochs, plan.min_epochs
+    defaulted = max_epochs is None and plan.max_steps == -1 and not has_timer
+    if max_epochs is None:
+        max_epochs = 1000 if defaulted else -1
+    if min_epochs is None:
+        min_epochs = 1 if plan.min_steps is not None else 0
+    return replace(plan, max_epochs=max_epochs, min_epochs=min_epochs), defaulted
 
 
 def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int]:
@@ -160,7 +181,7 @@ def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int]:
     return vci, every, sanity
 
 
-def _switches(flags: dict[str, Any], fast_dev_run: int) -> dict[str, bool]:
+def _switches(flags: dict[str, Any]) -> dict[str, bool]:
     barebones = bool(flags["barebones"])
     out = {}
     for name, default in (
@@ -177,9 +198,18 @@ def _switches(flags: dict[str, Any], fast_dev_run: int) -> dict[str, bool]:
         raise _fail(
             "logger", logger, "barebones=True turns logging off; remove one of the two flags."
         )
-    out["logger_enabled"] = logger is not False and not barebones and not fast_dev_run
-    if fast_dev_run:
-        out["enable_checkpointing"] = False
+    for name, off in (("log_every_n_steps", 0), ("num_sanity_val_steps", 0), ("fast_dev_run", 0)):
+        if barebones and flags[name] not in (None, off, False):
+            raise _fail(
+                name, flags[name], "barebones=True turns it off; remove one of the two flags."
+            )
+    if barebones and flags["detect_anomaly"]:
+        raise _fail(
+            "detect_anomaly", True, "barebones=True is for raw speed; remove one of the two flags."
+        )
+    # fast_dev_run keeps the loggers' places (a DummyLogger each) and the checkpoint callbacks,
+    # which then save nothing.
+    out["logger_enabled"] = logger is not False and not barebones
     return out
 
 
@@ -210,13 +240,16 @@ def resolve_plan(**flags: Any) -> Plan:
             "limit_predict_batches",
         )
     }
-    if overfit:
-        limits["limit_train_batches"] = limits["limit_val_batches"] = overfit
     if fast_dev_run:
         limits = dict.fromkeys(limits, fast_dev_run)
         max_epochs, max_steps, sanity, vci, every = 1, fast_dev_run, 0, 1.0, 1
+    if overfit:
+        limits["limit_train_batches"] = limits["limit_val_batches"] = overfit
     log_n = flags["log_every_n_steps"]
-    log_n = 50 if log_n is None else _int("log_every_n_steps", log_n, 0, "use an int >= 0.")
+    # Any int, as under Lightning: 0 never writes step metrics, a negative one writes every step.
+    log_n = 50 if log_n is None else _int("log_every_n_steps", log_n, -(2**63), "use an int.")
+    if flags["barebones"]:
+        log_n = sanity = 0
     accumulate = _int(
         "accumulate_grad_batches",
         flags["accumulate_grad_batches"],
@@ -255,16 +288,17 @@ def resolve_plan(**flags: Any) -> Plan:
         reload_dataloaders_every_n_epochs=reload_n,
         fast_dev_run=fast_dev_run,
         barebones=bool(flags["barebones"]),
-        **_switches(flags, fast_dev_run),
+        **_switches(flags),
     )
 
 
-def _clipping(value: Any, algorithm: Any) -> tuple[float | None, str]:
+def _clipping(value: Any, algorithm: Any) -> tuple[float | None, str | None]:
+    """The clipping value and algorithm; an algorithm left as None stays None (Lightning's reading:
+    ``configure_gradient_clipping`` receives None and clipping by norm is what it does then)."""
     if value is not None and (
         isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
     ):
         raise _fail("gradient_clip_val", value, "use a number >= 0, or None for no clipping.")
-    algorithm = "norm" if algorithm is None else algorithm
-    if algorithm not in ("norm", "value"):
+    if algorithm not in (None, "norm", "value"):
         raise _fail("gradient_clip_algorithm", algorithm, "use 'norm' or 'value'.")
     return (float(value) if value else None), algorithm

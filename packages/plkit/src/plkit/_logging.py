@@ -5,7 +5,9 @@ epoch ends) or the progress bar reads ``trainer.progress_bar_metrics``.
 
 Step numbers follow Lightning: a training step value is written at ``batches_that_stepped - 1``
 (the first write with ``log_every_n_steps=50`` is at step 49), epoch values at the epoch's last
-step, evaluation values at the step training had reached (or 0 outside fit).
+step, evaluation epoch values at the step training had reached (or 0 outside fit), evaluation
+step values at their batch's number for their dataloader (counted across one entry point's
+evaluation runs, without an ``epoch`` key). Every write is followed by the logger's ``save()``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from plcore.metrics import MetricStore, MetricViews, to_float_dict
 
 __all__ = ["MetricsHub"]
 
+_EPOCH_END_HOOKS = frozenset({"on_train_epoch_end", "on_validation_epoch_end", "on_test_epoch_end"})
+
 
 class MetricsHub:
     """The metric views of one Trainer and the stores its loops log into."""
@@ -29,8 +33,11 @@ class MetricsHub:
         self.callback_metrics: dict[str, torch.Tensor] = {}
         self.logged_metrics: dict[str, torch.Tensor] = {}
         self.pbar: dict[str, Any] = {}
-        self._pending: MetricViews | None = None
         self._eval_writes: list[tuple[dict[str, torch.Tensor], int]] = []
+        # Per dataloader: evaluation batches run so far in this entry point (outside the sanity
+        # check): the step axis of on_step evaluation values, as in Lightning.
+        self._eval_steps: dict[int, int] = {}
+        self._eval_new_keys: dict[int, list[str]] = {}  # with several loaders: new logged keys
 
     def set_sync(self, sync: Any) -> None:
         """Install the cross-process reduction once the processes exist."""
@@ -45,33 +52,46 @@ class MetricsHub:
         self.pbar.update(views.pbar)
         self.logged_metrics.update(views.log)
 
+    def begin_run(self) -> None:
+        """A new entry point (fit, validate, test): the three views start empty, as in Lightning."""
+        self.callback_metrics.clear()
+        self.logged_metrics.clear()
+        self.pbar.clear()
+        self._eval_steps = {}
+
     # --- training --------------------------------------------------------------------------------
     def begin_fit(self) -> None:
         """``self.log`` in on_train_start counts towards the first epoch."""
+        self.begin_run()
         self.train.reset()
         self.trainer.lightning_module._log_ctx.store = self.train
 
     def flush(self) -> None:
-        """Merge the training values logged since the last read into the three views.
+        """Merge the values logged since the last read into the three views.
 
         Called when someone reads ``trainer.callback_metrics`` (or the other two views), before
         writing to loggers and at epoch ends, so a step nobody looks at costs no dict work.
+        Inside an ``on_*_epoch_end`` hook the epoch aggregates logged so far are merged too, so
+        a callback there sees what the epoch logged (Lightning computes the views live).
         """
+        module = self.trainer.lightning_module
+        ctx = None if module is None else module._log_ctx
+        self._flush_train_steps()
+        if ctx is not None and ctx.fx in _EPOCH_END_HOOKS and ctx.store in (self.train, self.eval):
+            self._merge(ctx.store.epoch_views())
+
+    def _flush_train_steps(self) -> None:
         if not self.train._step_dirty:
             return
-        views = self.train.step_views()
-        self._merge(views)
-        if self._pending is None:
-            self._pending = views
-        else:
-            self._pending.log.update(views.log)
+        self._merge(self.train.step_views())
 
     def write_train_step(self) -> None:
-        """Write the values merged since the last write to the loggers."""
-        self.flush()
-        views, self._pending = self._pending, None
-        if views is not None and views.log:
-            self.log(views.log, self.trainer._progress.batches_that_stepped - 1)
+        """Write this step's values to the loggers: every ``on_step`` key logged this epoch,
+        with its last value (Lightning repeats a key not logged again in this step)."""
+        self._flush_train_steps()
+        metrics = self.train.step_log_values()
+        if metrics:
+            self.log(metrics, self.trainer._progress.batches_that_stepped - 1)
 
     def train_epoch_end(self, log: bool = True) -> None:
         """Merge the epoch aggregates; write them (and start a new epoch) when ``log``."""
@@ -88,36 +108,82 @@ class MetricsHub:
     # --- evaluation ------------------------------------------------------------------------------
     def begin_eval(self) -> Any:
         """Point ``self.log`` at the evaluation store; returns the store to restore afterwards."""
+        if self.trainer.state.fn != "fit":
+            self.begin_run()  # validate / test: a new entry point
+        else:
+            self._flush_train_steps()  # training keys reach the views before validation's
         self.eval.reset()
         self._eval_writes = []
+        self._eval_new_keys = {}
         ctx = self.trainer.lightning_module._log_ctx
         previous, ctx.store = ctx.store, self.eval
         return previous
 
-    def eval_batch_end(self, step: int) -> None:
+    def eval_batch_end(self, dataloader_idx: int, batch_idx: int) -> None:
         """Values logged with ``on_step=True`` in an evaluation step: they reach logged and
-        progress-bar metrics now, and the loggers (at their batch's step) when the pass ends, so
-        that no batch waits for the device."""
+        progress-bar metrics now, and the loggers (at the batch's step for its dataloader,
+        counted across the entry point's evaluation runs) when the pass ends, so that no batch
+        waits for the device."""
         views = self.eval.step_views()
         self.pbar.update(views.pbar)
+        several = self.trainer.lightning_module._log_ctx.num_dataloaders > 1
+        if several:  # remember which dataloader brought each new key (see _order_by_dataloader)
+            new = self._eval_new_keys.setdefault(dataloader_idx, [])
+            new.extend(k for k in views.log if k not in self.logged_metrics)
         self.logged_metrics.update(views.log)
         if views.log and not self.trainer.sanity_checking:
-            self._eval_writes.append((views.log, step))
+            metrics = self.eval.step_log_values(dataloader_idx if several else None)
+            step = self._eval_steps.get(dataloader_idx, 0) + batch_idx
+            self._eval_writes.append((metrics, step))
 
     def eval_end(self, stage: Any, num_loaders: int) -> list[dict[str, float]]:
         """Epoch values of an evaluation run, merged and logged; one dict per dataloader."""
         writes, self._eval_writes = self._eval_writes, []
         for metrics, step in writes:
-            self.log(metrics, step)
+            self.log(metrics, step, add_epoch=False)
         views = self.eval.epoch_views()
+        new_epoch_keys = [k for k in views.log if k not in self.logged_metrics]
         self._merge(views)
+        new_step_keys, self._eval_new_keys = self._eval_new_keys, {}
         if str(stage) == "sanity_check":
             return []
+        if num_loaders > 1:
+            self._order_by_dataloader(new_step_keys, new_epoch_keys, views.sources, num_loaders)
+        self._count_eval_steps(stage)
         if views.log:
             step = self.trainer._progress.batches_that_stepped
-            self.log(views.log, step - 1 if self.trainer.state.fn == "fit" and step else step)
+            step = step - 1 if self.trainer.state.fn == "fit" and step else step
+            self.log(_grouped_by_dataloader(views.log, views.sources, num_loaders), step)
         self.save_loggers()
         return _per_dataloader(to_float_dict(views.log), views.sources, num_loaders)
+
+    def _order_by_dataloader(
+        self,
+        step_keys: dict[int, list[str]],
+        epoch_keys: list[str],
+        sources: dict[str, int | None],
+        num_loaders: int,
+    ) -> None:
+        """Lightning merges each dataloader's epoch values into ``logged_metrics`` when that
+        dataloader ends: keys first seen in this run move into that order (dataloader 0's step
+        and epoch keys, then dataloader 1's, ..., then keys logged outside batches)."""
+        order: list[str] = []
+        for idx in range(num_loaders):
+            order += step_keys.get(idx, [])
+            order += [k for k in epoch_keys if sources.get(k) == idx]
+        order += [k for k in epoch_keys if k not in order]
+        logged = self.logged_metrics
+        for key in order:
+            if key in logged:
+                logged[key] = logged.pop(key)
+
+    def _count_eval_steps(self, stage: Any) -> None:
+        """Move each dataloader's step axis past the batches this evaluation run used."""
+        trainer = self.trainer
+        counts = trainer.num_test_batches if str(stage) == "test" else trainer.num_val_batches
+        for idx, count in enumerate(counts or ()):
+            if count != float("inf"):
+                self._eval_steps[idx] = self._eval_steps.get(idx, 0) + int(count)
 
     def discard_sanity(self) -> None:
         """Sanity-check values must not reach callbacks (Lightning resets them too)."""
@@ -127,9 +193,11 @@ class MetricsHub:
         self.eval.reset()
 
     # --- loggers ---------------------------------------------------------------------------------
-    def log(self, metrics: dict[str, torch.Tensor], step: int) -> None:
-        """Send ``metrics`` (plus ``epoch``) to every logger, on global rank 0.
+    def log(self, metrics: dict[str, torch.Tensor], step: int, add_epoch: bool = True) -> None:
+        """Send ``metrics`` (plus ``epoch`` unless ``add_epoch`` is false, as for evaluation
+        step values) to every logger, on global rank 0, each followed by its ``save()``.
 
+        A logged ``step`` key is not a metric: it replaces ``step`` (Lightning's rule).
         Callers have already merged ``metrics`` into ``logged_metrics``.
         """
         trainer = self.trainer
@@ -137,15 +205,35 @@ class MetricsHub:
         if not loggers or not trainer.is_global_zero:
             return
         scalars = to_float_dict(metrics)
-        scalars.setdefault("epoch", trainer.current_epoch)
+        if add_epoch:
+            step_metric = scalars.pop("step", None)
+            if step_metric is not None:
+                step = int(step_metric)
+            else:
+                scalars.setdefault("epoch", trainer.current_epoch)
         for logger in loggers:
             logger.log_metrics(scalars, step=step)
+            logger.save()
 
     def save_loggers(self) -> None:
         """Let the loggers persist what they buffered (epoch and evaluation ends, not each step)."""
         if self.trainer.is_global_zero:
             for logger in self.trainer.loggers:
                 logger.save()
+
+
+def _grouped_by_dataloader(
+    metrics: dict[str, torch.Tensor], sources: dict[str, int | None], num_loaders: int
+) -> dict[str, torch.Tensor]:
+    """With several dataloaders Lightning writes the epoch values grouped by dataloader, the
+    last dataloader's first, then the keys logged outside batches."""
+    if num_loaders <= 1:
+        return metrics
+    grouped: dict[str, torch.Tensor] = {}
+    for idx in reversed(range(num_loaders)):
+        grouped.update((k, v) for k, v in metrics.items() if sources.get(k) == idx)
+    grouped.update(metrics)
+    return grouped
 
 
 def _per_dataloader(

@@ -7,7 +7,8 @@ Accepted forms (as in Lightning 2.x):
 - two lists: ``([optimizers], [schedulers or scheduler config dicts])``;
 - a dict ``{"optimizer": opt, "lr_scheduler": scheduler or config dict, "monitor": ...}``;
 - a list or tuple of such dicts;
-- ``None`` (a warning; the loop runs without optimization).
+- ``None`` (a warning; the loop runs with a stand-in optimizer whose steps change nothing, so
+  the hooks and ``global_step`` run as usual).
 
 A scheduler config dict has ``scheduler`` and optionally ``interval`` ("epoch" | "step"),
 ``frequency``, ``monitor``, ``strict``, ``name``.
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from plcore.utilities.exceptions import MisconfigurationException
 
 __all__ = ["LRSchedulerConfig", "check_for_mode", "parse_optimizers"]
 
@@ -55,6 +58,29 @@ class LRSchedulerConfig:
     strict: bool = True
 
 
+class _MockOptimizer(torch.optim.Optimizer):
+    """What ``trainer.optimizers`` holds when ``configure_optimizers`` returned None.
+
+    It has no parameter groups: ``step`` runs the closure (training_step, backward, the hooks)
+    and changes nothing, so a fit without optimization counts steps as Lightning does (the
+    class name is Lightning's too).
+    """
+
+    def __init__(self) -> None:
+        super().__init__([torch.zeros(1)], {})
+        self.param_groups = []
+
+    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+        """Run ``closure`` (if any) and return its result; no parameter changes."""
+        return None if closure is None else closure()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Nothing to zero: the model's gradients are not this optimizer's."""
+
+    def __repr__(self) -> str:
+        return "No Optimizer"
+
+
 def _is_optimizer(obj: Any) -> bool:
     return isinstance(obj, torch.optim.Optimizer) or (
         hasattr(obj, "step") and hasattr(obj, "zero_grad") and hasattr(obj, "param_groups")
@@ -68,13 +94,17 @@ def _is_plateau(scheduler: Any) -> bool:
 def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfig:
     if isinstance(item, Mapping):
         unknown = set(item) - _CONFIG_KEYS
-        if unknown:
-            raise ValueError(
-                f"Unknown keys {sorted(unknown)} in a scheduler config; use only "
-                f"{sorted(_CONFIG_KEYS - {'opt_idx', 'reduce_on_plateau'})}."
+        if unknown:  # Lightning ignores them, with this warning
+            warnings.warn(
+                f"Found unsupported keys in the lr scheduler dict: {unknown}. HINT: remove them "
+                "from the output of `configure_optimizers`.",
+                RuntimeWarning,
+                stacklevel=4,
             )
         if "scheduler" not in item:
-            raise ValueError("A scheduler config dict needs a 'scheduler' key. " + _FORMS)
+            raise MisconfigurationException(
+                f"A scheduler config dict needs a 'scheduler' key; it has {sorted(item)}. " + _FORMS
+            )
         config = LRSchedulerConfig(
             scheduler=item["scheduler"],
             monitor=item.get("monitor", monitor),
@@ -86,7 +116,7 @@ def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfi
     else:
         config = LRSchedulerConfig(scheduler=item, monitor=monitor)
     if config.interval not in ("epoch", "step"):
-        raise ValueError(
+        raise MisconfigurationException(
             f"Scheduler config interval={config.interval!r} is invalid; use 'epoch' or 'step'."
         )
     if not isinstance(config.frequency, int) or config.frequency < 1:
@@ -103,15 +133,16 @@ def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfi
 
 
 def _from_dict(item: Mapping[str, Any]) -> tuple[Any, list[LRSchedulerConfig]]:
-    if "optimizer" not in item:
-        raise ValueError(
+    if "optimizer" not in item:  # a KeyError, as under Lightning
+        raise KeyError(
             "The dict returned by configure_optimizers needs an 'optimizer' key. " + _FORMS
         )
     unknown = set(item) - {"optimizer", "lr_scheduler", "monitor"}
-    if unknown:
-        raise ValueError(
-            f"Unknown keys {sorted(unknown)} in the dict from configure_optimizers; use "
-            "'optimizer', 'lr_scheduler' and 'monitor'."
+    if unknown:  # Lightning ignores them, with this warning
+        warnings.warn(
+            f"Found unsupported keys in the optimizer configuration: {unknown}",
+            RuntimeWarning,
+            stacklevel=4,
         )
     sched = item.get("lr_scheduler")
     configs = [] if sched is None else [_scheduler_config(sched, item.get("monitor"))]
@@ -122,12 +153,12 @@ def parse_optimizers(result: Any) -> tuple[list[Any], list[LRSchedulerConfig]]:
     """Split what ``configure_optimizers`` returned into optimizers and scheduler configs."""
     if result is None:
         warnings.warn(
-            "configure_optimizers returned None: training runs without an optimizer "
-            "(no parameters will change).",
+            "`LightningModule.configure_optimizers` returned `None`, this fit will run with no "
+            "optimizer",
             UserWarning,
             stacklevel=3,
         )
-        return [], []
+        return [_MockOptimizer()], []
     if _is_optimizer(result):
         return [result], []
     if isinstance(result, Mapping):
@@ -136,10 +167,12 @@ def parse_optimizers(result: Any) -> tuple[list[Any], list[LRSchedulerConfig]]:
     elif isinstance(result, Sequence) and not isinstance(result, str):
         optimizers, schedulers = _from_sequence(result)
     else:
-        raise TypeError(f"configure_optimizers returned {type(result).__name__}. " + _FORMS)
+        raise MisconfigurationException(
+            f"configure_optimizers returned {type(result).__name__}. " + _FORMS
+        )
     for opt in optimizers:
         if not _is_optimizer(opt):
-            raise TypeError(
+            raise MisconfigurationException(
                 f"configure_optimizers returned {type(opt).__name__} where an optimizer "
                 "was expected. " + _FORMS
             )
@@ -152,7 +185,7 @@ def _check_scheduler_owners(optimizers: list[Any], configs: list[LRSchedulerConf
     for config in configs:
         owner = getattr(config.scheduler, "optimizer", None)
         if owner is not None and id(owner) not in ids:
-            raise ValueError(
+            raise MisconfigurationException(
                 f"The scheduler {type(config.scheduler).__name__} is attached to an optimizer that "
                 "configure_optimizers did not return; return that optimizer too."
             )
@@ -170,7 +203,7 @@ def check_for_mode(
         )
     for config in configs:
         if automatic and config.reduce_on_plateau and config.monitor is None:
-            raise ValueError(
+            raise MisconfigurationException(
                 "ReduceLROnPlateau needs a metric to monitor: return {'optimizer': opt, "
                 "'lr_scheduler': {'scheduler': sched, 'monitor': 'val_loss'}} from "
                 "configure_optimizers."
@@ -193,7 +226,7 @@ def _from_sequence(result: Sequence[Any]) -> tuple[list[Any], list[LRSchedulerCo
         return optimizers, configs
     if items and all(_is_optimizer(i) for i in items):
         return items, []
-    raise TypeError(
+    raise MisconfigurationException(
         "configure_optimizers returned a sequence of "
         f"{[type(i).__name__ for i in items]}. " + _FORMS
     )

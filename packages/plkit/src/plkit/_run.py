@@ -16,12 +16,17 @@ import time
 from typing import Any
 
 import torch
+from torch.utils.data.distributed import DistributedSampler
 
 from plcore import LightningDataModule, LightningModule
 from plcore.hooks import is_overridden
 from plcore.optimizer import LightningOptimizer
+from plcore.utilities.exceptions import MisconfigurationException
+from plcore.utilities.parsing import clean_namespace
+from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.seed import set_rng_states
-from plkit import _checkpointing, _setup
+from plcore.utilities.warnings import PossibleUserWarning
+from plkit import _checkpointing, _console, _setup
 from plkit._calls import HookCaller
 from plkit._optimizers import check_for_mode, parse_optimizers
 from plkit._preemption import newest_hpc_checkpoint
@@ -32,8 +37,10 @@ from plkit.loops._data import (
     as_loader_list,
     limit_batches,
     prepare_loader,
+    set_sampler_epoch,
     sized_len,
 )
+from plkit.loops._steps import step_caller
 from plkit.loops.fit import run_fit
 from plkit.loops.prediction import run_prediction
 
@@ -60,11 +67,16 @@ _TRANSFER_HOOKS = (
 def run_stage(trainer: Any, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
     model, dm = trainer.lightning_module, trainer.datamodule
     stage = str(fn)
+    clean_namespace(model.hparams)  # unpicklable values leave, with a warning (as in Lightning)
     if trainer.world_size > 1:  # one process: no reduction at all (the store's sync stays None)
         trainer._metrics.set_sync(trainer.strategy.reduce)
     _agree_on_logger_versions(trainer)
     trainer._callbacks = _setup.merge_configured_callbacks(trainer._callbacks, model)
     calls = trainer._calls = HookCaller(trainer, model, trainer._callbacks, dm)
+    _setup.check_loop_configuration(model, fn)
+    if fn == TrainerFn.FITTING:
+        _console.warn_val_loop_mismatch(model, _defines_val_data(trainer))
+    _check_removed_hooks(model, fn)
     _prepare_data(trainer, calls)
     if dm is not None:
         dm.setup(stage)
@@ -77,6 +89,8 @@ def run_stage(trainer: Any, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any])
     trainer.ckpt_path = path
     if checkpoint is not None:
         _checkpointing.restore_model_and_callbacks(trainer, checkpoint)
+    _console.cuda_rank_line(trainer)  # where Lightning's strategy sets the accelerator up
+    trainer._metrics.begin_run()  # each entry point starts with empty metrics, as in Lightning
     _log_hyperparams(trainer)
     if fn == TrainerFn.FITTING:
         result = _fit(trainer, checkpoint)
@@ -95,6 +109,48 @@ def run_stage(trainer: Any, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any])
     _finalize_loggers(trainer, "success")
     trainer.strategy.teardown()
     return result
+
+
+def _defines_val_data(trainer: Any) -> bool:
+    """Whether fit has validation data: loaders passed, or a ``val_dataloader`` hook defined."""
+    return _source_defined(_data_source(trainer, trainer._fit_data.get("val")), "val_dataloader")
+
+
+def _data_source(trainer: Any, explicit: Any) -> Any:
+    """Where a loader comes from (Lightning's rule): the loaders given to this call, else the
+    datamodule given to this call, else the module."""
+    if explicit is not None:  # (a datamodule given as dataloaders was moved to datamodule=)
+        return explicit
+    return trainer._data_dm if trainer._data_dm is not None else trainer.lightning_module
+
+
+def _source_defined(source: Any, hook: str) -> bool:
+    """Whether ``source`` provides loaders: given loaders do, a module or datamodule must
+    define ``hook``."""
+    if isinstance(source, LightningModule):
+        return is_overridden(source, hook, LightningModule)
+    if isinstance(source, LightningDataModule):
+        return is_overridden(source, hook, LightningDataModule)
+    return True
+
+
+#: The entry points that refuse a module defining each of ``plcore.hooks.REMOVED_HOOKS``.
+_REMOVED_HOOKS = {
+    "training_epoch_end": (TrainerFn.FITTING,),
+    "validation_epoch_end": (TrainerFn.FITTING, TrainerFn.VALIDATING),
+    "test_epoch_end": (TrainerFn.TESTING,),
+}
+
+
+def _check_removed_hooks(model: LightningModule, fn: TrainerFn) -> None:
+    """A 1.x ``*_epoch_end`` hook would silently never run: refuse it, as Lightning does."""
+    for name, fns in _REMOVED_HOOKS.items():
+        if fn in fns and callable(getattr(model, name, None)):
+            raise NotImplementedError(
+                f"Support for `{name}` has been removed in v2.0.0. `{type(model).__name__}` "
+                f"implements this method. You can use the `on_{name.replace('training', 'train')}`"
+                " hook instead. To access outputs, save them in-memory as instance attributes."
+            )
 
 
 def _agree_on_logger_versions(trainer: Any) -> None:
@@ -122,7 +178,7 @@ def _setup_model(trainer: Any) -> None:
         trainer._forward_module = wrapped
     else:
         strategy.setup_module(model)
-        trainer._forward_module = model.training_step
+        trainer._forward_module = step_caller(model.training_step)
     trainer._batch_transfer = _make_transfer(trainer)
 
 
@@ -132,17 +188,21 @@ class _TrainingStepRouter(torch.nn.Module):
     def __init__(self, module: LightningModule) -> None:
         super().__init__()
         self.module = module
+        self._step = step_caller(module.training_step)  # without batch_idx if it takes none
 
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self.module.training_step(*args, **kwargs)
+    def forward(self, batch: Any, batch_idx: int) -> Any:
+        return self._step(batch, batch_idx)
 
 
 def _make_transfer(trainer: Any) -> Any:
-    model, dm, strategy = trainer.lightning_module, trainer.datamodule, trainer.strategy
+    model, dm, strategy = trainer.lightning_module, trainer._data_dm, trainer.strategy
     owners = {}
+    both = []  # hooks the datamodule's override wins over the module's: said at first use
     for name in _TRANSFER_HOOKS:
         if dm is not None and is_overridden(dm, name, LightningDataModule):
             owners[name] = getattr(dm, name)
+            if is_overridden(model, name, LightningModule):
+                both.append(name)
         elif is_overridden(model, name, LightningModule):
             owners[name] = lambda *a, _n=name: trainer._calls.module(_n, *a)
     device = strategy.root_device
@@ -159,10 +219,38 @@ def _make_transfer(trainer: Any) -> Any:
         batch = move(batch, device, dataloader_idx)
         return after(batch, dataloader_idx)
 
-    return transfer
+    if not both:
+        return transfer
+    warned = False
+
+    def first_transfer(batch: Any, dataloader_idx: int) -> Any:
+        """``transfer`` that warns on its first call, as Lightning does when the hooks first run;
+        later loops get ``transfer`` itself."""
+        nonlocal warned
+        if not warned:
+            warned = True
+            trainer._batch_transfer = transfer
+            for name in both:
+                rank_zero_warn(
+                    f"You have overridden `{name}` in both `LightningModule` and "
+                    "`LightningDataModule`. It will use the implementation from "
+                    "`LightningDataModule` instance."
+                )
+        return transfer(batch, dataloader_idx)
+
+    return first_transfer
 
 
 def _select_ckpt_path(trainer: Any, fn: TrainerFn, ckpt_path: Any) -> str | None:
+    if ckpt_path is None and fn != TrainerFn.FITTING and trainer._model_connected_only:
+        # validate / test / predict without a model, after fit: its best checkpoint (Lightning)
+        ckpt_path = "best"
+        rank_zero_warn(
+            f"`.{fn}(ckpt_path=None)` was called without a model. The best model of the previous"
+            f" `fit` call will be used. You can pass `.{fn}(ckpt_path='best')` to use the best"
+            f" model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
+            " this warning will be silenced."
+        )
     if ckpt_path is None and fn == TrainerFn.FITTING:
         hpc = newest_hpc_checkpoint(trainer.default_root_dir)  # left by a preempted run
         if hpc is not None:
@@ -173,23 +261,58 @@ def _select_ckpt_path(trainer: Any, fn: TrainerFn, ckpt_path: Any) -> str | None
 
 
 def _log_hyperparams(trainer: Any) -> None:
-    if not trainer.loggers or not trainer.is_global_zero:
+    """Lightning's start-of-run logger calls: ``log_hyperparams`` (when the module or the
+    datamodule saved hyper-parameters), ``log_graph`` and ``save``, on every logger."""
+    if not trainer.loggers:
         return
-    params: dict[str, Any] = {}
-    for obj in (trainer.lightning_module, trainer.datamodule):
-        if (
-            obj is not None
-            and getattr(obj, "_log_hyperparams", False)
-            and getattr(obj, "_hparams", None)
-        ):
-            params.update(dict(obj._hparams))
+    params = _hparams_to_log(trainer.lightning_module, trainer.datamodule)
+    if not trainer.is_global_zero:
+        return
     for logger in trainer.loggers:
-        if params:
+        if params is not None:
             logger.log_hyperparams(params)
         if hasattr(logger, "log_graph") and getattr(logger, "_log_graph", False):
             logger.log_graph(trainer.lightning_module)
         if hasattr(logger, "save"):
             logger.save()
+
+
+def _hparams_to_log(model: Any, dm: Any) -> dict[str, Any] | None:
+    """The module's and the datamodule's initial hyper-parameters, merged (None: neither saved
+    any); a key both hold with different values is a RuntimeError, as in Lightning."""
+    from_model = bool(getattr(model, "_log_hyperparams", False))
+    from_dm = dm is not None and bool(getattr(dm, "_log_hyperparams", False))
+    if from_model and from_dm:
+        model_hp, dm_hp = model.hparams_initial, dm.hparams_initial
+        inconsistent = [
+            key
+            for key in model_hp.keys() & dm_hp.keys()
+            if key != "_class_path" and not _same_hparam(model_hp[key], dm_hp[key])
+        ]
+        if inconsistent:
+            raise RuntimeError(
+                f"Error while merging hparams: the keys {inconsistent} are present in both the"
+                " LightningModule's and LightningDataModule's hparams but have different values."
+            )
+        params = {**model_hp, **dm_hp}
+    elif from_model:
+        params = dict(model.hparams_initial)
+    elif from_dm:
+        params = dict(dm.hparams_initial)
+    else:
+        return None
+    return {key: value for key, value in params.items() if key != "_class_path"}
+
+
+def _same_hparam(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, torch.Tensor):
+        return a is b
+    try:
+        return bool(a == b)
+    except (RuntimeError, TypeError, ValueError):
+        return False
 
 
 def _finalize_loggers(trainer: Any, status: str) -> None:
@@ -205,7 +328,6 @@ def interrupt(trainer: Any, err: BaseException) -> None:
     try:
         if calls is not None:
             calls.callbacks("on_exception", err)
-            calls.module("on_exception", err)
             calls.datamodule_hook("on_exception", err)
         _finalize_loggers(trainer, "failed")
     finally:
@@ -226,7 +348,7 @@ def _setup_optimizers(trainer: Any) -> None:
             ("gradient_clip_val", plan.gradient_clip_val, None),
         ):
             if value != default:
-                raise ValueError(
+                raise MisconfigurationException(
                     f"Trainer({flag}={value}) is not supported with manual optimization: remove it "
                     "and accumulate or clip in training_step (self.clip_gradients(opt, ...))."
                 )
@@ -245,12 +367,16 @@ def _fit(trainer: Any, checkpoint: dict[str, Any] | None) -> None:
     if checkpoint is not None:
         _checkpointing.restore_training_state(trainer, checkpoint)
     calls.both("on_fit_start")
-    setup_train_data(trainer)
-    _setup_val_data(trainer)
+    # The loaders are requested later, as in Lightning: validation's when the sanity check or
+    # the first validation runs, training's after the sanity check.
+    trainer._validation_enabled = _validation_enabled(trainer)
     trainer._deadline = (
         None if plan.max_time is None else time.monotonic() + plan.max_time.total_seconds()
     )
-    anomaly = torch.autograd.detect_anomaly() if plan.detect_anomaly else contextlib.nullcontext()
+    # set_detect_anomaly, as Lightning: detect_anomaly() would also warn that it is on
+    anomaly = (
+        torch.autograd.set_detect_anomaly(True) if plan.detect_anomaly else contextlib.nullcontext()
+    )
     with anomaly:
         run_fit(trainer)
     if not trainer._preempted:
@@ -258,32 +384,49 @@ def _fit(trainer: Any, checkpoint: dict[str, Any] | None) -> None:
 
 
 def _loader_from(trainer: Any, explicit: Any, hook: str) -> Any:
-    if explicit is not None:  # (a datamodule given as dataloaders was moved to datamodule=)
-        return explicit
-    dm = trainer.datamodule
-    if dm is not None and hasattr(dm, hook):
-        return getattr(dm, hook)()
-    model = trainer.lightning_module
-    if hasattr(model, hook):
+    """The loaders of ``hook``: those given, else what the datamodule's or the module's hook
+    returns (None when the source does not define it)."""
+    source = _data_source(trainer, explicit)
+    if not _source_defined(source, hook):
+        return None
+    if isinstance(source, LightningModule):
         return trainer._calls.module(hook)
-    return None
+    if isinstance(source, LightningDataModule):
+        return getattr(source, hook)()
+    return source
+
+
+def reset_loaders(trainer: Any) -> None:
+    """Every entry point requests its loaders afresh (``trainer.train_dataloader`` is None after
+    validate / test / predict, as in Lightning); the batch counts stay until replaced."""
+    trainer._train_loader = trainer._first_train_iter = None
+    trainer._val_loaders = []
+    trainer._train_loaded_epoch = trainer._val_loaded_epoch = None
 
 
 def setup_train_data(trainer: Any) -> None:
     """The training loader, its length after limits, and when validation falls due."""
     plan = trainer._plan
+    if plan.limit_train_batches == 0:  # as Lightning: the loader is not requested at all
+        return
     source = _loader_from(trainer, trainer._fit_data.get("train"), "train_dataloader")
     if source is None:
-        raise ValueError(
+        raise MisconfigurationException(
             "No training data: pass train_dataloaders to trainer.fit, use a datamodule with a "
             "train_dataloader, or define train_dataloader() on the model."
         )
+    _console.check_loaders(trainer, source, "train_dataloader")
     loader = _prepare_train(trainer, source)
     trainer._train_loader = loader
+    trainer._train_loaded_epoch = trainer.current_epoch
+    # Lightning makes the first epoch's iterator when the loader is requested (a DataLoader's
+    # iterator draws its seed from the global RNG then, not at the epoch's start).
+    trainer._first_train_iter = (loader, torch.get_rng_state(), iter(loader))
     trainer.num_training_batches = limit_batches(
         sized_len(loader), plan.limit_train_batches, "limit_train_batches"
     )
     trainer.val_check_batch = _val_check_batch(plan, trainer.num_training_batches)
+    _console.warn_log_interval(trainer)
 
 
 def _sampler_kwargs(trainer: Any) -> dict[str, Any] | None:
@@ -293,10 +436,31 @@ def _sampler_kwargs(trainer: Any) -> dict[str, Any] | None:
     return trainer.strategy.distributed_sampler_kwargs
 
 
-def _eval_loaders(trainer: Any, loaders: list[Any], flag: str) -> tuple[list[Any], list[float]]:
+_LOADER_NAMES = {
+    "limit_val_batches": "val_dataloader",
+    "limit_test_batches": "test_dataloader",
+    "limit_predict_batches": "predict_dataloader",
+}
+
+
+def _eval_loaders(
+    trainer: Any, loaders: list[Any], flag: str
+) -> tuple[list[Any], list[int | float]]:
     """Evaluation / prediction loaders with their samplers, and the batches each may run."""
+    _console.check_loaders(trainer, loaders, _LOADER_NAMES[flag])
     kwargs = _sampler_kwargs(trainer)
-    loaders = [prepare_loader(dl, shuffle_default=False, sampler_kwargs=kwargs) for dl in loaders]
+    loaders = [prepare_loader(dl, training=False, sampler_kwargs=kwargs) for dl in loaders]
+    fn = trainer.state.fn
+    distributed = any(isinstance(getattr(dl, "sampler", None), DistributedSampler) for dl in loaders)
+    if distributed and fn in (TrainerFn.VALIDATING, TrainerFn.TESTING) and trainer.world_size > 1:
+        rank_zero_warn(
+            f"Using `DistributedSampler` with the dataloaders. During `trainer.{fn}()`, it is"
+            " recommended to use `Trainer(devices=1, num_nodes=1)` to ensure each"
+            " sample/batch gets evaluated exactly once. Otherwise, multi-device settings use"
+            " `DistributedSampler` that replicates some samples to make sure all devices have"
+            " same batch size in case of uneven inputs.",
+            category=PossibleUserWarning,
+        )
     limit = getattr(trainer._plan, flag)
     return loaders, [limit_batches(sized_len(dl), limit, flag) for dl in loaders]
 
@@ -304,7 +468,7 @@ def _eval_loaders(trainer: Any, loaders: list[Any], flag: str) -> tuple[list[Any
 def _required_loaders(trainer: Any, fn: TrainerFn, explicit: Any, hook: str) -> list[Any]:
     loaders = as_loader_list(_loader_from(trainer, explicit, hook), hook)
     if not loaders:
-        raise ValueError(
+        raise MisconfigurationException(
             f"trainer.{fn}() found no data: pass dataloaders=..., a datamodule with "
             f"{hook}(), or define {hook}() on the model."
         )
@@ -313,11 +477,14 @@ def _required_loaders(trainer: Any, fn: TrainerFn, explicit: Any, hook: str) -> 
 
 def _prepare_train(trainer: Any, source: Any) -> Any:
     kwargs = _sampler_kwargs(trainer)
+    overfit = bool(trainer._plan.overfit_batches)
+    if overfit:
+        _warn_overfit_shuffle(source)
     prep = lambda loader: prepare_loader(  # noqa: E731
         loader,
-        shuffle_default=True,
+        training=True,
         sampler_kwargs=kwargs,
-        sequential=bool(trainer._plan.overfit_batches),
+        sequential=overfit,
     )
     if isinstance(source, dict):
         return CombinedLoader({k: prep(v) for k, v in source.items()})
@@ -327,7 +494,22 @@ def _prepare_train(trainer: Any, source: Any) -> Any:
     return prep(source)
 
 
-def _val_check_batch(plan: Any, num_batches: float) -> float:
+def _warn_overfit_shuffle(source: Any) -> None:
+    """overfit_batches with a training loader that is not sequential: Lightning's warning (the
+    loader is then made sequential by ``prepare_loader``)."""
+    if isinstance(source, dict):
+        loaders = list(source.values())
+    else:
+        loaders = as_loader_list(source, "train_dataloader")
+    samplers = [dl.sampler for dl in loaders if hasattr(dl, "sampler")]
+    if not all(isinstance(s, torch.utils.data.SequentialSampler) for s in samplers):
+        rank_zero_warn(
+            "You requested to overfit but enabled train dataloader shuffling. We are turning off"
+            " the train dataloader shuffling for you."
+        )
+
+
+def _val_check_batch(plan: Any, num_batches: float) -> int | float:
     vci = plan.val_check_interval
     if isinstance(vci, int):
         if (
@@ -340,7 +522,7 @@ def _val_check_batch(plan: Any, num_batches: float) -> float:
                 f"({int(num_batches)}). To validate every {vci} batches across epochs, set "
                 "check_val_every_n_epoch=None; to disable validation, set limit_val_batches=0."
             )
-        return float(vci)
+        return vci
     if num_batches == math.inf:
         if vci != 1.0:
             raise ValueError(
@@ -348,43 +530,50 @@ def _val_check_batch(plan: Any, num_batches: float) -> float:
                 "data has no length. Pass an int number of batches instead."
             )
         return math.inf
-    return float(max(1, int(num_batches * vci)))
+    return max(1, int(num_batches * vci))
 
 
-def _setup_val_data(trainer: Any) -> None:
-    model = trainer.lightning_module
+def _validation_enabled(trainer: Any) -> bool:
+    """Whether fit validates (Lightning's ``enable_validation``): validation data is defined,
+    the module has a ``validation_step`` and ``limit_val_batches`` is not 0."""
+    return (
+        _defines_val_data(trainer)
+        and is_overridden(trainer.lightning_module, "validation_step", LightningModule)
+        and trainer._plan.limit_val_batches != 0
+    )
+
+
+def _due_for_reload(trainer: Any, loaded_epoch: float | None) -> bool:
+    """Whether loaders requested in ``loaded_epoch`` are requested again now (None: never were)."""
+    if loaded_epoch is None:
+        return True
+    n = trainer._plan.reload_dataloaders_every_n_epochs
+    return bool(n) and trainer.current_epoch - loaded_epoch >= n
+
+
+def setup_fit_val_data(trainer: Any) -> None:
+    """Fit's validation loaders, requested when a validation (or the sanity check) first needs
+    them and again every ``reload_dataloaders_every_n_epochs``."""
+    loaded = trainer._val_loaded_epoch
+    if loaded is not None and not _due_for_reload(trainer, loaded):
+        return
     source = _loader_from(trainer, trainer._fit_data.get("val"), "val_dataloader")
     loaders = as_loader_list(source, "val_dataloader")
-    has_step = is_overridden(model, "validation_step", LightningModule)
-    if loaders and not has_step:
-        import warnings
-
-        warnings.warn(
-            "Validation data was given but the model has no `validation_step`; "
-            "validation is skipped.",
-            UserWarning,
-            stacklevel=4,
-        )
-    if not has_step:
-        loaders = []
+    # A sanity check before an epoch that does not validate leaves the reload clock alone.
+    if not trainer.sanity_checking or trainer._val_due_this_epoch():
+        trainer._val_loaded_epoch = trainer.current_epoch
+    elif loaded is None:
+        trainer._val_loaded_epoch = -math.inf
     trainer._val_loaders, trainer.num_val_batches = _eval_loaders(
         trainer, loaders, "limit_val_batches"
     )
-    trainer._validation_enabled = bool(loaders) and sum(trainer.num_val_batches) > 0
 
 
 def train_loader_for_epoch(trainer: Any) -> Any:
-    n = trainer._plan.reload_dataloaders_every_n_epochs
-    if n and trainer.current_epoch > 0 and trainer.current_epoch % n == 0:
+    if trainer._train_loader is None or _due_for_reload(trainer, trainer._train_loaded_epoch):
         setup_train_data(trainer)
-        _setup_val_data(trainer)
     loader = trainer._train_loader
-    for sampler in (
-        getattr(loader, "sampler", None),
-        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
-    ):
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(trainer.current_epoch)
+    set_sampler_epoch(loader, trainer.current_epoch)
     return loader
 
 
@@ -430,14 +619,19 @@ def _warn_if_inexact(loader: Any) -> None:
 def train_iterator(trainer: Any, loader: Any, start: int) -> Any:
     """``(batch_idx, batch, is_last)`` from ``start``, replaying the epoch's order on resume."""
     progress = trainer._progress
+    first, trainer._first_train_iter = trainer._first_train_iter, None
     if trainer._pending_rng is not None and not start:  # resumed at an epoch boundary
         set_rng_states(trainer._pending_rng)
         trainer._pending_rng = None
+        first = None  # the checkpoint's RNG decides this epoch's order
     if start and progress.epoch_rng is not None:  # replay the epoch's shuffle, then skip
         torch.set_rng_state(progress.epoch_rng)
+        iterator = iter(loader)
+    elif first is not None and first[0] is loader:  # the iterator made when it was requested
+        progress.epoch_rng, iterator = first[1], first[2]
     else:
         progress.epoch_rng = torch.get_rng_state()
-    iterator = iter(loader)
+        iterator = iter(loader)
     if start:
         _warn_if_inexact(loader)
         _skip(iterator, start)
@@ -479,42 +673,33 @@ def _evaluate(trainer: Any, fn: TrainerFn, data: dict[str, Any]) -> list[dict[st
     testing = fn == TrainerFn.TESTING
     hook = "test_dataloader" if testing else "val_dataloader"
     flag = "limit_test_batches" if testing else "limit_val_batches"
+    if getattr(trainer._plan, flag) == 0:  # as Lightning: no loader requested, no hook run
+        return []
     loaders = _required_loaders(trainer, fn, data.get("test" if testing else "val"), hook)
     loaders, limits = _eval_loaders(trainer, loaders, flag)
     if testing:
         trainer.num_test_batches = limits
     else:
         trainer._val_loaders, trainer.num_val_batches = loaders, limits
+    if not sum(limits):  # no batches to run: no hooks either, as in Lightning
+        return []
     stage = RunningStage.TESTING if testing else RunningStage.VALIDATING
     results = evaluation.run_evaluation(trainer, stage, loaders, limits)
     if data.get("verbose") and trainer.is_global_zero:
-        _print_results(str(fn), results)
+        _console.print_results(results, str(fn))
     return results
 
 
-def _print_results(fn: str, results: list[dict[str, float]]) -> None:
-    keys = sorted({k for r in results for k in r})
-    if not keys:
-        return
-    title = {"validate": "Validate metric", "test": "Test metric"}[fn]
-    cols = [f"DataLoader {i}" for i in range(len(results))]
-    width = max(len(title), *(len(k) for k in keys)) + 2
-    line = "─" * (width + 16 * len(cols))
-    print(line)
-    print(title.center(width) + "".join(c.center(16) for c in cols))
-    print(line)
-    for key in keys:
-        values = "".join((f"{r[key]:.6g}" if key in r else "").center(16) for r in results)
-        print(key.center(width) + values)
-    print(line)
-
-
 def _predict(trainer: Any, data: dict[str, Any]) -> Any:
+    if trainer._plan.limit_predict_batches == 0:  # as Lightning: nothing requested or run
+        return None
     loaders = _required_loaders(
         trainer, TrainerFn.PREDICTING, data.get("predict"), "predict_dataloader"
     )
     loaders, limits = _eval_loaders(trainer, loaders, "limit_predict_batches")
     trainer.num_predict_batches = limits
+    if not sum(limits):  # no batches to run: no hooks either, as in Lightning
+        return None
     keep = data.get("return_predictions", True)
     outputs = run_prediction(trainer, loaders, limits, keep)
     if not keep:

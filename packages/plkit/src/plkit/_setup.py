@@ -12,8 +12,11 @@ from typing import Any
 
 import torch
 
+from placcel import ConfigurationError, MixedPrecision, Precision, build_strategy
 from plcore import Callback, LightningDataModule, LightningModule
-from plcore.hooks import HOOKS, is_overridden
+from plcore.checkpoint import CheckpointIO
+from plcore.hooks import HOOKS, REMOVED_HOOKS, is_overridden
+from plcore.utilities.exceptions import MisconfigurationException
 
 __all__ = [
     "apply_determinism",
@@ -29,21 +32,26 @@ _KNOWN_HOOKS = tuple(sorted({h.name for h in HOOKS} | set(_DATA_HOOKS)))
 
 
 def attach_log_handler() -> None:
-    """Show plkit's INFO messages (model summary, checkpoint and early-stopping notes) on stdout.
+    """Show the INFO messages of plkit and plcore (device lines, model summary, stop reasons,
+    checkpoint and early-stopping notes) on stderr, as Lightning does.
 
-    Done when a Trainer is built, never at import; a handler the user configured is respected.
+    Done at ``import plkit`` (as Lightning does at its import) and again when a Trainer is built;
+    a handler the user configured is respected.
     """
     import logging
     import sys
 
-    log = logging.getLogger("plkit")
-    if log.handlers or logging.getLogger().handlers:
+    if logging.getLogger().handlers:
         return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    for name in ("plkit", "plcore", "placcel"):
+        log = logging.getLogger(name)
+        if log.handlers:
+            continue
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def check_types(default_root_dir: Any, sync_batchnorm: Any) -> None:
@@ -56,16 +64,11 @@ def check_types(default_root_dir: Any, sync_batchnorm: Any) -> None:
         raise TypeError(f"Trainer(sync_batchnorm={sync_batchnorm!r}) must be True or False.")
 
 
-def check_unsupported(profiler: Any, plugins: Any, resume: Any) -> None:
+def check_unsupported(profiler: Any, resume: Any) -> None:
     if profiler is not None:
         raise ValueError(
             f"Trainer(profiler={profiler!r}) is not supported yet; remove the argument "
             "(use torch.profiler around trainer.fit instead)."
-        )
-    if plugins is not None:
-        raise ValueError(
-            f"Trainer(plugins={plugins!r}) is not supported; pass precision=... or a "
-            "placcel Strategy instance instead."
         )
     if resume not in (None, "auto"):
         raise ValueError(
@@ -76,31 +79,38 @@ def check_unsupported(profiler: Any, plugins: Any, resume: Any) -> None:
 
 def apply_determinism(deterministic: bool | str | None, benchmark: bool | None) -> None:
     """torch's switches for reproducible kernels (set once, at construction, like Lightning)."""
-    if deterministic is not None:
-        import os
+    # cudnn.deterministic is left alone, as Lightning does: use_deterministic_algorithms(True)
+    # already makes cuDNN pick deterministic kernels.
+    from plcore.utilities.rank_zero import rank_zero_warn
 
-        torch.use_deterministic_algorithms(bool(deterministic), warn_only=deterministic == "warn")
-        if deterministic:
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    cudnn = torch.backends.cudnn
     if deterministic:
-        cudnn.deterministic = True
-    if benchmark is not None:
-        if benchmark and deterministic:
-            warnings.warn(
-                "benchmark=True and deterministic=True: cudnn.benchmark may pick "
-                "non-deterministic kernels.",
-                stacklevel=3,
+        if benchmark is None:
+            benchmark = False
+        elif benchmark:
+            rank_zero_warn(
+                "You passed `deterministic=True` and `benchmark=True`. Note that PyTorch ignores"
+                " torch.backends.cudnn.deterministic=True when"
+                " torch.backends.cudnn.benchmark=True.",
             )
-        cudnn.benchmark = bool(benchmark)
-    elif deterministic:
-        cudnn.benchmark = False
+    if benchmark is not None:
+        torch.backends.cudnn.benchmark = bool(benchmark)
+    if deterministic is not None:
+        torch.use_deterministic_algorithms(bool(deterministic), warn_only=deterministic == "warn")
+    if deterministic:
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
 
 
 def build_loggers(logger: Any, plan: Any, root: str) -> list[Any]:
-    """``True`` / ``None`` → a TensorBoardLogger (CSVLogger without tensorboard); ``False`` → none."""
+    """``True`` / ``None`` → a TensorBoardLogger (CSVLogger without tensorboard); ``False`` → none.
+
+    Under ``fast_dev_run`` any logging becomes one ``DummyLogger``, which writes nothing.
+    """
     if not plan.logger_enabled:
         return []
+    if plan.fast_dev_run:
+        import pllog
+
+        return [pllog.DummyLogger()]
     if logger is None or logger is True:
         import pllog
 
@@ -143,35 +153,90 @@ def _as_callback_list(callbacks: Any) -> list[Callback]:
     return items
 
 
+def split_plugins(plugins: Any) -> tuple[Precision | None, Any]:
+    """``Trainer(plugins=...)``: a Precision and a checkpoint IO (one plugin or a list of them).
+
+    Returns the precision (None: the ``precision`` flag decides) and the checkpoint IO (None: the
+    default). Any other kind of plugin raises ``MisconfigurationException``, as under Lightning.
+    """
+    if plugins is None:
+        return None, None
+    items = list(plugins) if isinstance(plugins, (list, tuple, str)) else [plugins]
+    precision: Precision | None = None
+    checkpoint_io: Any = None
+    for plugin in items:
+        if isinstance(plugin, Precision):
+            precision = plugin
+        elif isinstance(plugin, CheckpointIO):
+            checkpoint_io = plugin
+        else:
+            raise MisconfigurationException(
+                f"Trainer(plugins=...) got {plugin!r} ({type(plugin).__name__}); a plugin must be "
+                "a precision plugin or a CheckpointIO (plkit.plugins). Pass cluster environments in the "
+                "strategy: strategy=DDPStrategy(cluster_environment=...)."
+            )
+    return precision, checkpoint_io
+
+
+def strategy_from_flags(**flags: Any) -> Any:
+    """placcel's ``build_strategy``; its ``ConfigurationError`` becomes Lightning's class.
+
+    This is the one place placcel's configuration errors reach the user: placcel cannot depend
+    on plcore, so the translation to ``MisconfigurationException`` happens here.
+    """
+    try:
+        strategy = build_strategy(**flags)
+    except ConfigurationError as exc:
+        raise MisconfigurationException(str(exc)) from exc
+    precision = strategy.precision
+    if isinstance(precision, MixedPrecision) and not isinstance(flags.get("precision"), Precision):
+        bits = "16bit" if precision.precision == "16-mixed" else "bfloat16"
+        from plkit._console import info
+
+        info(f"Using {bits} Automatic Mixed Precision (AMP)")
+    return strategy
+
+
 def build_callbacks(callbacks: Any, plan: Any) -> list[Callback]:
     """The user's callbacks plus the defaults the flags ask for; checkpoint callbacks go last."""
     from plkit import callbacks as builtin
 
     items = _as_callback_list(callbacks)
     has = lambda cls: any(isinstance(cb, cls) for cb in items)  # noqa: E731
-    if has(builtin.ModelCheckpoint) and not plan.enable_checkpointing and not plan.fast_dev_run:
-        raise ValueError(
+    if has(builtin.ModelCheckpoint) and not plan.enable_checkpointing:
+        raise MisconfigurationException(
             "Trainer(enable_checkpointing=False) but a ModelCheckpoint is in callbacks; "
             "remove one of the two."
         )
     if has(builtin.ProgressBar) and not plan.enable_progress_bar:
-        raise ValueError(
+        raise MisconfigurationException(
             "Trainer(enable_progress_bar=False) but a progress bar is in callbacks; "
             "remove one of the two."
         )
-    if plan.fast_dev_run:
-        items = [
-            cb
-            for cb in items
-            if not isinstance(cb, (builtin.ModelCheckpoint, builtin.EarlyStopping))
-        ]
     if plan.enable_progress_bar and not has(builtin.ProgressBar):
         items.append(builtin.TQDMProgressBar())
     if plan.enable_model_summary and not has(builtin.ModelSummary):
         items.append(builtin.ModelSummary())
     if plan.enable_checkpointing and not has(builtin.ModelCheckpoint):
         items.append(builtin.ModelCheckpoint())
+    check_unique_state_keys(items)
     return order_callbacks(items)
+
+
+def check_unique_state_keys(items: list[Callback]) -> None:
+    """Two stateful callbacks with one ``state_key`` would overwrite each other's saved state."""
+    seen: set[str] = set()
+    for cb in items:
+        if not is_overridden(cb, "state_dict", Callback):
+            continue
+        if cb.state_key in seen:
+            raise RuntimeError(
+                f"Found more than one stateful callback of type `{type(cb).__name__}` with the"
+                f" state key {cb.state_key!r}: their states would overwrite each other in a"
+                " checkpoint. Give them different settings (e.g. `monitor`, `mode`,"
+                " `every_n_train_steps`), or override `state_key` in a subclass."
+            )
+        seen.add(cb.state_key)
 
 
 def order_callbacks(items: list[Callback]) -> list[Callback]:
@@ -208,6 +273,7 @@ def _misspelt(obj: Any, base: type) -> list[tuple[str, str]]:
                 or not callable(value)
                 or hasattr(base, name)
                 or name in _KNOWN_HOOKS
+                or name in REMOVED_HOOKS  # refused by the run with Lightning's error
             ):
                 continue
             match = difflib.get_close_matches(name, _KNOWN_HOOKS, n=1, cutoff=0.85)
@@ -236,6 +302,29 @@ def check_hook_names(obj: Any, base: type, what: str) -> None:
             )
 
 
+_COMPILED_METHODS = ("forward", "training_step", "validation_step", "test_step", "predict_step")
+
+
+def _from_compiled(model: Any) -> Any:
+    """``torch.compile(module)``: the LightningModule inside, its forward and steps compiled.
+
+    ``torch.compile`` returns a wrapper that is no LightningModule; as under Lightning, the run
+    uses the module itself with ``forward`` and the step methods compiled by the wrapper's
+    compiler, so the hooks and ``trainer.lightning_module`` are the user's module. Anything else
+    comes back as it is.
+    """
+    compiled_type = getattr(getattr(torch, "_dynamo", None), "OptimizedModule", None)
+    if compiled_type is None or not isinstance(model, compiled_type):
+        return model
+    inner = model._orig_mod
+    if not isinstance(inner, LightningModule):
+        return model
+    compile_fn = model.dynamo_ctx
+    for name in _COMPILED_METHODS:
+        setattr(inner, name, compile_fn(getattr(inner, name)))
+    return inner
+
+
 def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> LightningModule:
     """The model a run uses, validated for the entry point."""
     name = str(fn)
@@ -243,6 +332,7 @@ def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> Lightning
         if trainer.lightning_module is None:
             raise ValueError(f"trainer.{name}() needs a model: call trainer.{name}(model, ...).")
         model = trainer.lightning_module
+    model = _from_compiled(model)
     if not isinstance(model, LightningModule):
         raise TypeError(
             f"trainer.{name}() expects a LightningModule, got {type(model).__name__}. "
@@ -256,10 +346,17 @@ def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> Lightning
     check_hook_names(model, LightningModule, "LightningModule")
     if datamodule is not None:
         check_hook_names(datamodule, LightningDataModule, "LightningDataModule")
+    return model
+
+
+def check_loop_configuration(model: LightningModule, fn: Any) -> None:
+    """The step methods an entry point needs; checked once the run has started (an error here
+    calls ``on_exception`` and leaves the trainer interrupted, as in Lightning)."""
+    name = str(fn)
     if name == "fit":
         for hook in ("training_step", "configure_optimizers"):
             if not is_overridden(model, hook, LightningModule):
-                raise NotImplementedError(
+                raise MisconfigurationException(
                     f"{type(model).__name__} has no `{hook}`; Trainer.fit needs it. "
                     + (
                         "Define training_step(self, batch, batch_idx) returning the loss."
@@ -269,5 +366,56 @@ def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> Lightning
                 )
     step = {"validate": "validation_step", "test": "test_step"}.get(name)
     if step and not is_overridden(model, step, LightningModule):
-        raise NotImplementedError(f"trainer.{name}() needs `{step}` on {type(model).__name__}.")
-    return model
+        raise MisconfigurationException(
+            f"trainer.{name}() needs `{step}` on {type(model).__name__}."
+        )
+    if (
+        name == "predict"
+        and not is_overridden(model, "predict_step", LightningModule)
+        and not is_overridden(model, "forward", LightningModule)
+    ):
+        raise MisconfigurationException(
+            f"trainer.predict() needs `predict_step` or `forward` on {type(model).__name__}."
+        )
+
+
+def resolve_fit_limits(plan: Any, callbacks: list[Callback]) -> Any:
+    """The plan with fit's epoch limits filled in; warns when ``max_epochs`` defaults to 1000."""
+    from plcore.utilities.rank_zero import rank_zero_warn
+    from plcore.utilities.warnings import PossibleUserWarning
+    from plkit._flags import fit_limits
+    from plkit.callbacks import Timer
+
+    timed = plan.max_time is not None or any(isinstance(cb, Timer) for cb in callbacks)
+    plan, defaulted = fit_limits(plan, has_timer=timed)
+    if defaulted:
+        rank_zero_warn(
+            "`max_epochs` was not set. Setting it to 1000 epochs. To train without an epoch"
+            " limit, set `max_epochs=-1`.",
+            category=PossibleUserWarning,
+        )
+    return plan
+
+
+_BAREBONES_OFF = (
+    " - Checkpointing: `Trainer(enable_checkpointing=True)`",
+    " - Progress bar: `Trainer(enable_progress_bar=True)`",
+    " - Model summary: `Trainer(enable_model_summary=True)`",
+    " - Logging: `Trainer(logger=True)`, `Trainer(log_every_n_steps>0)`,"
+    " `LightningModule.log(...)`, `LightningModule.log_dict(...)`",
+    " - Sanity checking: `Trainer(num_sanity_val_steps>0)`",
+    " - Development run: `Trainer(fast_dev_run=True)`",
+    " - Anomaly detection: `Trainer(detect_anomaly=True)`",
+    " - Profiling: `Trainer(profiler=...)`",
+)
+
+
+def announce_barebones() -> None:
+    """Say what ``barebones=True`` turns off (Lightning's message, when the Trainer is built)."""
+    from plkit._console import info
+
+    info(
+        "You are running in `Trainer(barebones=True)` mode. All features that may impact raw"
+        " speed have been disabled to facilitate analyzing the Trainer overhead. Specifically,"
+        f" the following features are deactivated:{os.linesep}{os.linesep.join(_BAREBONES_OFF)}"
+    )

@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import sys
+import threading
 from typing import Any
 
 import torch
 
-from placcel import build_strategy
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
+from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.rank_zero import rank_zero_only
-from plkit import _checkpointing, _run, _setup
+from plkit import _checkpointing, _console, _run, _setup
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
 from plkit._preemption import Preemption
@@ -40,6 +43,14 @@ from plkit._progress import EvalProgress, FitProgress
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
 
 __all__ = ["Trainer"]
+
+#: The stage ``trainer.state.stage`` holds from the start of each entry point (Lightning's).
+_STAGE_OF = {
+    TrainerFn.FITTING: RunningStage.TRAINING,
+    TrainerFn.VALIDATING: RunningStage.VALIDATING,
+    TrainerFn.TESTING: RunningStage.TESTING,
+    TrainerFn.PREDICTING: RunningStage.PREDICTING,
+}
 
 
 class Trainer:
@@ -73,7 +84,7 @@ class Trainer:
         enable_model_summary: print a summary of the model at fit start.
         accumulate_grad_batches: batches per optimizer step.
         gradient_clip_val: clip gradients at this value (None: no clipping).
-        gradient_clip_algorithm: "norm" (default) or "value".
+        gradient_clip_algorithm: "norm", "value", or None (the default: by norm).
         deterministic: True, False or "warn" (torch.use_deterministic_algorithms).
         benchmark: cudnn.benchmark.
         inference_mode: evaluate under torch.inference_mode (else torch.no_grad).
@@ -81,7 +92,7 @@ class Trainer:
         profiler: not supported yet (None only).
         detect_anomaly: enable autograd anomaly detection during fit.
         barebones: turn off every feature that costs time per step (logs, checkpoints, bars).
-        plugins: not supported (None only).
+        plugins: a Precision and/or a CheckpointIO (``plkit.plugins``), one or a list.
         sync_batchnorm: convert BatchNorm layers to SyncBatchNorm under DDP.
         reload_dataloaders_every_n_epochs: ask for new dataloaders every N epochs.
         default_root_dir: where logs and checkpoints go (default: the working directory).
@@ -164,22 +175,43 @@ class Trainer:
             reload_dataloaders_every_n_epochs=reload_dataloaders_every_n_epochs,
             logger=logger,
         )
-        _setup.check_unsupported(profiler=profiler, plugins=plugins, resume=resume)
+        self._fast_dev_run = fast_dev_run  # as given (True, an int or False), like Lightning
+        _setup.check_unsupported(profiler=profiler, resume=resume)
         _setup.check_types(default_root_dir=default_root_dir, sync_batchnorm=sync_batchnorm)
         _setup.attach_log_handler()
+        if self._plan.barebones:
+            _setup.announce_barebones()
         _setup.apply_determinism(self._plan.deterministic, self._plan.benchmark)
-        self.strategy = build_strategy(
+        precision_plugin, checkpoint_io = _setup.split_plugins(plugins)
+        if precision_plugin is not None:
+            precision = precision_plugin
+        self.strategy = _setup.strategy_from_flags(
             accelerator=accelerator,
             strategy=strategy,
             devices=devices,
             num_nodes=num_nodes,
             precision="32-true" if precision is None else precision,
             sync_batchnorm=sync_batchnorm,
-            checkpoint_io=TorchCheckpointIO(),
+            checkpoint_io=checkpoint_io or TorchCheckpointIO(),
         )
         self._default_root_dir = os.fspath(default_root_dir) if default_root_dir else os.getcwd()
         self._loggers = _setup.build_loggers(logger, self._plan, self._default_root_dir)
         self._callbacks = _setup.build_callbacks(callbacks, self._plan)
+        _console.construction_messages(
+            self,
+            callbacks=_setup._as_callback_list(callbacks),
+            enable_model_summary=enable_model_summary,
+            detect_anomaly=detect_anomaly,
+            fast_dev_run=self._plan.fast_dev_run,
+            overfit_batches=overfit_batches,
+            limits={
+                "limit_train_batches": limit_train_batches,
+                "limit_val_batches": limit_val_batches,
+                "limit_test_batches": limit_test_batches,
+                "limit_predict_batches": limit_predict_batches,
+                "val_check_interval": val_check_interval,
+            },
+        )
         self._resume = resume
         self.state = TrainerState()
         self.should_stop = False
@@ -188,6 +220,8 @@ class Trainer:
         self._model: LightningModule | None = None
         self._forward_module: Any = None
         self.datamodule: LightningDataModule | None = None
+        self._data_dm: LightningDataModule | None = None  # the one given to the current call
+        self._model_connected_only = False  # the current call reuses the previous call's model
         self.optimizers: list[torch.optim.Optimizer] = []
         self._lightning_optimizers: list[LightningOptimizer] = []
         self.lr_scheduler_configs: list[Any] = []
@@ -195,13 +229,17 @@ class Trainer:
         self._calls: Any = None
         self._train_source: Any = None
         self._train_loader: Any = None
+        self._first_train_iter: tuple[Any, Any, Any] | None = None  # (loader, rng, iterator)
         self._val_loaders: list[Any] = []
-        self.num_training_batches: float = math.inf
-        self.num_val_batches: list[float] = []
-        self.num_sanity_val_batches: list[float] = []
-        self.num_test_batches: list[float] = []
-        self.num_predict_batches: list[float] = []
-        self.val_check_batch: float = math.inf
+        self._val_loaded_epoch: float | None = None  # the epoch fit's val loaders were requested
+        self._train_loaded_epoch: float | None = None
+        self.num_training_batches: int | float = math.inf
+        self._fit_val_batches: list[int | float] = []  # fit's validation (and sanity check)
+        self._validate_batches: list[int | float] = []  # trainer.validate's
+        self.num_test_batches: list[int | float] = []
+        self.num_predict_batches: list[int | float] = []
+        self.val_check_batch: int | float | None = None
+        self._stop_refused = False  # "signaled to stop but ... not met" said once per Trainer
         self._validation_enabled = False
         self._deadline: float | None = None
         self._pending_rng: Any = None
@@ -300,14 +338,29 @@ class Trainer:
         ckpt_path: Any,
         **data: Any,
     ) -> Any:
+        # No model given, the previous call's reused: evaluation then loads its best checkpoint.
+        self._model_connected_only = model is None and self._model is not None
         model = _setup.check_model(self, fn, model, datamodule)
-        self.state = TrainerState(status=TrainerStatus.RUNNING, fn=fn)
+        if fn == TrainerFn.FITTING:
+            self._plan = _setup.resolve_fit_limits(self._plan, self._callbacks)
+        if self._plan.barebones:  # no progress bar: say that the run has started
+            _console.info(
+                "`Trainer(barebones=True)` started running. The progress bar is disabled so you"
+                " might want to manually print the progress in your model."
+            )
+        self.state = TrainerState(status=TrainerStatus.RUNNING, fn=fn, stage=_STAGE_OF[fn])
         self.should_stop = False
-        self._model, self.datamodule = model, datamodule
+        self._model = model
+        # As in Lightning, ``trainer.datamodule`` stays from an earlier call when none is given
+        # (its prepare_data / setup / teardown still run); loaders and batch-transfer hooks come
+        # only from the datamodule given to this call.
+        self._data_dm = datamodule
+        if datamodule is not None:
+            self.datamodule = datamodule
+            datamodule.trainer = self
         self._fit_data = data
         model.trainer = self
-        if datamodule is not None:
-            datamodule.trainer = self
+        _run.reset_loaders(self)
         # Before the launcher starts other ranks, so that its SIGTERM forwarding chains to ours.
         self._preemption.install()
         try:
@@ -329,12 +382,18 @@ class Trainer:
         try:
             self.strategy.setup_environment()
             rank_zero_only.rank = self.global_rank
+            _console.cuda_device_notes(self)
             result = _run.run_stage(self, fn, ckpt_path, data)
         except KeyboardInterrupt as err:
+            # As Lightning: say so, ignore further Ctrl+C while shutting down, exit with status 1.
+            _console.info("\nDetected KeyboardInterrupt, attempting graceful shutdown ...")
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
             _run.interrupt(self, err)
-            return None
+            sys.exit(1)
         except BaseException as err:
             _run.interrupt(self, err)
+            self.state.stage = None  # after the teardown, as in Lightning
             raise
         self.state.stage = None
         if self._preempted:
@@ -351,9 +410,17 @@ class Trainer:
         return plan.max_epochs != -1 and p.epoch >= plan.max_epochs
 
     def _can_stop_early(self) -> bool:
-        p = self._progress
+        """Whether a stop request may end fit now (asked only once ``should_stop`` is set)."""
+        p, plan = self._progress, self._plan
         # epochs completed (not the current one) must reach min_epochs, as in Lightning
-        return p.epoch >= self._plan.min_epochs and p.global_step >= self._plan.min_steps
+        can = p.epoch >= (plan.min_epochs or 0) and p.global_step >= (plan.min_steps or 0)
+        if not can and not self._stop_refused:
+            self._stop_refused = True
+            _console.info(
+                f"Trainer was signaled to stop but the required `min_epochs={plan.min_epochs!r}`"
+                f" or `min_steps={plan.min_steps!r}` has not been met. Training will continue..."
+            )
+        return can
 
     def _val_due_this_epoch(self) -> bool:
         every = self._plan.check_val_every_n_epoch
@@ -361,6 +428,9 @@ class Trainer:
 
     def _train_loader_for_epoch(self) -> Any:
         return _run.train_loader_for_epoch(self)
+
+    def _setup_fit_val_data(self) -> None:
+        _run.setup_fit_val_data(self)
 
     def _train_iterator(self, loader: Any, start: int) -> Any:
         return _run.train_iterator(self, loader, start)
@@ -394,7 +464,7 @@ class Trainer:
         value = self.callback_metrics.get(config.monitor)
         if value is None:
             if config.strict:
-                raise RuntimeError(
+                raise MisconfigurationException(
                     f"ReduceLROnPlateau conditioned on metric {config.monitor!r} which is not "
                     f"available. Available metrics are: {sorted(self.callback_metrics)}. Log it "
                     "with self.log, or set 'strict': False in the scheduler config."
@@ -535,6 +605,29 @@ class Trainer:
         return next((cb for cb in self._callbacks if _is_a(cb, "ProgressBar")), None)
 
     @property
+    def num_val_batches(self) -> list[int | float]:
+        """Validation batches per dataloader: ``trainer.validate``'s while it runs (or after it),
+        else fit's validation (what Lightning reports)."""
+        if self.state.fn == TrainerFn.VALIDATING:
+            return self._validate_batches
+        return self._fit_val_batches
+
+    @num_val_batches.setter
+    def num_val_batches(self, value: list[int | float]) -> None:
+        if self.state.fn == TrainerFn.VALIDATING:
+            self._validate_batches = value
+        else:
+            self._fit_val_batches = value
+
+    @property
+    def num_sanity_val_batches(self) -> list[int | float]:
+        """The sanity check's batches per dataloader: fit's validation capped by
+        ``num_sanity_val_steps``."""
+        steps = self._plan.num_sanity_val_steps
+        cap = math.inf if steps == -1 else steps
+        return [min(cap, n) for n in self._fit_val_batches]
+
+    @property
     def sanity_checking(self) -> bool:
         """Whether the sanity check (validation before training) is running."""
         return self.state.stage == RunningStage.SANITY_CHECKING
@@ -567,14 +660,18 @@ class Trainer:
     @property
     def estimated_stepping_batches(self) -> float:
         """Optimizer steps the fit will take (``max_steps``, or epochs times steps per epoch)."""
-        if self._plan.max_steps != -1:
-            return self._plan.max_steps
+        plan = self._plan
+        if plan.max_epochs == -1:
+            return math.inf if plan.max_steps == -1 else plan.max_steps
         if self._train_loader is None and self._model is not None:
-            _run.setup_train_data(self)
-        if self.num_training_batches == math.inf or self._plan.max_epochs == -1:
-            return math.inf
-        per_epoch = math.ceil(self.num_training_batches / self._plan.accumulate_grad_batches)
-        return per_epoch * self._plan.max_epochs
+            _console.info("Loading `train_dataloader` to estimate number of stepping batches.")
+            if plan.limit_train_batches != 0:  # as Lightning: no batches, no loader requested
+                _run.setup_train_data(self)
+        if self.num_training_batches == math.inf:
+            return plan.max_steps
+        per_epoch = math.ceil(self.num_training_batches / plan.accumulate_grad_batches)
+        estimate = per_epoch * max(plan.max_epochs or 0, 1)  # None before the first fit
+        return estimate if plan.max_steps == -1 else min(estimate, plan.max_steps)
 
     # --- processes and devices -------------------------------------------------------------
     @property
@@ -586,6 +683,11 @@ class Trainer:
     def precision(self) -> str:
         """The precision in use, e.g. '32-true' or 'bf16-mixed'."""
         return self.strategy.precision.precision
+
+    @property
+    def precision_plugin(self) -> Any:
+        """The strategy's Precision (``plkit.plugins.precision``)."""
+        return self.strategy.precision
 
     @property
     def world_size(self) -> int:
@@ -640,9 +742,12 @@ class Trainer:
     gradient_clip_algorithm = property(lambda self: self._plan.gradient_clip_algorithm)
     val_check_interval = property(lambda self: self._plan.val_check_interval)
     check_val_every_n_epoch = property(lambda self: self._plan.check_val_every_n_epoch)
-    num_sanity_val_steps = property(lambda self: self._plan.num_sanity_val_steps)
+    num_sanity_val_steps = property(
+        lambda self: _all_if_minus_one(self._plan.num_sanity_val_steps),
+        doc="Sanity-check batches per loader (``inf`` for -1: all of them), as Lightning reports.",
+    )
     log_every_n_steps = property(lambda self: self._plan.log_every_n_steps)
-    fast_dev_run = property(lambda self: self._plan.fast_dev_run)
+    fast_dev_run = property(lambda self: self._fast_dev_run)
     barebones = property(lambda self: self._plan.barebones)
     limit_train_batches = property(lambda self: self._plan.limit_train_batches)
     limit_val_batches = property(lambda self: self._plan.limit_val_batches)
@@ -695,6 +800,10 @@ def _run_spawned(trainer: Trainer, fn: TrainerFn, ckpt_path: Any, data: dict[str
         tensor.data = tensor.data.clone()
     result = trainer._run_in_process(fn, ckpt_path, data)
     return _run.spawned_outcome(trainer, result)
+
+
+def _all_if_minus_one(value: int) -> int | float:
+    return math.inf if value == -1 else value
 
 
 def _no_closure() -> None:

@@ -177,7 +177,7 @@ def test_model_summary_is_logged_once(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="plkit.callbacks.model_summary"):
         trainer.fit(model, *_loaders())
     assert caplog.text.count("Total params") == 1
-    assert "| layer | Linear | 4      | train | [2, 3]   | [2, 1]" in caplog.text
+    assert "| layer | Linear | 4      | train | 12    | [2, 3]   | [2, 1]" in caplog.text
 
 
 def test_timer_measures_stages(tmp_path):

@@ -260,16 +260,18 @@ def test_save_last_after_each_save(fake_trainer, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["epoch=0.ckpt", "last.ckpt"]
 
 
-def test_save_last_link_copies_the_file_just_saved(fake_trainer, tmp_path):
+def test_save_last_link_links_the_file_just_saved(fake_trainer, tmp_path):
     trainer = fake_trainer()
     cb = ModelCheckpoint(dirpath=tmp_path, save_last="link", filename="{epoch}")
     _setup(cb, trainer)
     _epoch(cb, trainer, 0, 3)
     assert [os.path.basename(p) for p in trainer.saved] == ["epoch=0.ckpt"]  # one serialisation
     last = os.path.join(tmp_path, "last.ckpt")
-    assert not os.path.islink(last)
+    assert os.path.islink(last) and os.readlink(last) == "epoch=0.ckpt"  # relative, as Lightning
     with open(last) as f:
         assert f.read() == "step=3"
+    _epoch(cb, trainer, 1, 6)
+    assert os.readlink(last) == "epoch=1.ckpt"
 
 
 def test_custom_last_name(fake_trainer, tmp_path):
@@ -513,7 +515,7 @@ def test_load_state_dict_from_another_dirpath(tmp_path):
         best_model_score=torch.tensor(1.0),
     )
     cb = ModelCheckpoint(dirpath=tmp_path / "b")
-    with pytest.warns(UserWarning, match="folder changed"):
+    with pytest.warns(UserWarning, match="dirpath has changed"):
         cb.load_state_dict(state)
     assert cb.best_model_path == "/a/best.ckpt"
     assert cb.last_model_path == "" and cb.best_model_score is None
@@ -538,3 +540,13 @@ def test_verbose_logs(fake_trainer, tmp_path, caplog):
         _epoch(cb, trainer, 1, 2, val_loss=0.7)
     assert "Epoch 0, global step 1: 'val_loss' reached 0.50000 (best 0.50000)" in caplog.text
     assert "Epoch 1, global step 2: 'val_loss' was not in top 1" in caplog.text
+
+
+def test_save_last_is_written_at_train_end_when_no_save_point_came(fake_trainer, tmp_path):
+    trainer = fake_trainer()
+    cb = ModelCheckpoint(dirpath=tmp_path, save_last=True, every_n_train_steps=100)
+    _setup(cb, trainer)
+    cb.on_train_end(trainer, None)
+    assert os.listdir(tmp_path) == ["last.ckpt"]
+    cb.on_train_end(trainer, None)  # once only
+    assert [os.path.basename(p) for p in trainer.saved] == ["last.ckpt"]

@@ -73,14 +73,23 @@ def test_table_content_and_totals():
     net.head.weight.requires_grad_(False)
     text = summarize(net, 1)
     lines = text.splitlines()
-    assert [c.strip() for c in lines[0].split("|")] == ["", "Name", "Type", "Params", "Mode"]
+    header = ["", "Name", "Type", "Params", "Mode", "FLOPs"]
+    assert [c.strip() for c in lines[0].split("|")] == header
     assert set(lines[1]) == {"-"} and lines[1] == lines[5]
     row = [c.strip() for c in lines[2].split("|")]
-    assert row == ["0", "encoder", "Sequential", "880", "train"]
-    assert [c.strip() for c in lines[4].split("|")] == ["2", "norm", "BatchNorm1d", "32", "eval"]
+    assert row == ["0", "encoder", "Sequential", "880", "train", "0"]  # no example: no FLOPs
+    assert [c.strip() for c in lines[4].split("|")] == [
+        "2",
+        "norm",
+        "BatchNorm1d",
+        "32",
+        "eval",
+        "0",
+    ]
     total = _numel(net)
     frozen = net.head.weight.numel()
-    footer = lines[-6:]
+    assert lines[-1] == f"{0:<10}Total Flops"
+    footer = lines[-7:-1]
     assert footer[0] == f"{get_human_readable_count(total - frozen):<10}Trainable params"
     assert footer[1] == f"{get_human_readable_count(frozen):<10}Non-trainable params"
     assert footer[2] == f"{get_human_readable_count(total):<10}Total params"
@@ -160,3 +169,28 @@ def test_callback_logs_on_rank_zero_only(fake_trainer, caplog):
         ModelSummary().on_fit_start(fake_trainer(is_global_zero=False), net)
         ModelSummary(max_depth=0).on_fit_start(fake_trainer(), net)
     assert caplog.text == ""
+
+
+def test_flops_of_the_example_forward_pass():
+    net = Net()
+    net.example_input_array = torch.zeros(4, 10)
+    lines = summarize(net, 1).splitlines()
+    cells = {r.split("|")[1].strip(): r.split("|")[5].strip() for r in lines[2:5]}
+    # a Linear layer costs 2 * batch * in * out multiply-adds
+    assert cells == {"encoder": "6.7 K", "head": "256", "norm": "0"}
+    assert lines[-1] == f"{'6.9 K':<10}Total Flops"
+
+
+def test_parameters_of_the_module_itself_get_a_row():
+    net = Net()
+    net.scale = nn.Parameter(torch.ones(7))
+    row = [c.strip() for c in summarize(net, 1).splitlines()[5].split("|")]
+    assert row == ["", "other params", "n/a", "7", "n/a", "n/a"]
+
+
+def test_size_follows_the_trainer_precision():
+    net = nn.Linear(1000, 1000)  # 1,001,000 parameters
+    assert "2.002     Total estimated model params size" in summarize(net, precision="bf16-true")
+    with pytest.warns(UserWarning, match="Precision 16-mixed is not supported"):
+        text = summarize(net, precision="16-mixed")
+    assert "4.004     Total estimated model params size" in text

@@ -7,12 +7,13 @@
 
 from pllog.__about__ import __version__
 from pllog.csv import CSVLogger
-from pllog.logger import Logger, rank_zero_experiment
+from pllog.logger import DummyLogger, Logger, rank_zero_experiment
 from pllog.progress import ProgressBar, TQDMProgressBar
 from pllog.tensorboard import TensorBoardLogger
 
 __all__ = [
     "CSVLogger",
+    "DummyLogger",
     "Logger",
     "ProgressBar",
     "TQDMProgressBar",

@@ -26,15 +26,14 @@ def check_version(version: Any) -> None:
 
 
 def resolve_root_dir(save_dir: str | os.PathLike[str], name: str | None) -> str:
-    """``save_dir/name``, or ``save_dir`` itself when ``name`` is empty or None; ``~``/``$VAR`` expanded.
+    """``save_dir/name`` (``save_dir/`` when ``name`` is empty or None, as Lightning joins it);
+    ``~``/``$VAR`` expanded.
 
     Args:
         save_dir: where the logger writes.
         name: the experiment name.
     """
-    root = os.fspath(save_dir)
-    if name:
-        root = os.path.join(root, name)
+    root = os.path.join(os.fspath(save_dir), name or "")
     return os.path.expandvars(os.path.expanduser(root))
 
 

@@ -1,8 +1,9 @@
-"""``CSVLogger``: metrics as ``metrics.csv`` and hyper-parameters as ``hparams.yaml``, no extra dependency.
+"""``CSVLogger``: metrics as ``metrics.csv`` and hyper-parameters as ``hparams.yaml``.
 
 Files land in ``<save_dir>/<name>/version_<N>/``. ``metrics.csv`` has one row per
-:meth:`CSVLogger.log_metrics` call: the ``step`` column first, then every metric name ever logged,
-sorted; a metric missing from a row is an empty cell. Read it back with
+:meth:`CSVLogger.log_metrics` call; its columns are every name ever logged and ``step``, sorted
+(as Lightning writes them); a metric missing from a row is an empty cell. ``hparams.yaml`` is
+written when hyper-parameters are logged. Read it back with
 ``pandas.read_csv(path)`` or ``csv.DictReader``. Only global rank 0 writes.
 """
 
@@ -24,7 +25,7 @@ __all__ = ["CSVLogger", "ExperimentWriter"]
 
 
 def _header(keys: Iterable[str]) -> list[str]:
-    return ["step", *sorted(set(keys) - {"step"})]
+    return sorted(set(keys))
 
 
 class ExperimentWriter:
@@ -52,12 +53,14 @@ class ExperimentWriter:
         os.makedirs(log_dir, exist_ok=True)
 
     def log_hparams(self, params: Mapping[str, Any]) -> None:
-        """Remember hyper-parameters for ``hparams.yaml``.
+        """Add hyper-parameters and write ``hparams.yaml`` now (only then: a run without
+        hyper-parameters leaves no ``hparams.yaml``, as in Lightning).
 
         Args:
             params: name → value.
         """
         self.hparams.update(params)
+        save_hparams_to_yaml(os.path.join(self.log_dir, self.NAME_HPARAMS_FILE), self.hparams)
 
     def log_metrics(self, metrics_dict: Mapping[str, Any], step: int | None = None) -> None:
         """Buffer one row.
@@ -72,8 +75,7 @@ class ExperimentWriter:
         self._rows_logged += 1
 
     def save(self) -> None:
-        """Write ``hparams.yaml`` and append the buffered rows to ``metrics.csv``."""
-        save_hparams_to_yaml(os.path.join(self.log_dir, self.NAME_HPARAMS_FILE), self.hparams)
+        """Append the buffered rows to ``metrics.csv``."""
         if not self.metrics:
             return
         path = self.metrics_file_path
@@ -116,8 +118,9 @@ class CSVLogger(Logger):
         version: None picks the next free ``version_<N>``; an int N gives ``version_N``; a string
             is used as the folder name as it is.
         prefix: put in front of every metric name, joined with ``"-"``.
-        flush_logs_every_n_steps: write the buffered rows to disk every this many
-            :meth:`log_metrics` calls (and always on :meth:`save` / :meth:`finalize`).
+        flush_logs_every_n_steps: write the buffered rows to disk when a row's ``step + 1`` is
+            a multiple of this (and always on :meth:`save` / :meth:`finalize`; the Trainer
+            saves after every write).
     """
 
     LOGGER_JOIN_CHAR = "-"
@@ -142,7 +145,6 @@ class CSVLogger(Logger):
         self._version = version
         self._prefix = prefix
         self._flush_logs_every_n_steps = flush_logs_every_n_steps
-        self._calls_since_flush = 0
         self._experiment: ExperimentWriter | None = None
 
     @property
@@ -196,21 +198,21 @@ class CSVLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        """Buffer one row of metrics; flushed every ``flush_logs_every_n_steps`` calls.
+        """Buffer one row of metrics; flushed when ``(step + 1) % flush_logs_every_n_steps == 0``.
 
         Args:
             metrics: name → number or one-element tensor.
             step: the global step (the ``step`` column).
         """
+        if step is None:
+            step = len(self.experiment.metrics)
         self.experiment.log_metrics(add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR), step)
-        self._calls_since_flush += 1
-        if self._calls_since_flush >= self._flush_logs_every_n_steps:
+        if (step + 1) % self._flush_logs_every_n_steps == 0:
             self.save()
 
     @rank_zero_only
     def save(self) -> None:
-        """Write the buffered rows and ``hparams.yaml``."""
-        self._calls_since_flush = 0
+        """Write the buffered rows."""
         self.experiment.save()
 
     @rank_zero_only

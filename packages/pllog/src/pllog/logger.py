@@ -37,7 +37,7 @@ from typing import Any
 
 from plcore.utilities.rank_zero import rank_zero_only
 
-__all__ = ["Logger", "rank_zero_experiment"]
+__all__ = ["DummyLogger", "Logger", "rank_zero_experiment"]
 
 
 class _DummyExperiment:
@@ -166,3 +166,49 @@ class Logger(ABC):
         Args:
             checkpoint_callback: the ModelCheckpoint that saved.
         """
+
+
+class DummyLogger(Logger):
+    """A logger that records nothing: the Trainer's logger during ``fast_dev_run``.
+
+    Any logger method (or attribute a user calls on it) is a no-op; ``name`` and ``version`` are
+    empty strings, so a checkpoint folder derived from it is ``<default_root_dir>/checkpoints``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._experiment = _DummyExperiment()
+
+    @property
+    def experiment(self) -> Any:
+        """A do-nothing experiment."""
+        return self._experiment
+
+    @property
+    def name(self) -> str:
+        """The empty string."""
+        return ""
+
+    @property
+    def version(self) -> str:
+        """The empty string."""
+        return ""
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Record nothing."""
+
+    def log_hyperparams(
+        self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any
+    ) -> None:
+        """Record nothing."""
+
+    def __getitem__(self, index: int) -> DummyLogger:
+        # ``trainer.logger[0]`` on a list-like logger still works.
+        return self
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        # Only reached for names not found normally; never touches ``self`` (unpickling calls
+        # this before ``__dict__`` is back).
+        if name.startswith("__") or name == "_experiment":
+            raise AttributeError(name)
+        return _DummyExperiment().nop

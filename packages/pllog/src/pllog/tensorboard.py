@@ -85,7 +85,6 @@ class TensorBoardLogger(Logger):
         self._sub_dir = None if sub_dir is None else os.fspath(sub_dir)
         self._kwargs = dict(kwargs)
         self._experiment: Any = None
-        self._hparams_written = False
         self.hparams: dict[str, Any] = {}
 
     @property
@@ -160,6 +159,7 @@ class TensorBoardLogger(Logger):
         self,
         params: Mapping[str, Any] | Namespace,
         metrics: Mapping[str, Any] | float | None = None,
+        step: int | None = None,
     ) -> None:
         """Record hyper-parameters in ``hparams.yaml`` (on :meth:`save`) and TensorBoard's HParams tab.
 
@@ -167,29 +167,28 @@ class TensorBoardLogger(Logger):
             params: a dict or Namespace; nested dicts are flattened with ``"/"`` for TensorBoard.
             metrics: metrics shown next to the hyper-parameters; a number means ``hp_metric``.
                 None logs ``hp_metric = -1`` when ``default_hp_metric`` is on.
+            step: the step of those metrics (None: TensorBoard's default).
         """
         params = convert_params(params)
         self.hparams.update(params)
-        self._hparams_written = False
         if metrics is None:
             metrics = {"hp_metric": -1} if self._default_hp_metric else {}
         elif not isinstance(metrics, Mapping):
             metrics = {"hp_metric": metrics}
         if not metrics:
             return
-        self.log_metrics(metrics, 0)
-        self._write_hparams_plugin(sanitize_params(flatten_dict(params, "/")), metrics)
+        self.log_metrics(metrics, step)
+        self._write_hparams_plugin(sanitize_params(flatten_dict(params, "/")), metrics, step)
 
     def _write_hparams_plugin(
-        self, flat_params: dict[str, Any], metrics: Mapping[str, Any]
+        self, flat_params: dict[str, Any], metrics: Mapping[str, Any], step: int | None
     ) -> None:
         from torch.utils.tensorboard.summary import hparams
 
-        names = add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR)
-        experiment, session_start, session_end = hparams(flat_params, names)
+        experiment, session_start, session_end = hparams(flat_params, dict(metrics))
         writer = self.experiment._get_file_writer()
         for summary in (experiment, session_start, session_end):
-            writer.add_summary(summary)
+            writer.add_summary(summary, step)
 
     @rank_zero_only
     def log_graph(self, model: torch.nn.Module, input_array: Any = None) -> None:
@@ -223,29 +222,26 @@ class TensorBoardLogger(Logger):
 
     @rank_zero_only
     def save(self) -> None:
-        """Flush the event file and write ``hparams.yaml`` when it changed."""
-        if self._experiment is not None:
-            self._experiment.flush()
-        log_dir = self.log_dir
-        path = os.path.join(log_dir, self.NAME_HPARAMS_FILE)
-        if self._hparams_written and os.path.isfile(path):
-            return
-        # Logged hyper-parameters deserve a folder; a logger that never logged leaves no trace.
-        if self.hparams or os.path.isdir(log_dir):
-            os.makedirs(log_dir, exist_ok=True)
+        """Flush the event file (creating it on first use) and write ``hparams.yaml`` if the
+        version folder has none yet."""
+        self.experiment.flush()
+        path = os.path.join(self.log_dir, self.NAME_HPARAMS_FILE)
+        if os.path.isdir(self.log_dir) and not os.path.isfile(path):
             save_hparams_to_yaml(path, self.hparams)
-            self._hparams_written = True
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
-        """Save, then close the writer (a later write reopens a new event file).
+        """Flush and close the writer (a later write reopens a new event file); after a
+        successful run, :meth:`save` as well.
 
         Args:
             status: how the run ended.
         """
-        self.save()
         if self._experiment is not None:
+            self._experiment.flush()
             self._experiment.close()
+        if status == "success":
+            self.save()
 
     def __getstate__(self) -> dict[str, Any]:
         # A SummaryWriter holds threads and files; a pickled copy (spawned worker) makes its own.

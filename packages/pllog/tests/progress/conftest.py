@@ -110,16 +110,17 @@ def evaluate(bar: Any, trainer: Any, fn: str) -> None:
 
 
 @pytest.fixture
-def stderr(monkeypatch: pytest.MonkeyPatch) -> Callable[..., io.StringIO]:
-    """Call it inside the test: ``out = stderr(tty=True)`` replaces ``sys.stderr`` with a buffer.
+def stdout(monkeypatch: pytest.MonkeyPatch) -> Callable[..., io.StringIO]:
+    """Call it inside the test: ``out = stdout()`` replaces ``sys.stdout`` (where the bars draw,
+    terminal or not) with a buffer.
 
     (pytest re-installs its own capture between fixture set-up and the test call, so the swap
     has to happen in the test body.)
     """
 
-    def install(tty: bool = False) -> io.StringIO:
+    def install(tty: bool = True) -> io.StringIO:
         stream = TTYStream() if tty else io.StringIO()
-        monkeypatch.setattr(sys, "stderr", stream)
+        monkeypatch.setattr(sys, "stdout", stream)
         return stream
 
     return install

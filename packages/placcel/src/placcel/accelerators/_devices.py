@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from placcel.exceptions import ConfigurationError
+
 __all__ = ["parse_device_indices"]
 
 
@@ -61,12 +63,12 @@ def parse_device_indices(devices: Any, available: int, kind: str) -> list[int]:
 
 def _indices_from_count(count: int, available: int, kind: str) -> list[int]:
     if count <= 0:
-        raise ValueError(
+        raise ConfigurationError(
             f"devices={count} is not valid; write a positive count, -1 for all {kind} devices, "
             "or 'auto'."
         )
     if count > available:
-        raise ValueError(
+        raise ConfigurationError(
             f"devices={count} asks for {count} {kind} devices but only {available} exist"
             f"{_listing(available)}; write devices={available} or fewer."
         )
@@ -83,7 +85,7 @@ def _check_indices(indices: list[Any], available: int, kind: str) -> list[int]:
         raise ValueError(f"devices={indices!r} lists a device twice; list each index once.")
     missing = [index for index in indices if not 0 <= index < available]
     if missing:
-        raise ValueError(
+        raise ConfigurationError(
             f"devices={indices!r} asks for {kind} device(s) {missing} but only {available} exist"
             f"{_listing(available)}."
         )

@@ -8,6 +8,7 @@ from placcel.accelerators.accelerator import Accelerator
 from placcel.accelerators.cpu import CPUAccelerator
 from placcel.accelerators.cuda import CUDAAccelerator
 from placcel.accelerators.mps import MPSAccelerator
+from placcel.exceptions import ConfigurationError
 
 __all__ = ["ACCELERATOR_NAMES", "resolve_accelerator"]
 
@@ -63,7 +64,7 @@ def _gpu() -> Accelerator:
         return CUDAAccelerator()
     if MPSAccelerator.is_available():
         return MPSAccelerator()
-    raise ValueError(
+    raise ConfigurationError(
         "accelerator='gpu' was requested but no CUDA device is available "
         "(torch.cuda.is_available() is False) and no MPS device either. "
         "Use accelerator='cpu' or 'auto'."
@@ -77,7 +78,7 @@ def _check_available(accelerator: Accelerator, written: str) -> None:
         "cuda": "no CUDA device is available (torch.cuda.is_available() is False)",
         "mps": "MPS is not available (torch.backends.mps.is_available() is False)",
     }.get(accelerator.name, f"{type(accelerator).__name__}.is_available() is False")
-    raise ValueError(
+    raise ConfigurationError(
         f"accelerator={written} was requested but {detail}. Available here: "
         f"{_available_names()}. Use accelerator='cpu' or 'auto'."
     )

@@ -9,6 +9,7 @@ import torch
 
 from placcel.accelerators._devices import _check_not_bool, _indices_from_string
 from placcel.accelerators.accelerator import Accelerator
+from placcel.exceptions import ConfigurationError
 
 __all__ = ["CPUAccelerator"]
 
@@ -34,9 +35,12 @@ class CPUAccelerator(Accelerator):
         """
         _check_not_bool(devices)
         if isinstance(devices, str):
-            devices = 1 if devices.strip() == "auto" else _indices_from_string(devices)
+            try:
+                devices = 1 if devices.strip() == "auto" else _indices_from_string(devices)
+            except ValueError as exc:  # a TypeError on CPU, as under Lightning
+                raise TypeError(str(exc)) from None
         if isinstance(devices, (list, tuple)):
-            raise ValueError(
+            raise TypeError(
                 f"devices={devices!r}: on CPU, devices is a number of processes, not a list of "
                 f"indices; write devices={len(devices)}."
             )
@@ -47,8 +51,13 @@ class CPUAccelerator(Accelerator):
             )
         if devices == -1:
             return CPUAccelerator.auto_device_count_all()
-        if devices <= 0:
-            raise ValueError(
+        if devices == 0:
+            raise ConfigurationError(
+                "devices=0 is not valid on CPU; write a positive number of processes, -1 for one "
+                "per CPU core, or 'auto'."
+            )
+        if devices < 0:
+            raise TypeError(
                 f"devices={devices} is not valid on CPU; write a positive number of processes, "
                 "-1 for one per CPU core, or 'auto'."
             )

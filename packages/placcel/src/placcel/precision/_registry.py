@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from placcel.precision.double import DoublePrecision
@@ -42,6 +43,13 @@ def normalize_precision(precision: Any) -> str:
             f"precision={precision!r} is not supported; write one of {list(PRECISION_NAMES)} "
             "(or the short forms 32, 64, 16, 'bf16')."
         )
+    if name != precision and str(precision)[:2] not in ("32", "64"):  # Lightning's note
+        warnings.warn(
+            f"`precision={precision}` is supported for historical reasons but its usage is "
+            f"discouraged. Please set your precision to {name} instead!",
+            UserWarning,
+            stacklevel=3,
+        )
     return name
 
 
@@ -61,4 +69,12 @@ def precision_from_flag(precision: Any, device_type: str) -> Precision:
         return DoublePrecision()
     if name in ("16-true", "bf16-true"):
         return HalfPrecision(name)
+    if name == "16-mixed" and device_type == "cpu":  # Lightning falls back, with a warning
+        warnings.warn(
+            "You passed `Trainer(accelerator='cpu', precision='16-mixed')` but AMP with fp16 is "
+            "not supported on CPU. Using `precision='bf16-mixed'` instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        name = "bf16-mixed"
     return MixedPrecision(name, device_type)

@@ -15,6 +15,8 @@ Spawned workers instead of a re-run script (function and arguments must be pickl
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
@@ -38,6 +40,7 @@ from placcel.strategies.strategy import Strategy
 __all__ = ["START_METHODS", "DDPStrategy"]
 
 START_METHODS = ("popen", "spawn", "fork", "forkserver")
+log = logging.getLogger(__name__)
 _watching_parent = False
 
 
@@ -195,10 +198,12 @@ class DDPStrategy(Strategy):
         return nullcontext()
 
     def teardown(self) -> None:
-        """Destroy the process group if this strategy created it."""
-        if self._created_process_group and dist.is_initialized():
-            dist.destroy_process_group()
-        self._created_process_group = False
+        """Release the module and collectives; the process group stays for the next entry point.
+
+        As in Lightning, a group this strategy created lives until the process exits (destroyed
+        then, by an ``atexit`` hook): tearing it down between ``fit`` and ``test`` would let a
+        fast rank join the next group's rendezvous while a slow one still holds the old store.
+        """
         self.collectives = SingleProcessCollectives()
         super().teardown()
 
@@ -241,14 +246,25 @@ class DDPStrategy(Strategy):
         # env:// also honours torchrun's agent store (TORCHELASTIC_USE_AGENT_STORE).
         os.environ["MASTER_ADDR"] = environment.main_address
         os.environ["MASTER_PORT"] = str(environment.main_port)
+        rank, size, backend = self.global_rank, self.world_size, self._backend()
+        log.info(f"Initializing distributed: GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/{size}")
         dist.init_process_group(
-            self._backend(),
-            init_method="env://",
-            rank=self.global_rank,
-            world_size=self.world_size,
-            timeout=self.timeout,
+            backend, init_method="env://", rank=rank, world_size=size, timeout=self.timeout
         )
         self._created_process_group = True
+        atexit.register(_destroy_process_group)
+        if rank == 0:  # Lightning's banner, word for word
+            rule = "-" * 100
+            log.info(
+                f"{rule}\ndistributed_backend={backend}\nAll distributed processes registered."
+                f" Starting with {size} processes\n{rule}\n"
+            )
+
+
+def _destroy_process_group() -> None:
+    """At exit: free the process group's resources (NCCL warns about a group left behind)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _check_arguments(start_method: str, timeout: timedelta) -> None:

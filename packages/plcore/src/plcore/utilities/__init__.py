@@ -7,6 +7,7 @@
 
 from plcore._hparams import AttributeDict
 from plcore.utilities.apply import apply_to_collection, move_data_to_device
+from plcore.utilities.grads import grad_norm
 from plcore.utilities.rank_zero import (
     rank_prefixed_message,
     rank_zero_debug,
@@ -28,6 +29,7 @@ __all__ = [
     "AttributeDict",
     "apply_to_collection",
     "collect_rng_states",
+    "grad_norm",
     "isolate_rng",
     "move_data_to_device",
     "pl_worker_init_function",

@@ -1,28 +1,17 @@
-"""The exception classes Lightning users catch, under Lightning's names.
+"""The exception class Lightning users catch, under Lightning's name.
 
-``MisconfigurationException`` is what plkit raises for a Trainer flag, a hook's return value or a
-callback argument that cannot work: ``except MisconfigurationException`` catches it as under
-Lightning. The concrete error raised is one of its subclasses that are also a ``ValueError`` or a
-``TypeError`` (:class:`MisconfigurationValueError`, :class:`MisconfigurationTypeError`), so code
-written for either style of ``except`` keeps working.
+``MisconfigurationException`` is what plkit raises where Lightning raises it: a Trainer flag out
+of range, a ``configure_optimizers`` result it cannot use, a module without ``training_step``, a
+fit without a train loader. ``except MisconfigurationException`` catches it as under Lightning.
+
+The class is also a ``ValueError`` and a ``TypeError``, so code written against earlier plkit
+releases (which raised those) keeps catching it; see docs/differences.md.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "MisconfigurationException",
-    "MisconfigurationTypeError",
-    "MisconfigurationValueError",
-]
+__all__ = ["MisconfigurationException"]
 
 
-class MisconfigurationException(Exception):
+class MisconfigurationException(ValueError, TypeError):
     """A setting, argument or hook result that cannot work; the message says what to change."""
-
-
-class MisconfigurationValueError(MisconfigurationException, ValueError):
-    """A misconfiguration by value (a flag out of range, an unknown name)."""
-
-
-class MisconfigurationTypeError(MisconfigurationException, TypeError):
-    """A misconfiguration by type (a hook returned the wrong kind of object)."""

@@ -42,8 +42,8 @@ _RANK_ENV_VARS = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 _STACK_OFFSET = 2
 
 
-def _rank_from_env() -> int:
-    """The first rank variable that holds an integer, else 0 (one process)."""
+def _env_rank() -> int | None:
+    """The first rank variable that holds an integer, else None (no launcher set one)."""
     for name in _RANK_ENV_VARS:
         value = os.environ.get(name)
         if value is not None:
@@ -51,7 +51,13 @@ def _rank_from_env() -> int:
                 return int(value)
             except ValueError:
                 continue
-    return 0
+    return None
+
+
+def _rank_from_env() -> int:
+    """The first rank variable that holds an integer, else 0 (one process)."""
+    rank = _env_rank()
+    return 0 if rank is None else rank
 
 
 class _RankZeroOnly:

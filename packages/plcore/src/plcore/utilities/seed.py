@@ -25,7 +25,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from plcore.utilities.rank_zero import rank_prefixed_message, rank_zero_only, rank_zero_warn
+from plcore.utilities.rank_zero import (
+    _env_rank,
+    rank_prefixed_message,
+    rank_zero_only,
+    rank_zero_warn,
+)
 
 __all__ = [
     "collect_rng_states",
@@ -70,7 +75,8 @@ def seed_everything(seed: int | None = None, workers: bool = False, verbose: boo
     else:
         seed = _to_seed(seed, "`seed`")
     if verbose:
-        log.info(rank_prefixed_message(f"Seed set to {seed}", rank_zero_only.rank))
+        # "[rank: N]" only when a launcher set a rank variable, as under Lightning
+        log.info(rank_prefixed_message(f"Seed set to {seed}", _env_rank()))
     os.environ[_SEED_ENV] = str(seed)
     random.seed(seed)
     np.random.seed(seed)

@@ -5,15 +5,16 @@
     from plkit.callbacks._summary import summarize
     print(summarize(model, max_depth=1))
 
-      | Name | Type   | Params | Mode
-    -------------------------------------
-    0 | net  | Linear | 66     | train
-    -------------------------------------
+      | Name | Type   | Params | Mode  | FLOPs
+    ---------------------------------------------
+    0 | net  | Linear | 66     | train | 0
+    ---------------------------------------------
     66        Trainable params
     ...
 
-When the module has an ``example_input_array``, one forward pass (eval mode, no gradients) adds
-the "In sizes" and "Out sizes" columns; every submodule's train/eval mode is restored afterwards.
+When the module has an ``example_input_array``, one forward pass (eval mode, no gradients) counts
+each layer's FLOPs (``torch.utils.flop_counter``) and adds the "In sizes" and "Out sizes"
+columns; every submodule's train/eval mode is restored afterwards. Without one, FLOPs read 0.
 """
 
 from __future__ import annotations
@@ -27,13 +28,34 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from plcore.utilities.apply import move_data_to_device
 
-__all__ = ["LayerSummary", "get_human_readable_count", "summarize", "summarize_layers"]
+__all__ = [
+    "LayerSummary",
+    "format_summary_table",
+    "get_human_readable_count",
+    "summarize",
+    "summarize_layers",
+    "summary_data",
+]
 
 _UNITS = (" ", "K", "M", "B", "T")
 UNKNOWN_SIZE = "?"
+LEFTOVER_PARAMS_NAME = "other params"
+NOT_APPLICABLE = "n/a"
+# Bits per parameter for the size estimate, by Trainer precision (others count as 32).
+_PRECISION_BITS = {
+    "64": 64,
+    "32": 32,
+    "16": 16,
+    "bf16": 16,
+    "16-true": 16,
+    "bf16-true": 16,
+    "32-true": 32,
+    "64-true": 64,
+}
 
 
 @dataclass
@@ -46,6 +68,7 @@ class LayerSummary:
     mode: str
     in_size: Any = UNKNOWN_SIZE
     out_size: Any = UNKNOWN_SIZE
+    flops: int = 0
 
 
 def get_human_readable_count(number: int) -> str:
@@ -82,8 +105,13 @@ def summarize_layers(module: nn.Module, max_depth: int = 1) -> list[LayerSummary
         module: the model.
         max_depth: 1 lists direct children, 2 their children too, -1 every level, 0 none.
     """
+    return _layers_and_flops(module, max_depth)[0]
+
+
+def _layers_and_flops(module: nn.Module, max_depth: int) -> tuple[list[LayerSummary], int]:
+    """The rows, and the FLOPs of the whole example forward pass (0 without an example)."""
     _check_depth(max_depth)
-    named = list(module.named_modules())[1:]  # the root is summed up in the totals instead
+    named = list(module.named_modules())[1:]
     if max_depth >= 0:
         named = [(name, sub) for name, sub in named if name.count(".") < max_depth]
     rows = [
@@ -96,9 +124,16 @@ def summarize_layers(module: nn.Module, max_depth: int = 1) -> list[LayerSummary
         for name, sub in named
     ]
     example = getattr(module, "example_input_array", None)
-    if example is not None and rows:
+    if example is None:
+        return rows, 0
+    counter = FlopCounterMode(display=False, depth=max_depth + 1)
+    with counter:
         _record_sizes(module, example, rows, [sub for _, sub in named])
-    return rows
+    counts = counter.get_flop_counts()
+    prefix = type(module).__name__
+    for row in rows:
+        row.flops = sum(counts.get(f"{prefix}.{row.name}", {}).values())
+    return rows, counter.get_total_flops()
 
 
 def _shape_of(value: Any) -> Any:
@@ -161,14 +196,22 @@ def _check_depth(max_depth: Any) -> None:
         raise ValueError(f"`max_depth` can be -1, 0 or > 0, got {max_depth!r}.")
 
 
-def summarize(module: nn.Module, max_depth: int = 1) -> str:
-    """The summary table of ``module`` as text (layers down to ``max_depth``, then totals).
+def summary_data(
+    module: nn.Module, max_depth: int = 1, precision: str | None = None
+) -> tuple[list[tuple[str, list[str]]], int, int, float, dict[str, int], int]:
+    """What the table shows: its columns, then the totals under it.
+
+    Returns ``(columns, total_parameters, trainable_parameters, model_size, training_modes,
+    total_flops)``: ``columns`` is a list of ``(header, cells)``; ``model_size`` in MB counts
+    every parameter at the bits of the Trainer's ``precision`` (32 when it has none, or a mixed
+    precision, which warns); ``training_modes`` counts submodules as ``{"train": n, "eval": m}``.
 
     Args:
         module: the model.
         max_depth: 1 lists direct children, 2 their children too, -1 every level, 0 totals only.
+        precision: the Trainer's precision ("32-true", "bf16-mixed", ...), None without one.
     """
-    rows = summarize_layers(module, max_depth)
+    rows, total_flops = _layers_and_flops(module, max_depth)
     params = list(module.parameters())  # shared parameters appear once
     if any(_is_lazy(p) for p in params):
         warnings.warn(
@@ -178,35 +221,82 @@ def summarize(module: nn.Module, max_depth: int = 1) -> str:
         )
     total = _num_params(iter(params))
     trainable = _num_params(p for p in params if p.requires_grad)
-    size_mb = sum(0 if _is_lazy(p) else p.numel() * p.element_size() for p in params) / 1e6
+    if precision is not None and precision not in _PRECISION_BITS:
+        warnings.warn(
+            f"Precision {precision} is not supported by the model summary. "
+            " Estimated model size in MB will not be accurate. Using 32 bits instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+    bits = _PRECISION_BITS.get(precision, 32) if precision is not None else 32
     modes = [sub.training for sub in list(module.modules())[1:]]
-    table = _format_rows(rows, has_sizes=getattr(module, "example_input_array", None) is not None)
-    footer = [
-        (get_human_readable_count(trainable), "Trainable params"),
-        (get_human_readable_count(total - trainable), "Non-trainable params"),
-        (get_human_readable_count(total), "Total params"),
-        (f"{size_mb:,.3f}", "Total estimated model params size (MB)"),
-        (str(modes.count(True)), "Modules in train mode"),
-        (str(modes.count(False)), "Modules in eval mode"),
-    ]
-    return table + "\n" + "\n".join(f"{value:<10}{label}" for value, label in footer)
-
-
-def _format_rows(rows: list[LayerSummary], has_sizes: bool) -> str:
     columns: list[tuple[str, list[str]]] = [
         (" ", [str(i) for i in range(len(rows))]),
         ("Name", [row.name for row in rows]),
         ("Type", [row.type for row in rows]),
         ("Params", [get_human_readable_count(row.params) for row in rows]),
         ("Mode", [row.mode for row in rows]),
+        ("FLOPs", [get_human_readable_count(row.flops) for row in rows]),
     ]
-    if has_sizes:
+    if getattr(module, "example_input_array", None) is not None:
         columns.append(("In sizes", [str(row.in_size) for row in rows]))
         columns.append(("Out sizes", [str(row.out_size) for row in rows]))
-    widths = [max([len(header), *map(len, values)]) for header, values in columns]
-    rule = "-" * (sum(widths) + 3 * len(columns))
-    lines = [" | ".join(f"{header:<{w}}" for (header, _), w in zip(columns, widths)), rule]
-    for i in range(len(rows)):
-        lines.append(" | ".join(f"{values[i]:<{w}}" for (_, values), w in zip(columns, widths)))
+    leftover = total - sum(row.params for row in rows)
+    if leftover > 0:  # parameters held by the module itself, outside the rows listed
+        for header, cells in columns:
+            cells.append(
+                {" ": " ", "Name": LEFTOVER_PARAMS_NAME}.get(header, NOT_APPLICABLE)
+                if header != "Params"
+                else get_human_readable_count(leftover)
+            )
+    training_modes = {"train": modes.count(True), "eval": modes.count(False)}
+    return columns, total, trainable, total * bits / 8 * 1e-6, training_modes, total_flops
+
+
+def format_summary_table(
+    total_parameters: int,
+    trainable_parameters: int,
+    model_size: float,
+    total_training_modes: dict[str, int],
+    total_flops: int,
+    *cols: tuple[str, list[str]],
+) -> str:
+    """The table text: a header, one line per row, then the totals (as ``ModelSummary`` logs it).
+
+    Args:
+        total_parameters: every parameter, counted once.
+        trainable_parameters: those with ``requires_grad``.
+        model_size: the estimated size in MB.
+        total_training_modes: ``{"train": n, "eval": m}`` submodules.
+        total_flops: FLOPs of the example forward pass.
+        *cols: ``(header, cells)`` per column, as :func:`summary_data` returns them.
+    """
+    n_rows = len(cols[0][1]) if cols else 0
+    widths = [max([len(header), *(len(str(c)) for c in cells)]) for header, cells in cols]
+    rule = "-" * (sum(widths) + 3 * (1 + len(cols)))
+    lines = [" | ".join(f"{header:<{w}}" for (header, _), w in zip(cols, widths)), rule]
+    for i in range(n_rows):
+        lines.append(" | ".join(f"{cells[i]!s:<{w}}" for (_, cells), w in zip(cols, widths)))
     lines.append(rule)
-    return "\n".join(lines)
+    footer = [
+        (get_human_readable_count(trainable_parameters), "Trainable params"),
+        (get_human_readable_count(total_parameters - trainable_parameters), "Non-trainable params"),
+        (get_human_readable_count(total_parameters), "Total params"),
+        (f"{model_size:,.3f}", "Total estimated model params size (MB)"),
+        (str(total_training_modes["train"]), "Modules in train mode"),
+        (str(total_training_modes["eval"]), "Modules in eval mode"),
+        (get_human_readable_count(total_flops), "Total Flops"),
+    ]
+    return "\n".join(lines + [f"{value:<10}{label}" for value, label in footer])
+
+
+def summarize(module: nn.Module, max_depth: int = 1, precision: str | None = None) -> str:
+    """The summary table of ``module`` as text (layers down to ``max_depth``, then totals).
+
+    Args:
+        module: the model.
+        max_depth: 1 lists direct children, 2 their children too, -1 every level, 0 totals only.
+        precision: the Trainer's precision, for the size estimate (None: 32 bits).
+    """
+    columns, total, trainable, size, modes, flops = summary_data(module, max_depth, precision)
+    return format_summary_table(total, trainable, size, modes, flops, *columns)

@@ -31,17 +31,17 @@ __all__ = ["EarlyStopping", "EarlyStoppingReason"]
 log = logging.getLogger(__name__)
 
 
-class EarlyStoppingReason(str, Enum):
-    """Why :class:`EarlyStopping` stopped training (``EarlyStopping.stopping_reason``)."""
+class EarlyStoppingReason(Enum):
+    """Why :class:`EarlyStopping` stopped training (``EarlyStopping.stopping_reason``).
 
-    NOT_STOPPED = "not_stopped"
-    STOPPING_THRESHOLD = "stopping_threshold"
-    DIVERGENCE_THRESHOLD = "divergence_threshold"
-    PATIENCE_EXHAUSTED = "patience_exhausted"
-    NON_FINITE_METRIC = "non_finite_metric"
+    Checkpoints store the member's integer ``value`` (as Lightning's do).
+    """
 
-    def __str__(self) -> str:
-        return self.value
+    NOT_STOPPED = 0
+    STOPPING_THRESHOLD = 1
+    DIVERGENCE_THRESHOLD = 2
+    PATIENCE_EXHAUSTED = 3
+    NON_FINITE_METRIC = 4
 
 
 class EarlyStopping(Callback):
@@ -116,7 +116,6 @@ class EarlyStopping(Callback):
         self.best_score = torch.tensor(math.inf if mode == "min" else -math.inf)
         self.stopping_reason = EarlyStoppingReason.NOT_STOPPED
         self.stopping_reason_message: str | None = None
-        self._position = ""
 
     @property
     def monitor_op(self) -> Any:
@@ -151,6 +150,8 @@ class EarlyStopping(Callback):
             "stopped_epoch": self.stopped_epoch,
             "best_score": self.best_score,
             "patience": self.patience,
+            "stopping_reason": self.stopping_reason.value,
+            "stopping_reason_message": self.stopping_reason_message,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -158,6 +159,9 @@ class EarlyStopping(Callback):
         self.stopped_epoch = state_dict["stopped_epoch"]
         self.best_score = state_dict["best_score"]
         self.patience = state_dict["patience"]
+        reason = state_dict.get("stopping_reason", EarlyStoppingReason.NOT_STOPPED.value)
+        self.stopping_reason = EarlyStoppingReason(reason)
+        self.stopping_reason_message = state_dict.get("stopping_reason_message")
 
     # --- the check ------------------------------------------------------------------------------
     @staticmethod
@@ -170,8 +174,8 @@ class EarlyStopping(Callback):
         available = "`, `".join(logs)
         message = (
             f"Early stopping conditioned on metric `{self.monitor}` which is not available."
-            f" Log it with `self.log({self.monitor!r}, value)` or set `EarlyStopping(monitor=...)`"
-            f" to one of the available metrics: `{available}`"
+            " Pass in or modify your `EarlyStopping` callback to use any of the following:"
+            f" `{available}`"
         )
         if self.strict:
             raise RuntimeError(message)
@@ -184,7 +188,6 @@ class EarlyStopping(Callback):
         if trainer.fast_dev_run or not self._validate_condition_metric(logs):
             return
         current = torch.as_tensor(logs[self.monitor]).squeeze()
-        self._position = f" at epoch {trainer.current_epoch}, global step {trainer.global_step}"
         should_stop, reason = self._evaluate_stopping_criteria(current)
         # One rank that wants to stop stops them all.
         should_stop = trainer.strategy.reduce_boolean_decision(should_stop, all=False)
@@ -222,10 +225,11 @@ class EarlyStopping(Callback):
         self, current: torch.Tensor, best: torch.Tensor
     ) -> tuple[EarlyStoppingReason, str] | None:
         """The conditions that stop at once, whatever the patience: non-finite, thresholds."""
-        value = f"{self.monitor} = {float(current):.6g}"
+        # The value as Python prints it (``0.949999988079071``), as in Lightning's messages.
+        value = f"{self.monitor} = {current.item()}"
         if self.check_finite and not torch.isfinite(current):
             return EarlyStoppingReason.NON_FINITE_METRIC, (
-                f"Monitored metric {value} is not finite{self._position}."
+                f"Monitored metric {value} is not finite."
                 f" Previous best value was {float(best):.3f}. Signaling Trainer to stop."
             )
         threshold = self.stopping_threshold
@@ -236,9 +240,9 @@ class EarlyStopping(Callback):
             )
         threshold = self.divergence_threshold
         if threshold is not None and self.monitor_op(-current, -threshold):
-            worse = self.order_dict["max" if self.mode == "min" else "min"]
+            # Lightning writes the mode's sign here too ("7.0 < 5.0" in min mode); so does plkit.
             return EarlyStoppingReason.DIVERGENCE_THRESHOLD, (
-                f"Divergence threshold reached: {value} {worse} {threshold}."
+                f"Divergence threshold reached: {value} {self.order_dict[self.mode]} {threshold}."
                 " Signaling Trainer to stop."
             )
         return None

@@ -61,8 +61,10 @@ class ModelCheckpoint(Callback):
             plus ``epoch`` and ``step``; default ``"{epoch}-{step}"``, i.e. ``epoch=0-step=10``.
         monitor: the logged metric that ranks checkpoints; None keeps the latest ones.
         verbose: log each decision on rank 0.
-        save_last: True also writes ``last.ckpt`` after every save; ``"link"`` copies the file
-            just saved to ``last.ckpt`` instead of serialising again.
+        save_last: True also writes ``last.ckpt`` at every save point (epoch end, validation,
+            step trigger), even when no top-k file is written then; ``"link"`` makes
+            ``last.ckpt`` a relative symbolic link to the file saved last instead of serialising
+            again (a copy where links cannot be made).
         save_top_k: how many checkpoints to keep; -1 keeps all, 0 none (``save_last`` still works).
             Without ``monitor`` only 1 (the latest), 0 and -1 make sense.
         save_weights_only: save only the model's weights (no optimizer or loop state).
@@ -223,6 +225,12 @@ class ModelCheckpoint(Callback):
         self._save_topk_checkpoint(trainer, candidates)
         self._guarded(self._save_last_checkpoint, trainer, candidates)
 
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        # save_last=True and no save point came (e.g. max_steps before the first trigger):
+        # last.ckpt is still written, as in Lightning.
+        if self.save_last and not self._last_checkpoint_saved:
+            self._guarded(self._save_last_checkpoint, trainer, self._monitor_candidates(trainer))
+
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if self._should_skip_saving_checkpoint(trainer):
             return
@@ -265,9 +273,9 @@ class ModelCheckpoint(Callback):
         else:
             # Files in another folder are not ours to rank or delete.
             warnings.warn(
-                f"The checkpoint folder changed from {saved_dirpath!r} to {self.dirpath!r}, so"
+                f"The dirpath has changed from {saved_dirpath!r} to {self.dirpath!r}, therefore"
                 " `best_model_score`, `kth_best_model_path`, `kth_value`, `last_model_path` and"
-                " `best_k_models` are not restored; only `best_model_path` is.",
+                " `best_k_models` won't be reloaded. Only `best_model_path` will be reloaded.",
                 stacklevel=2,
             )
         self.best_model_path = state_dict["best_model_path"]
@@ -476,7 +484,7 @@ class ModelCheckpoint(Callback):
                 version += 1
         previous, self.last_model_path = self.last_model_path, filepath
         if self.save_last == "link" and self._last_checkpoint_saved and self.save_top_k != 0:
-            self._copy_checkpoint(trainer, self._last_checkpoint_saved, filepath)
+            self._link_checkpoint(trainer, self._last_checkpoint_saved, filepath)
         else:
             self._save_checkpoint(trainer, filepath)
         if previous and self._should_remove_checkpoint(trainer, previous, filepath):
@@ -494,13 +502,22 @@ class ModelCheckpoint(Callback):
                     after_save(self)
 
     @staticmethod
-    def _copy_checkpoint(trainer: Any, source: str, target: str) -> None:
-        # ``save_last="link"``: a copy rather than a symlink, so last.ckpt stays valid when the
-        # top-k rotation later deletes ``source``.
+    def _link_checkpoint(trainer: Any, source: str, target: str) -> None:
+        """``save_last="link"``: make ``target`` a relative symbolic link to ``source``.
+
+        Where links cannot be made (Windows without the privilege), ``source`` is copied.
+        """
         if trainer.is_global_zero and os.path.abspath(source) != os.path.abspath(target):
+            if os.path.islink(target) or os.path.isfile(target):
+                os.remove(target)
+            elif os.path.isdir(target):
+                shutil.rmtree(target)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            shutil.copyfile(source, target)
-        trainer.strategy.barrier("ModelCheckpoint._copy_checkpoint")
+            try:
+                os.symlink(os.path.relpath(source, os.path.dirname(target) or "."), target)
+            except OSError:
+                shutil.copyfile(source, target)
+        trainer.strategy.barrier("ModelCheckpoint._link_checkpoint")
 
     @staticmethod
     def _remove_checkpoint(trainer: Any, filepath: str) -> None:

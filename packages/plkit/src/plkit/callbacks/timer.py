@@ -59,8 +59,9 @@ class Timer(Callback):
         self._verbose = verbose
         self._start_time: dict[str, float | None] = dict.fromkeys(_STAGES)
         self._end_time: dict[str, float | None] = dict.fromkeys(_STAGES)
-        # Training time already spent before a resume (restored from the checkpoint).
-        self._offset = 0.0
+        # Training time already spent before a resume (restored from the checkpoint); an int 0
+        # before any, so that an unstarted stage reads ``0`` as in Lightning.
+        self._offset: float = 0
 
     # --- queries --------------------------------------------------------------------------------
     def start_time(self, stage: str = "train") -> float | None:
@@ -87,7 +88,7 @@ class Timer(Callback):
         """
         stage = _stage(stage)
         start, end = self._start_time[stage], self._end_time[stage]
-        offset = self._offset if stage == "train" else 0.0
+        offset = self._offset if stage == "train" else 0
         if start is None:
             return offset
         return (time.monotonic() if end is None else end) - start + offset
@@ -140,7 +141,7 @@ class Timer(Callback):
         return {"time_elapsed": {stage: self.time_elapsed(stage) for stage in _STAGES}}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._offset = float(state_dict.get("time_elapsed", {}).get("train", 0.0))
+        self._offset = state_dict.get("time_elapsed", {}).get("train", 0)
 
     # --- helpers --------------------------------------------------------------------------------
     def _start(self, stage: str) -> None:

@@ -8,6 +8,7 @@ Evaluation and prediction accept one loader or a list of them (``dataloader_idx`
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "as_loader_list",
     "limit_batches",
     "prepare_loader",
+    "set_sampler_epoch",
     "sized_len",
 ]
 
@@ -40,18 +42,23 @@ def sized_len(loader: Any) -> float:
         return math.inf
 
 
-def limit_batches(length: float, limit: int | float, flag: str) -> float:
-    """Apply a ``limit_*_batches`` flag to a loader of ``length`` batches."""
+def limit_batches(length: float, limit: int | float, flag: str) -> int | float:
+    """Apply a ``limit_*_batches`` flag to a loader of ``length`` batches.
+
+    The count is an int, as Lightning reports it; only a loader without length (and a limit that
+    does not bound it) gives ``math.inf``.
+    """
     if isinstance(limit, int):
-        return float(min(length, limit))
+        count = min(length, limit)
+        return count if count == math.inf else int(count)
     if length == math.inf:
         if limit not in (0.0, 1.0):
             raise ValueError(
                 f"Trainer({flag}={limit}) is a fraction, but the dataloader has no length. Pass an "
                 f"int number of batches instead, e.g. {flag}=100."
             )
-        return 0.0 if limit == 0.0 else math.inf
-    count = float(int(length * limit))
+        return 0 if limit == 0.0 else math.inf
+    count = int(length * limit)
     if count == 0 and limit > 0 and length > 0:
         raise ValueError(
             f"Trainer({flag}={limit}) selects 0 of the {int(length)} batches. Raise the fraction "
@@ -132,20 +139,38 @@ def _rebuild(loader: DataLoader, sampler: Any) -> DataLoader:
 def prepare_loader(
     loader: Any,
     *,
-    shuffle_default: bool,
+    training: bool,
     sampler_kwargs: dict[str, Any] | None,
     sequential: bool = False,
 ) -> Any:
-    """Inject a ``DistributedSampler`` (several processes) or a sequential one (overfit_batches)."""
+    """Inject a ``DistributedSampler`` (several processes) or a sequential one (overfit_batches).
+
+    Lightning's choices, kept: the sampler of a training loader always shuffles (whether the
+    loader shuffled or not) unless ``sequential`` (overfit_batches); an evaluation loader's
+    shuffles only if the loader did. Its seed is ``PL_GLOBAL_SEED`` (0 when unset), so every
+    rank draws the same permutation; ``drop_last`` stays False (the last ranks get padding).
+    """
     if not isinstance(loader, DataLoader) or isinstance(loader.dataset, IterableDataset):
         return loader
     sampler = loader.sampler
-    if sequential and isinstance(sampler, RandomSampler):
-        return _rebuild(loader, SequentialSampler(loader.dataset))
     if sampler_kwargs is None or isinstance(sampler, DistributedSampler):
+        if sequential and isinstance(sampler, RandomSampler):
+            return _rebuild(loader, SequentialSampler(loader.dataset))
         return loader
     if not isinstance(sampler, (RandomSampler, SequentialSampler)):
         return loader  # a user's own sampler: leave it (documented)
-    shuffle = isinstance(sampler, RandomSampler) if sampler is not None else shuffle_default
-    dist = DistributedSampler(loader.dataset, shuffle=shuffle, **sampler_kwargs)
+    shuffle = (training or isinstance(sampler, RandomSampler)) and not sequential
+    seed = int(os.environ.get("PL_GLOBAL_SEED") or 0)
+    dist = DistributedSampler(loader.dataset, shuffle=shuffle, seed=seed, **sampler_kwargs)
     return _rebuild(loader, dist)
+
+
+def set_sampler_epoch(loader: Any, epoch: int) -> None:
+    """Tell the loader's sampler (or its batch sampler's) which epoch it is, as Lightning does
+    for training loaders and for fit's validation loaders, so a DistributedSampler reshuffles."""
+    for sampler in (
+        getattr(loader, "sampler", None),
+        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+    ):
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)

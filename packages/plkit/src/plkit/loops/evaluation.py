@@ -12,13 +12,14 @@ Shape (``spec/hook-order.md``)::
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 
 from plcore.utilities.seed import collect_rng_states, set_rng_states
 from plkit._state import RunningStage, TrainerFn
+from plkit.loops._data import set_sampler_epoch
+from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
 
 __all__ = ["run_evaluation", "run_sanity_check", "run_validation_in_fit"]
 
@@ -30,7 +31,11 @@ _HOOK_STAGE = {
 
 
 def _grad_context(trainer: Any) -> Any:
-    return torch.inference_mode() if trainer._plan.inference_mode else torch.no_grad()
+    """``inference_mode`` for validate / test (the flag); fit's validation always uses
+    ``no_grad``, as in Lightning, so that its tensors stay usable by autograd afterwards."""
+    if trainer._plan.inference_mode and trainer.state.fn != TrainerFn.FITTING:
+        return torch.inference_mode()
+    return torch.no_grad()
 
 
 def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float]) -> None:
@@ -46,7 +51,7 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
         calls.dispatcher.has(f"on_{name}_batch_end") or f"on_{name}_batch_end" in calls.overridden
     )
     step_name = f"{name}_step"
-    step_fn = getattr(model, step_name)  # looked up once, not per batch
+    step_fn = step_caller(getattr(model, step_name))  # decided once, not per batch
     forward_context = trainer.strategy.precision.has_forward_context
     dirty = trainer._metrics.eval._step_dirty  # non-empty when a batch logged on_step values
     progress = trainer._eval_progress
@@ -73,7 +78,7 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
             if has_end:
                 calls.both(f"on_{name}_batch_end", output, batch, batch_idx, *extra)
             if dirty:
-                trainer._metrics.eval_batch_end(progress.batches_done)
+                trainer._metrics.eval_batch_end(dl_idx, batch_idx)
             progress.batches_done += 1
     ctx.dataloader_idx = None
     ctx.num_dataloaders = 1
@@ -83,11 +88,20 @@ def run_evaluation(
     trainer: Any, stage: RunningStage, loaders: list[Any], limits: list[float]
 ) -> list[dict[str, float]]:
     """Run one validation or test pass; returns one metrics dict per dataloader."""
-    calls = trainer._calls
+    calls, model = trainer._calls, trainer.lightning_module
     name = _HOOK_STAGE[stage]
     previous_stage = trainer.state.stage
     trainer.state.stage = stage
+    check_dataloader_idx(
+        model,
+        (f"{name}_step", f"on_{name}_batch_start", f"on_{name}_batch_end"),
+        len(loaders) > 1,
+        "val" if name == "validation" else name,
+        calls.overridden | {f"{name}_step"},
+    )
     trainer._eval_progress.reset()
+    mode = ModuleMode()
+    mode.capture(model)
     calls.module(f"on_{name}_model_eval")
     metrics = trainer._metrics
     previous_store = metrics.begin_eval()
@@ -95,6 +109,9 @@ def run_evaluation(
     # on how often validation runs, and a resume from any checkpoint replays training exactly.
     isolate = trainer.state.fn == TrainerFn.FITTING
     trainer._rng_at_eval_start = collect_rng_states() if isolate else None
+    if isolate:  # fit's validation loaders follow the training epoch (shuffles included)
+        for loader in loaders:
+            set_sampler_epoch(loader, trainer.current_epoch)
     try:
         with _grad_context(trainer):
             calls.both(f"on_{name}_start")
@@ -109,24 +126,24 @@ def run_evaluation(
         if trainer._rng_at_eval_start is not None:
             set_rng_states(trainer._rng_at_eval_start)
             trainer._rng_at_eval_start = None
-    calls.module(f"on_{name}_model_train")
+    if f"on_{name}_model_train" in calls.overridden:
+        calls.module(f"on_{name}_model_train")
+    else:  # each submodule back to the mode it had (Lightning's default)
+        mode.restore(model)
     return results
 
 
 def run_sanity_check(trainer: Any) -> None:
     """A few validation batches before training, to fail fast; its metrics are discarded."""
-    steps = trainer._plan.num_sanity_val_steps
-    if steps == 0 or not trainer._validation_enabled:
-        return
-    loaders = trainer._val_loaders
-    limits = [min(n, steps) if steps > 0 else n for n in trainer.num_val_batches]
-    trainer.num_sanity_val_batches = [int(n) if n != math.inf else n for n in limits]
-    if not any(limits):
+    if trainer._plan.num_sanity_val_steps == 0 or not trainer._validation_enabled:
         return
     calls = trainer._calls
     trainer.state.stage = RunningStage.SANITY_CHECKING
     calls.callbacks("on_sanity_check_start")
-    run_evaluation(trainer, RunningStage.SANITY_CHECKING, loaders, limits)
+    trainer._setup_fit_val_data()  # the loaders are requested here, as in Lightning
+    limits = trainer.num_sanity_val_batches
+    if sum(limits):
+        run_evaluation(trainer, RunningStage.SANITY_CHECKING, trainer._val_loaders, limits)
     calls.callbacks("on_sanity_check_end")
     trainer._metrics.discard_sanity()
     trainer.state.stage = RunningStage.TRAINING
@@ -135,5 +152,10 @@ def run_sanity_check(trainer: Any) -> None:
 def run_validation_in_fit(trainer: Any) -> None:
     """Validation during fit: zero the gradients' memory, validate, back to training mode."""
     trainer._calls.module("on_validation_model_zero_grad")
-    run_evaluation(trainer, RunningStage.VALIDATING, trainer._val_loaders, trainer.num_val_batches)
+    trainer.state.stage = RunningStage.VALIDATING
+    trainer._setup_fit_val_data()  # first needed now, or due for a reload
+    if sum(trainer.num_val_batches):  # no batches: no hooks either
+        run_evaluation(
+            trainer, RunningStage.VALIDATING, trainer._val_loaders, trainer.num_val_batches
+        )
     trainer.state.stage = RunningStage.TRAINING

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plkit import _console
 from plkit._state import RunningStage
 from plkit.loops import evaluation
 from plkit.loops.training import run_training_epoch
@@ -33,10 +34,32 @@ def _epoch_end(trainer: Any) -> None:
                 trainer._step_plateau_scheduler(config)
 
 
+def _no_training(trainer: Any) -> bool:
+    """Lightning skips training (no on_train_start) when there are no batches to train on."""
+    if trainer._plan.limit_train_batches == 0:  # the loader is not even requested
+        return True
+    if trainer.num_training_batches == 0:
+        _console.info("`Trainer.fit` stopped: No training batches.")
+        return True
+    return False
+
+
 def run_fit(trainer: Any) -> None:
     """Train from the trainer's current progress (zero, or a restored checkpoint)."""
     calls, progress = trainer._calls, trainer._progress
     evaluation.run_sanity_check(trainer)
+    if trainer._plan.limit_train_batches != 0:
+        trainer._train_loader_for_epoch()  # requested after the sanity check, as in Lightning
+    if _no_training(trainer):
+        return
+    if (
+        trainer._validation_enabled
+        and trainer._val_due_this_epoch()
+        and trainer._val_loaded_epoch is None
+    ):  # no sanity check asked for them: Lightning requests them now (for the progress bar)
+        trainer.state.stage = RunningStage.VALIDATING
+        trainer._setup_fit_val_data()
+    _console.warn_eval_mode_modules(trainer.lightning_module)
     trainer.state.stage = RunningStage.TRAINING
     trainer._metrics.begin_fit()
     calls.both("on_train_start")
@@ -58,4 +81,6 @@ def run_fit(trainer: Any) -> None:
         progress.epoch += 1
         progress.batches_done = 0
         progress.epoch_finished = False
+    else:
+        _console.fit_stopped(trainer)
     calls.both("on_train_end")

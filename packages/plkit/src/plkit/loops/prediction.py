@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from plkit._state import RunningStage
+from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
 
 __all__ = ["run_prediction"]
 
@@ -21,6 +22,17 @@ def run_prediction(
     calls, model = trainer._calls, trainer.lightning_module
     ctx, transfer = model._log_ctx, trainer._batch_transfer
     trainer.state.stage = RunningStage.PREDICTING
+    several = len(loaders) > 1
+    check_dataloader_idx(
+        model,
+        ("predict_step", "on_predict_batch_start", "on_predict_batch_end"),
+        several,
+        "predict",
+        calls.overridden | {"predict_step"},
+    )
+    step = step_caller(model.predict_step)  # decided once, not per batch
+    mode = ModuleMode()
+    mode.capture(model)
     calls.module("on_predict_model_eval")
     grad = torch.inference_mode() if trainer._plan.inference_mode else torch.no_grad()
     outputs: list[list[Any]] = []
@@ -29,22 +41,21 @@ def run_prediction(
         calls.both("on_predict_epoch_start")
         for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
             kept: list[Any] = []
+            extra = (dl_idx,) if several else ()  # dataloader_idx only with several loaders
             for batch_idx, batch in enumerate(loader):
                 if batch_idx >= limit:
                     break
                 batch = transfer(batch, dl_idx)
-                calls.both("on_predict_batch_start", batch, batch_idx, dl_idx)
+                calls.both("on_predict_batch_start", batch, batch_idx, *extra)
                 ctx.fx = "predict_step"
                 with trainer.strategy.forward_context():
-                    if len(loaders) > 1:
-                        out = model.predict_step(batch, batch_idx, dl_idx)
-                    else:
-                        out = model.predict_step(batch, batch_idx)
+                    out = step(batch, batch_idx, *extra)
                 ctx.fx = None
-                calls.both("on_predict_batch_end", out, batch, batch_idx, dl_idx)
+                calls.both("on_predict_batch_end", out, batch, batch_idx, *extra)
                 if keep:
                     kept.append(out)
             outputs.append(kept)
         calls.both("on_predict_epoch_end")
         calls.both("on_predict_end")
+    mode.restore(model)  # each submodule back to the mode it had
     return outputs

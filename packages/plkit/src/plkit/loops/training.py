@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.optim.optimizer as _torch_optimizer
 
+from plcore.utilities.rank_zero import rank_zero_warn
 from plkit.loops import evaluation
 
 __all__ = ["run_training_epoch"]
@@ -36,7 +37,12 @@ __all__ = ["run_training_epoch"]
 
 def _loss_of(output: Any) -> torch.Tensor | None:
     """training_step may return a loss tensor, a dict with "loss", or None (skip the batch)."""
-    if output is None or isinstance(output, torch.Tensor):
+    if output is None:
+        rank_zero_warn(
+            "`training_step` returned `None`. If this was on purpose, ignore this warning..."
+        )
+        return None
+    if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, dict):
         if "loss" not in output:
@@ -132,6 +138,8 @@ class _Step:
         return loss
 
     def zero_grad(self, optimizer: Any, batch_idx: int) -> None:
+        """Zero the gradients; the hooks get the torch optimizer, not its LightningOptimizer."""
+        optimizer = optimizer.optimizer
         if self.zero_hooks:
             self.calls.both("on_before_zero_grad", optimizer)
         if self.custom_zero_grad:
@@ -139,7 +147,7 @@ class _Step:
                 "optimizer_zero_grad", self.trainer.current_epoch, batch_idx, optimizer
             )
         else:
-            optimizer.optimizer.zero_grad()  # the LightningOptimizer's wrapped optimizer
+            optimizer.zero_grad()
 
     def backward(self, loss: torch.Tensor) -> None:
         calls = self.calls
@@ -202,9 +210,6 @@ def _run_automatic(
 ) -> bool:
     """Optimize one batch; returns whether the optimizer stepped."""
     trainer = step.trainer
-    if not trainer._lightning_optimizers:  # configure_optimizers returned None
-        step.training_step(batch, batch_idx)
-        return False
     lopt = trainer._lightning_optimizers[0]  # several need manual optimization (checked at setup)
     if step.fused:
         optimizer = lopt.optimizer

@@ -8,7 +8,6 @@ A subclass draws; see :class:`pllog.progress.tqdm.TQDMProgressBar`. A subclass t
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from plcore.callback import Callback
@@ -43,9 +42,6 @@ class ProgressBar(Callback):
         self._val_batch_idx = 0
         self._test_batch_idx = 0
         self._predict_batch_idx = 0
-        # Validation batches run inside the current training epoch, for a bar that shows both.
-        self._fit_val_batches_done = 0
-        self._counting_fit_val = False
 
     @property
     def trainer(self) -> Any:
@@ -119,8 +115,15 @@ class ProgressBar(Callback):
     # --- totals ---------------------------------------------------------------------------
     @property
     def total_train_batches(self) -> int | float:
-        """Training batches per epoch; ``inf`` for an iterable dataset of unknown length."""
-        return self.trainer.num_training_batches
+        """Training batches this epoch; ``inf`` for an iterable dataset of unknown length.
+
+        With ``max_epochs=-1`` and ``max_steps`` set, it is at most the steps still to run.
+        """
+        trainer = self.trainer
+        max_steps = getattr(trainer, "max_steps", None)
+        if getattr(trainer, "max_epochs", None) == -1 and max_steps is not None and max_steps > 0:
+            return min(trainer.num_training_batches, max_steps - trainer.global_step)
+        return trainer.num_training_batches
 
     @property
     def total_val_batches_current_dataloader(self) -> int | float:
@@ -148,33 +151,16 @@ class ProgressBar(Callback):
 
     @property
     def total_val_batches(self) -> int | float:
-        """Validation batches run during the current training epoch, over all val dataloaders.
+        """Batches of one validation run over all val dataloaders, 0 in an epoch that skips it.
 
-        One validation run is ``sum(trainer.num_val_batches)``; it happens
-        ``num_training_batches // val_check_batch`` times an epoch (once with the default
-        ``val_check_interval=1.0``), and not at all in epochs skipped by
-        ``check_val_every_n_epoch``. With ``check_val_every_n_epoch=None`` validation counts
-        training batches across epochs, and this counts the runs that fall in this epoch.
+        An epoch validates unless ``check_val_every_n_epoch`` skips it (``None``: validation is
+        counted in training batches across epochs, and every epoch counts as validating).
         """
-        per_run = sum(_as_list(getattr(self.trainer, "num_val_batches", None)))
-        if per_run == 0:
-            return 0
-        runs = self._val_runs_this_epoch()
-        return per_run * runs if runs else 0
-
-    def _val_runs_this_epoch(self) -> int:
         trainer = self.trainer
         every_n = getattr(trainer, "check_val_every_n_epoch", 1)
         if every_n is not None and (trainer.current_epoch + 1) % every_n != 0:
             return 0
-        train = trainer.num_training_batches
-        check = getattr(trainer, "val_check_batch", None)
-        if check is None or check < 1 or math.isinf(check) or math.isinf(train):
-            return 1  # an epoch of unknown length validates once, at its end
-        if every_n is None:
-            start = trainer.current_epoch * int(train)
-            return (start + int(train)) // int(check) - start // int(check)
-        return max(int(train) // int(check), 0)
+        return sum(_as_list(getattr(trainer, "num_val_batches", None)))
 
     # --- dataloader tracking --------------------------------------------------------------
     def has_dataloader_changed(self, dataloader_idx: int) -> bool:
@@ -193,9 +179,11 @@ class ProgressBar(Callback):
 
     # --- metrics --------------------------------------------------------------------------
     def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
-        """The values to show: ``v_num`` (the first logger's version) then ``trainer.progress_bar_metrics``.
+        """The values to show: ``v_num`` (the loggers' version) then ``trainer.progress_bar_metrics``.
 
-        Override it to add or hide entries, e.g. ``items.pop("v_num", None)``.
+        ``v_num`` is the logger's version (several loggers: their distinct versions joined by
+        ``_``), the last four characters of a string version. Override it to add or hide
+        entries, e.g. ``items.pop("v_num", None)``.
 
         Args:
             trainer: the Trainer.
@@ -204,14 +192,20 @@ class ProgressBar(Callback):
         standard: dict[str, Any] = {}
         loggers = getattr(trainer, "loggers", None)
         if loggers:
-            version = loggers[0].version
+            if len(loggers) == 1:
+                version = loggers[0].version
+            else:
+                version = "_".join(dict.fromkeys(str(lg.version) for lg in loggers))
             if version is not None and version != "":
-                standard["v_num"] = version
-        shown = dict(trainer.progress_bar_metrics)
-        if standard.keys() & shown.keys():
+                standard["v_num"] = version[-4:] if isinstance(version, str) else version
+        shown = trainer.progress_bar_metrics
+        duplicates = list(standard.keys() & shown.keys())
+        if duplicates:
             rank_zero_warn(
-                "A metric logged with `prog_bar=True` is named 'v_num' and replaces the logger "
-                "version in the progress bar; rename it or override `get_metrics()`."
+                f"The progress bar already tracks a metric with the name(s) '{', '.join(duplicates)}'"
+                f" and `self.log('{duplicates[0]}', ..., prog_bar=True)` will overwrite this value. "
+                " If this is undesired, change the name or override `get_metrics()` in the progress"
+                " bar callback.",
             )
         return {**standard, **shown}
 
@@ -223,7 +217,6 @@ class ProgressBar(Callback):
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         self._train_batch_idx = 0
-        self._fit_val_batches_done = 0
 
     def on_train_batch_end(
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
@@ -232,7 +225,6 @@ class ProgressBar(Callback):
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
         self._val_batch_idx = 0
-        self._counting_fit_val = _stage(trainer) == "fit" and not trainer.sanity_checking
 
     def on_validation_batch_end(
         self,
@@ -244,8 +236,6 @@ class ProgressBar(Callback):
         dataloader_idx: int = 0,
     ) -> None:
         self._val_batch_idx = batch_idx + 1
-        if self._counting_fit_val:
-            self._fit_val_batches_done += 1
 
     def on_test_start(self, trainer: Any, pl_module: Any) -> None:
         self._test_batch_idx = 0

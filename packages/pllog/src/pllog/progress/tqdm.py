@@ -1,67 +1,91 @@
-"""``TQDMProgressBar``: the default progress bar, drawn with tqdm on a terminal.
+"""``TQDMProgressBar``: the default progress bar, drawn with tqdm on stdout.
 
 The Trainer adds one unless ``enable_progress_bar=False``; pass your own to change it::
 
     trainer = Trainer(callbacks=[TQDMProgressBar(refresh_rate=10)])
+
+``Tqdm`` (this module's attribute, built on first use so that importing pllog does not import
+tqdm) is the bar class: a ``tqdm.tqdm`` whose postfix numbers are padded to a fixed width.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
+import os
 import sys
 import time
-from collections.abc import Mapping
-from typing import IO, Any
+from typing import Any
 
-from pllog._params import to_number
-from pllog.progress._line import LineBar
-from pllog.progress.base import ProgressBar, _as_list, _stage
+from pllog.progress.base import ProgressBar, _stage
 
-__all__ = ["TQDMProgressBar"]
+__all__ = ["TQDMProgressBar", "convert_inf"]  # and `Tqdm`, built on first access
 
-
-def _as_total(value: int | float | None) -> int | None:
-    """A bar total: None for unknown / infinite lengths."""
-    if value is None or (isinstance(value, float) and math.isinf(value)):
-        return None
-    return int(value)
+#: Postfix numbers are padded with zeros to this many characters, so that the bar does not jitter.
+_PAD_SIZE = 5
 
 
-def _format_value(value: Any) -> str:
-    value = to_number(value)
-    if isinstance(value, float) and math.isfinite(value):
-        magnitude = abs(value)
-        # A fixed number of decimals keeps the bar from jittering as the loss changes.
-        return f"{value:.3f}" if magnitude == 0 or 1e-3 <= magnitude < 1e4 else f"{value:.2e}"
-    return str(value)
+def _pad_number(text: str, padded: bool) -> str:
+    """``"0.5"`` -> ``"0.500"``, ``"3"`` -> ``"3.000"`` when ``padded``; exponents stay as they are."""
+    if not padded or "e" in text:
+        return text
+    if "." not in text and len(text) < _PAD_SIZE:
+        try:
+            float(text)
+        except ValueError:
+            return text  # a short word (a version name): nothing to pad
+        text += "."
+    return text.ljust(_PAD_SIZE, "0")
 
 
-def format_metrics(metrics: Mapping[str, Any]) -> str:
-    """``"v_num=0, loss=0.693"``: the postfix text for a bar.
+@functools.cache
+def _tqdm_class() -> type:
+    """The ``Tqdm`` class: tqdm (its notebook flavour when ipywidgets is installed), padded."""
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm as base
+    else:
+        from tqdm import tqdm as base
+
+    class Tqdm(base):  # type: ignore[misc, valid-type]
+        """A tqdm bar whose float and string postfix values are padded to five characters."""
+
+        @staticmethod
+        def format_num(n: int | float | str) -> str:
+            """tqdm's short number format, then padded (ints are shown as they are)."""
+            text = n if isinstance(n, str) else base.format_num(n)
+            return _pad_number(text, isinstance(n, (float, str)))
+
+    Tqdm.__module__ = __name__
+    Tqdm.__qualname__ = "Tqdm"
+    return Tqdm
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Tqdm":
+        return _tqdm_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def convert_inf(x: int | float | None) -> int | float | None:
+    """A bar total: None for an unknown (infinite or NaN) length, else ``x``.
 
     Args:
-        metrics: what :meth:`ProgressBar.get_metrics` returned.
+        x: a number of batches.
     """
-    return ", ".join(f"{key}={_format_value(value)}" for key, value in metrics.items())
+    if x is None or math.isinf(x) or math.isnan(x):
+        return None
+    return x
 
 
-def _is_interactive(stream: Any) -> bool:
-    """A terminal, or a Jupyter/IPython kernel (not a tty, but it renders ``"\\r"`` updates)."""
-    try:
-        if stream.isatty():
-            return True
-    except (AttributeError, ValueError, OSError):
-        return False
-    return "ipykernel" in sys.modules
-
-
-def _update_n(bar: Any, n: int) -> None:
-    bar.n = n
-    bar.refresh()
+def _update_n(bar: Any, value: int) -> None:
+    if not bar.disable:
+        bar.n = value
+        bar.refresh()
 
 
 class _Throttle:
-    """Allows a redraw at most every ``interval`` seconds (forced draws always pass)."""
+    """Lets a redraw through at most every ``interval`` seconds (forced ones always pass)."""
 
     __slots__ = ("interval", "next_at")
 
@@ -78,20 +102,21 @@ class _Throttle:
 
 
 class TQDMProgressBar(ProgressBar):
-    """Progress bars for sanity check, training, validation, test and predict (tqdm on a terminal).
+    """Progress bars for sanity check, training, validation, test and predict, drawn with tqdm.
 
-    The training bar reads ``Epoch N``; its total is the epoch's training batches plus the
-    validation batches run during the epoch, and its postfix shows ``v_num`` and the metrics
-    logged with ``prog_bar=True``. Validation gets a second, transient bar below it.
+    The training bar is created as ``Training`` and reads ``Epoch N`` from the first epoch on; its
+    total is the epoch's training batches (fewer in the last epoch that ``max_steps`` cuts short
+    when ``max_epochs=-1``) and its postfix shows ``v_num`` and the metrics logged with
+    ``prog_bar=True``. Each validation run gets a transient bar below it; evaluation bars read
+    ``Validation DataLoader 0`` (``Sanity Checking``, ``Testing``, ``Predicting``), one round per
+    dataloader. Bars write to stdout with tqdm, terminal or not, as Lightning's do.
 
-    Bars are updated every ``refresh_rate`` batches and on the last batch, so the final count is
-    always shown; other batches cost one modulo. ``refresh_rate=0`` turns the bar off.
-
-    When ``sys.stderr`` is not a terminal (CI, ``nohup``, output redirected to a file) tqdm's
-    carriage-return redraws would pile up in the log, so plain lines are printed instead: one per
-    epoch (and per test / predict run) with the final counts and metrics, plus, during an epoch
-    longer than ``LINE_INTERVAL_S`` seconds, an in-progress line at most that often. Jupyter
-    kernels count as terminals. Only global rank 0 prints.
+    Bars are updated every ``refresh_rate`` batches and on the last batch. Reading and formatting
+    the metrics for the postfix, and redrawing, cost more than a small model's step, so between
+    two refresh points less than ``MIN_REDRAW_INTERVAL_S`` apart only the count moves; the last
+    batch, the end of an epoch or of a validation run, closing a bar and an exception redraw.
+    ``refresh_rate=0`` turns the bar off; the ``TQDM_MINITERS`` environment variable raises it.
+    Only global rank 0 draws.
 
     Args:
         refresh_rate: update the bars every this many batches; 0 disables the bar.
@@ -102,8 +127,7 @@ class TQDMProgressBar(ProgressBar):
     BAR_FORMAT = (
         "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}{postfix}]"
     )
-    LINE_INTERVAL_S = 30.0
-    #: A terminal bar redraws at most this often (the last batch and epoch ends always redraw).
+    #: The least time between two redraws of a bar that are not forced.
     MIN_REDRAW_INTERVAL_S = 0.1
 
     def __init__(
@@ -113,19 +137,28 @@ class TQDMProgressBar(ProgressBar):
         for arg, value in (("refresh_rate", refresh_rate), ("process_position", process_position)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"`{arg}` must be an int >= 0, got {value!r}.")
-        self._refresh_rate = refresh_rate
-        self._main_throttle = _Throttle(self.MIN_REDRAW_INTERVAL_S)
-        self._eval_throttle = _Throttle(self.MIN_REDRAW_INTERVAL_S)
+        self._refresh_rate = self._resolve_refresh_rate(refresh_rate)
         self._process_position = process_position
-        self._leave = bool(leave)
+        self._leave = leave
+        self._train_throttle = _Throttle(self.MIN_REDRAW_INTERVAL_S)
+        self._eval_throttle = _Throttle(self.MIN_REDRAW_INTERVAL_S)
+        self._redraw_pending = False  # the training bar's count moved on without a redraw
         self._train_progress_bar: Any = None
         self._val_progress_bar: Any = None
         self._test_progress_bar: Any = None
         self._predict_progress_bar: Any = None
-        # Training batches this epoch, and batches of the evaluation dataloader being run: the
-        # last batch of each always refreshes the bar.
-        self._train_total: int | None = None
-        self._eval_total: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # tqdm bars cannot be pickled (a spawned DDP worker gets a copy of the callbacks)
+        return {k: (None if k.endswith("_progress_bar") else v) for k, v in vars(self).items()}
+
+    @staticmethod
+    def _resolve_refresh_rate(refresh_rate: int) -> int:
+        if os.getenv("COLAB_GPU") and refresh_rate == 1:
+            return 20  # Colab's output cell cannot keep up with a redraw every batch
+        if "TQDM_MINITERS" in os.environ:
+            return max(int(os.environ["TQDM_MINITERS"]), refresh_rate)
+        return refresh_rate
 
     @property
     def refresh_rate(self) -> int:
@@ -180,51 +213,43 @@ class TQDMProgressBar(ProgressBar):
         self._predict_progress_bar = bar
 
     # --- bar factories (override to customise) --------------------------------------------
-    def _new_bar(self, desc: str, position: int, leave: bool) -> Any:
-        stream: IO[str] = sys.stderr  # looked up now, so a redirected stderr is honoured
-        if self.is_disabled or not _is_interactive(stream):
-            return LineBar(
-                desc,
-                leave=leave,
-                disable=self.is_disabled,
-                file=stream,
-                interval_s=self.LINE_INTERVAL_S,
-            )
-        from tqdm import tqdm
-
-        return tqdm(
+    def _new_bar(self, desc: str, position: int, leave: bool, **kwargs: Any) -> Any:
+        return _tqdm_class()(
             desc=desc,
             position=position,
+            disable=self.is_disabled,
             leave=leave,
             dynamic_ncols=True,
-            file=stream,
-            smoothing=0,
+            file=sys.stdout,
             bar_format=self.BAR_FORMAT,
+            **kwargs,
         )
 
     def init_sanity_tqdm(self) -> Any:
         """The sanity-check bar (transient)."""
-        return self._new_bar(self.sanity_check_description, 2 * self._process_position, leave=False)
+        return self._new_bar(self.sanity_check_description, 2 * self._process_position, False)
 
     def init_train_tqdm(self) -> Any:
         """The main bar of fit."""
-        return self._new_bar(self.train_description, 2 * self._process_position, leave=True)
+        return self._new_bar(self.train_description, 2 * self._process_position, True, smoothing=0)
+
+    def init_predict_tqdm(self) -> Any:
+        """The predict bar."""
+        return self._new_bar(
+            self.predict_description, 2 * self._process_position, True, smoothing=0
+        )
 
     def init_validation_tqdm(self) -> Any:
         """The validation bar: below the main bar during fit (transient), on its own for validate."""
         has_main_bar = _stage(self.trainer) != "validate"
         position = 2 * self._process_position + int(has_main_bar)
-        return self._new_bar(self.validation_description, position, leave=not has_main_bar)
+        return self._new_bar(self.validation_description, position, not has_main_bar)
 
     def init_test_tqdm(self) -> Any:
         """The test bar."""
-        return self._new_bar(self.test_description, 2 * self._process_position, leave=True)
+        return self._new_bar("Testing", 2 * self._process_position, True)
 
-    def init_predict_tqdm(self) -> Any:
-        """The predict bar."""
-        return self._new_bar(self.predict_description, 2 * self._process_position, leave=True)
-
-    def _should_update(self, current: int, total: int | None) -> bool:
+    def _should_update(self, current: int, total: int | float | None) -> bool:
         return self.is_enabled and (current % self._refresh_rate == 0 or current == total)
 
     def print(self, *args: Any, sep: str = " ", **kwargs: Any) -> None:
@@ -246,65 +271,78 @@ class TQDMProgressBar(ProgressBar):
                 bar.write(sep.join(map(str, args)), **kwargs)
                 return
 
+    def _update_eval_bar(self, bar: Any, n: int) -> None:
+        """Show count ``n``; between redraws closer than the throttle allows, only count (closing
+        the bar, its last batch and an exception draw the count)."""
+        if self._eval_throttle.due(force=n == bar.total):
+            _update_n(bar, n)
+        else:
+            bar.n = n
+
+    def _start_round(self, bar: Any, total: int | float | None, desc: str) -> None:
+        """Reset ``bar`` for a new epoch or dataloader: count from 0 to ``total`` under ``desc``."""
+        bar.reset()
+        bar.total = convert_inf(total)
+        bar.initial = 0
+        bar.set_description(desc)
+
     # --- sanity check ---------------------------------------------------------------------
     def on_sanity_check_start(self, trainer: Any, pl_module: Any) -> None:
         self.val_progress_bar = self.init_sanity_tqdm()
+        self.train_progress_bar = _tqdm_class()(disable=True)  # nothing to train yet
 
     def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
         self.val_progress_bar.close()
-        self.reset_dataloader_idx_tracker()
+        self.train_progress_bar.close()
 
     # --- training -------------------------------------------------------------------------
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-        if not self._leave:
-            self.train_progress_bar = self.init_train_tqdm()  # one bar, reset every epoch
+        self.train_progress_bar = self.init_train_tqdm()
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         super().on_train_epoch_start(trainer, pl_module)
-        if self._leave or self._train_progress_bar is None:
-            if self._train_progress_bar is not None:
-                self._train_progress_bar.close()
+        if self._leave:
             self.train_progress_bar = self.init_train_tqdm()
-        train, val = self.total_train_batches, self.total_val_batches
-        self._train_total = _as_total(train)
-        bar = self.train_progress_bar
-        bar.reset(_as_total(train + val))
-        bar.initial = 0
-        bar.set_description(f"Epoch {trainer.current_epoch}")
+        self._start_round(
+            self.train_progress_bar, self.total_train_batches, f"Epoch {trainer.current_epoch}"
+        )
 
     def on_train_batch_end(
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        self._train_batch_idx = current = batch_idx + 1  # what the base class counts
-        last = current == self._train_total
-        # Cheapest test first: most batches fall between two redraws and end here.
-        if not last and time.monotonic() < self._main_throttle.next_at:
+        self._train_batch_idx = n = batch_idx + 1  # what the base class counts
+        bar = self._train_progress_bar
+        if bar is None or not self._should_update(n, bar.total):
             return
-        if self._should_update(current, self._train_total):
-            self._refresh_main_bar(trainer, pl_module, force=last)
+        if not self._train_throttle.due(force=n == bar.total):
+            bar.n = n  # shown by the next redraw
+            self._redraw_pending = True
+            return
+        self._redraw_pending = False
+        _update_n(bar, n)
+        bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-        if self._train_progress_bar is not None:
-            self._refresh_main_bar(trainer, pl_module)
+        bar = self.train_progress_bar
+        self._redraw_pending = False
+        if not bar.disable:
+            bar.set_postfix(self.get_metrics(trainer, pl_module))
+        if self._leave:
+            bar.close()
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        if self._train_progress_bar is not None:
-            self._train_progress_bar.close()
+        self.train_progress_bar.close()
 
-    def _refresh_main_bar(
-        self, trainer: Any, pl_module: Any, with_metrics: bool = True, force: bool = True
-    ) -> None:
-        bar = self.train_progress_bar
-        if bar.disable:
-            return
-        bar.n = self.train_batch_idx + self._fit_val_batches_done
-        # Formatting metrics (which reads them from the device) and redrawing cost far more than
-        # a training step of a small model: do it at most every MIN_REDRAW_INTERVAL_S.
-        if not self._main_throttle.due(force):
-            return
-        if with_metrics:
-            bar.set_postfix_str(format_metrics(self.get_metrics(trainer, pl_module)), refresh=False)
-        bar.refresh()
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        # The bars stay open, as under Lightning; a count the time throttle has not drawn yet is
+        # drawn, so that the bar shows the batch the run stopped at.
+        bar = self._train_progress_bar
+        if self._redraw_pending and bar is not None and not bar.disable:
+            self._redraw_pending = False
+            bar.set_postfix(self.get_metrics(trainer, pl_module))
+        for bar in (self._val_progress_bar, self._test_progress_bar, self._predict_progress_bar):
+            if bar is not None and not bar.disable:
+                bar.refresh()
 
     # --- validation -----------------------------------------------------------------------
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
@@ -317,16 +355,16 @@ class TQDMProgressBar(ProgressBar):
     ) -> None:
         if not self.has_dataloader_changed(dataloader_idx):
             return
-        self._eval_total = _as_total(self.total_val_batches_current_dataloader)
-        loaders = (
-            trainer.num_sanity_val_batches if trainer.sanity_checking else trainer.num_val_batches
-        )
         desc = (
             self.sanity_check_description
             if trainer.sanity_checking
             else self.validation_description
         )
-        self._start_eval_round(self.val_progress_bar, desc, loaders, dataloader_idx)
+        self._start_round(
+            self.val_progress_bar,
+            self.total_val_batches_current_dataloader,
+            f"{desc} DataLoader {dataloader_idx}",
+        )
 
     def on_validation_batch_end(
         self,
@@ -337,24 +375,16 @@ class TQDMProgressBar(ProgressBar):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        super().on_validation_batch_end(
-            trainer, pl_module, outputs, batch, batch_idx, dataloader_idx
-        )
-        current = batch_idx + 1
-        if not self._should_update(current, self._eval_total):
-            return
-        if not self._eval_throttle.due(current == self._eval_total):
-            self.val_progress_bar.n = current
-            return
-        _update_n(self.val_progress_bar, current)
-        if self._counting_fit_val and self._train_progress_bar is not None:
-            self._refresh_main_bar(trainer, pl_module, with_metrics=False)
+        self._val_batch_idx = n = batch_idx + 1
+        bar = self._val_progress_bar
+        if bar is not None and self._should_update(n, bar.total):
+            self._update_eval_bar(bar, n)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
-        if self._counting_fit_val and self._train_progress_bar is not None:
-            self._refresh_main_bar(trainer, pl_module)  # show the new validation metrics
         self.val_progress_bar.close()
         self.reset_dataloader_idx_tracker()
+        if self._train_progress_bar is not None and _stage(trainer) == "fit":
+            self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     # --- test -----------------------------------------------------------------------------
     def on_test_start(self, trainer: Any, pl_module: Any) -> None:
@@ -366,9 +396,10 @@ class TQDMProgressBar(ProgressBar):
     ) -> None:
         if not self.has_dataloader_changed(dataloader_idx):
             return
-        self._eval_total = _as_total(self.total_test_batches_current_dataloader)
-        self._start_eval_round(
-            self.test_progress_bar, self.test_description, trainer.num_test_batches, dataloader_idx
+        self._start_round(
+            self.test_progress_bar,
+            self.total_test_batches_current_dataloader,
+            f"{self.test_description} DataLoader {dataloader_idx}",
         )
 
     def on_test_batch_end(
@@ -380,9 +411,10 @@ class TQDMProgressBar(ProgressBar):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        super().on_test_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
-        if self._should_update(batch_idx + 1, self._eval_total):
-            _update_n(self.test_progress_bar, batch_idx + 1)
+        self._test_batch_idx = n = batch_idx + 1
+        bar = self._test_progress_bar
+        if bar is not None and self._should_update(n, bar.total):
+            self._update_eval_bar(bar, n)
 
     def on_test_end(self, trainer: Any, pl_module: Any) -> None:
         self.test_progress_bar.close()
@@ -398,12 +430,10 @@ class TQDMProgressBar(ProgressBar):
     ) -> None:
         if not self.has_dataloader_changed(dataloader_idx):
             return
-        self._eval_total = _as_total(self.total_predict_batches_current_dataloader)
-        self._start_eval_round(
+        self._start_round(
             self.predict_progress_bar,
-            self.predict_description,
-            trainer.num_predict_batches,
-            dataloader_idx,
+            self.total_predict_batches_current_dataloader,
+            f"{self.predict_description} DataLoader {dataloader_idx}",
         )
 
     def on_predict_batch_end(
@@ -415,29 +445,11 @@ class TQDMProgressBar(ProgressBar):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        super().on_predict_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
-        if self._should_update(batch_idx + 1, self._eval_total):
-            _update_n(self.predict_progress_bar, batch_idx + 1)
+        self._predict_batch_idx = n = batch_idx + 1
+        bar = self._predict_progress_bar
+        if bar is not None and self._should_update(n, bar.total):
+            self._update_eval_bar(bar, n)
 
     def on_predict_end(self, trainer: Any, pl_module: Any) -> None:
         self.predict_progress_bar.close()
         self.reset_dataloader_idx_tracker()
-
-    def _start_eval_round(self, bar: Any, desc: str, loaders: Any, dataloader_idx: int) -> None:
-        """Reset ``bar`` for a new dataloader; with several loaders the description names it."""
-        bar.reset(self._eval_total)
-        bar.initial = 0
-        if len(_as_list(loaders)) > 1:
-            desc = f"{desc} DataLoader {dataloader_idx}"
-        bar.set_description(desc)
-
-    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
-        # Close open bars so the traceback starts on a clean line.
-        for bar in (
-            self._val_progress_bar,
-            self._test_progress_bar,
-            self._predict_progress_bar,
-            self._train_progress_bar,
-        ):
-            if bar is not None:
-                bar.close()

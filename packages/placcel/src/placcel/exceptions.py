@@ -1,0 +1,14 @@
+"""placcel's error for a device, strategy or precision setting that cannot work here.
+
+placcel sits below plcore and cannot raise plcore's ``MisconfigurationException``; it raises
+:class:`ConfigurationError` where Lightning raises that class, and plkit's Trainer re-raises it
+as ``MisconfigurationException`` (one translation, at the one call into placcel's connector).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigurationError"]
+
+
+class ConfigurationError(ValueError):
+    """A device or accelerator setting that cannot work on this machine; the message says why."""

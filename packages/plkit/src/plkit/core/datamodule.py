@@ -1,0 +1,5 @@
+"""``lightning.pytorch.core.datamodule``."""
+
+from plcore import LightningDataModule
+
+__all__ = ["LightningDataModule"]

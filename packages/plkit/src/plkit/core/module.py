@@ -1,0 +1,5 @@
+"""``lightning.pytorch.core.module``."""
+
+from plcore import LightningModule
+
+__all__ = ["LightningModule"]

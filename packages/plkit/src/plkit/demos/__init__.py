@@ -1,0 +1,1 @@
+"""Small models and data for trying plkit out and for tests (``lightning.pytorch.demos``)."""
