@@ -5,7 +5,8 @@ matters):
 
 1. a reference run, three epochs straight through;
 2. the same run, interrupted at step 11, in the middle of the second epoch (a callback raises
-   ``KeyboardInterrupt``, as Ctrl-C would); ``ModelCheckpoint(every_n_train_steps=5,
+   ``KeyboardInterrupt``, as Ctrl-C would: the Trainer shuts down and ends the script with
+   ``SystemExit(1)``, which this example catches to go on); ``ModelCheckpoint(every_n_train_steps=5,
    save_last=True)`` wrote ``last.ckpt`` at step 10;
 3. a new process would do this part: a fresh model and Trainer, ``fit(..., ckpt_path="last")``.
 
@@ -74,7 +75,7 @@ class InterruptAt(Callback):
 
     def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
         if trainer.global_step == self.step:
-            raise KeyboardInterrupt  # the Trainer ends the run cleanly and returns
+            raise KeyboardInterrupt  # the Trainer shuts down and raises SystemExit(1)
 
 
 class ReportStart(Callback):
@@ -123,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 
     pl.seed_everything(0)  # the same start as the reference
     interrupted = _trainer(root / "run", InterruptAt(STOP_AT_STEP), _checkpointing(root / "run"))
-    interrupted.fit(Regressor(), _loader())
+    try:
+        interrupted.fit(Regressor(), _loader())
+    except SystemExit:  # what Ctrl-C ends a fit with, as in Lightning
+        pass
     print(f"interrupted at step: {interrupted.global_step}")
     print(f"last checkpoint: {interrupted.checkpoint_callback.last_model_path}")
 

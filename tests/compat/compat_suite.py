@@ -299,11 +299,15 @@ def compare(a: Any, b: Any, path: str = "", rel_tol: float = REL_TOL) -> Iterato
             yield Diff(f"{path}/<key order>", list(a), list(b))
         return
     if isinstance(a, list) and isinstance(b, list):
-        if len(a) > 8 and any(isinstance(x, (list, dict)) for x in a[:1] + b[:1]) or (
-            a and isinstance(a[0], str) and len(a) > 4
+        if (
+            len(a) > 8
+            and any(isinstance(x, (list, dict)) for x in a[:1] + b[:1])
+            or (a and isinstance(a[0], str) and len(a) > 4)
         ):
             # Long sequences (hooks, console lines, logger calls): one diff with context.
-            if len(a) != len(b) or any(next(compare(x, y, "", rel_tol), None) for x, y in zip(a, b)):
+            if len(a) != len(b) or any(
+                next(compare(x, y, "", rel_tol), None) for x, y in zip(a, b)
+            ):
                 yield Diff(path, None, None, detail=_sequence_diff(a, b, rel_tol))
             return
         for i, (x, y) in enumerate(zip(a, b)):
@@ -343,9 +347,7 @@ def _canon(value: Any) -> str:
 
 def _sequence_diff(a: list, b: list, rel_tol: float, context: int = 3, limit: int = 60) -> str:
     la, lb = [_canon(x) for x in a], [_canon(x) for x in b]
-    lines = list(
-        difflib.unified_diff(la, lb, "lightning", "plkit", n=context, lineterm="")
-    )
+    lines = list(difflib.unified_diff(la, lb, "lightning", "plkit", n=context, lineterm=""))
     if not lines:  # equal after rounding: the difference is below the rounding, report one
         for i, (x, y) in enumerate(zip(a, b)):
             first = next(compare(x, y, f"[{i}]", rel_tol), None)

@@ -299,6 +299,7 @@ def rel(path: Any) -> Any:
 # Recorders: a callback, a LightningModule mixin, a datamodule mixin, patched loggers and bars
 # ----------------------------------------------------------------------------------------------
 
+
 def _cb_args(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The light arguments of callback hook ``name`` (its trainer and module left out)."""
     rest = list(args[2:])
@@ -566,7 +567,11 @@ def _patch_logger_class(cls: type) -> None:
 def gist(text: str) -> str:
     """A message with what varies between runs and packages normalised."""
     text = str(text).replace(str(_CWD), "<tmp>")
-    text = re.sub(r"\b(pytorch_lightning|lightning\.pytorch|lightning_fabric|plkit|plcore|placcel|pllog)\b", "<pkg>", text)
+    text = re.sub(
+        r"\b(pytorch_lightning|lightning\.pytorch|lightning_fabric|plkit|plcore|placcel|pllog)\b",
+        "<pkg>",
+        text,
+    )
     text = re.sub(r"0x[0-9a-f]+", "0x?", text)
     return text.strip()
 

@@ -33,7 +33,9 @@ def _wheel(path: Path) -> list[str]:
             problems.append(f"{path.name}: classifier {wanted!r} missing")
     summary = (meta.get_payload() or "").lstrip()
     if not summary.startswith(f"# {package}\n\n") or "pip install" not in summary[:2000]:
-        problems.append(f"{path.name}: README must start with what {package} is and how to install it")
+        problems.append(
+            f"{path.name}: README must start with what {package} is and how to install it"
+        )
     return problems
 
 

@@ -109,7 +109,8 @@ def test_trainer_attributes_during_and_after_fit(tmp_path):
     assert (
         t.accumulate_grad_batches == 1
         and t.gradient_clip_val == 1.0
-        and t.gradient_clip_algorithm is None  # left unset it stays None (clips by norm), as in Lightning
+        and t.gradient_clip_algorithm
+        is None  # left unset it stays None (clips by norm), as in Lightning
     )
     assert t.checkpoint_callback is ckpt and t.checkpoint_callbacks == [ckpt]
     assert t.early_stopping_callback is stop

@@ -7,6 +7,8 @@ from models import DataModule, Net, quiet_trainer
 def main() -> None:
     model = recorded(Net)()
     dm = recorded(DataModule, label="dm")()
-    trainer = quiet_trainer(callbacks=[RecordingCallback()], limit_train_batches=2, limit_val_batches=2)
+    trainer = quiet_trainer(
+        callbacks=[RecordingCallback()], limit_train_batches=2, limit_val_batches=2
+    )
     T.fit(trainer, model, datamodule=dm)
     T.final(model)

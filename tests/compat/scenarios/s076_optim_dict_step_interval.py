@@ -22,11 +22,21 @@ class LrTrace(pl.Callback):
 
 def main() -> None:
     model = recorded(StepNet)()
-    trainer = bare_trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=1,
-                           callbacks=[LrTrace()])
+    trainer = bare_trainer(
+        max_epochs=2, limit_train_batches=3, limit_val_batches=1, callbacks=[LrTrace()]
+    )
     T.fit(trainer, model, loader(), loader(32, seed=1))
     T.note("lrs", lrs(trainer))
     config = trainer.lr_scheduler_configs[0]
-    T.note("config", [config.interval, config.frequency, config.name, config.monitor,
-                      config.strict, config.reduce_on_plateau])
+    T.note(
+        "config",
+        [
+            config.interval,
+            config.frequency,
+            config.name,
+            config.monitor,
+            config.strict,
+            config.reduce_on_plateau,
+        ],
+    )
     T.final(model)

@@ -8,8 +8,9 @@ from models import Net, bare_trainer, loader, lrs
 class PlateauNet(Net):
     def configure_optimizers(self):
         opt = torch.optim.SGD(self.parameters(), lr=self.lr)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5,
-                                                           threshold=10.0)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, patience=0, factor=0.5, threshold=10.0
+        )
         return {"optimizer": opt, "lr_scheduler": sched, "monitor": "val_loss"}
 
 

@@ -36,8 +36,13 @@ class TwoOptNet(Net):
         opt_b = torch.optim.Adam(self.other.parameters(), lr=0.01)
         return [
             {"optimizer": opt_a, "lr_scheduler": torch.optim.lr_scheduler.StepLR(opt_a, 1, 0.5)},
-            {"optimizer": opt_b, "lr_scheduler": {
-                "scheduler": torch.optim.lr_scheduler.StepLR(opt_b, 1, 0.1), "name": "b"}},
+            {
+                "optimizer": opt_b,
+                "lr_scheduler": {
+                    "scheduler": torch.optim.lr_scheduler.StepLR(opt_b, 1, 0.1),
+                    "name": "b",
+                },
+            },
         ]
 
 

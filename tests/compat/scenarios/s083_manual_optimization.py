@@ -32,8 +32,9 @@ class ManualNet(Net):
 
 def main() -> None:
     model = recorded(ManualNet)()
-    trainer = bare_trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=1,
-                           callbacks=[RecordingCallback()])
+    trainer = bare_trainer(
+        max_epochs=2, limit_train_batches=3, limit_val_batches=1, callbacks=[RecordingCallback()]
+    )
     T.fit(trainer, model, loader(), loader(32, seed=1))
     T.note("lrs", lrs(trainer))
     T.final(model)

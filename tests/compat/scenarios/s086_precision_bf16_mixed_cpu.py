@@ -16,8 +16,9 @@ class DtypeNet(Net):
 
 def main() -> None:
     model = DtypeNet()
-    trainer = bare_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1,
-                           precision="bf16-mixed")
+    trainer = bare_trainer(
+        max_epochs=1, limit_train_batches=2, limit_val_batches=1, precision="bf16-mixed"
+    )
     T.note("precision", trainer.precision)
     T.fit(trainer, model, loader(), loader(32, seed=1))
     T.note("param_dtype", str(model.layer.weight.dtype))

@@ -14,8 +14,9 @@ class DoubleNet(Net):
 
 def main() -> None:
     model = DoubleNet()
-    trainer = bare_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1,
-                           precision="64-true")
+    trainer = bare_trainer(
+        max_epochs=1, limit_train_batches=2, limit_val_batches=1, precision="64-true"
+    )
     T.note("precision", trainer.precision)
     T.fit(trainer, model, loader(), loader(32, seed=1))
     T.note("param_dtype", str(model.layer.weight.dtype))

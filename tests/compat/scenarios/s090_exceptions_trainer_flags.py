@@ -1,10 +1,17 @@
-"""Which exception class each bad Trainer flag raises (class and what an except can catch)."""
+"""Which exception class each bad Trainer flag raises (class and what an except can catch).
+
+The package's INFO lines are silenced: this is about the exceptions, not about which Trainer
+printed its device lines before failing (Lightning checks some flags after printing them).
+"""
+
+import logging
 
 from harness import T, pl
 from models import caught
 
 
 def main() -> None:
+    logging.getLogger(pl.__name__).setLevel(logging.WARNING)
     cases = {
         "accelerator_unknown": dict(accelerator="tpu9"),
         "devices_zero": dict(devices=0),

@@ -10,8 +10,15 @@ from models import caught
 
 def main() -> None:
     utilities = imp("utilities")
-    for name in ("rank_zero_only", "rank_zero_info", "rank_zero_warn", "grad_norm",
-                 "move_data_to_device", "AttributeDict", "rank_zero_deprecation"):
+    for name in (
+        "rank_zero_only",
+        "rank_zero_info",
+        "rank_zero_warn",
+        "grad_norm",
+        "move_data_to_device",
+        "AttributeDict",
+        "rank_zero_deprecation",
+    ):
         T.note(f"utilities.{name}", hasattr(utilities, name))
 
     @utilities.rank_zero_only
@@ -30,10 +37,14 @@ def main() -> None:
     T.note("seed_everything", imp("utilities.seed").isolate_rng is not None)
 
     exceptions = imp("utilities.exceptions")
-    T.note("MisconfigurationException",
-           [c.__name__ for c in exceptions.MisconfigurationException.__mro__][:2])
-    T.note("raise_and_catch", caught(lambda: (_ for _ in ()).throw(
-        exceptions.MisconfigurationException("x"))))
+    T.note(
+        "MisconfigurationException",
+        [c.__name__ for c in exceptions.MisconfigurationException.__mro__][:2],
+    )
+    T.note(
+        "raise_and_catch",
+        caught(lambda: (_ for _ in ()).throw(exceptions.MisconfigurationException("x"))),
+    )
 
     user_warnings = imp("utilities.warnings")
     with warnings.catch_warnings():
@@ -42,7 +53,14 @@ def main() -> None:
     T.note("PossibleUserWarning_base", user_warnings.PossibleUserWarning.__mro__[1].__name__)
 
     types = imp("utilities.types")
-    for name in ("STEP_OUTPUT", "OptimizerLRScheduler", "TRAIN_DATALOADERS", "EVAL_DATALOADERS",
-                 "LRSchedulerConfig", "LRSchedulerTypeUnion", "OptimizerLRSchedulerConfig",
-                 "LRSchedulerPLType"):
+    for name in (
+        "STEP_OUTPUT",
+        "OptimizerLRScheduler",
+        "TRAIN_DATALOADERS",
+        "EVAL_DATALOADERS",
+        "LRSchedulerConfig",
+        "LRSchedulerTypeUnion",
+        "OptimizerLRSchedulerConfig",
+        "LRSchedulerPLType",
+    ):
         T.note(f"types.{name}", hasattr(types, name))

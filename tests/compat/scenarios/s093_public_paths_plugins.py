@@ -8,11 +8,21 @@ from models import Net, bare_trainer, loader
 NAMES = {
     "strategies": ("Strategy", "SingleDeviceStrategy", "DDPStrategy"),
     "accelerators": ("Accelerator", "CPUAccelerator", "CUDAAccelerator", "MPSAccelerator"),
-    "plugins": ("Precision", "MixedPrecision", "DoublePrecision", "HalfPrecision",
-                "CheckpointIO", "TorchCheckpointIO"),
+    "plugins": (
+        "Precision",
+        "MixedPrecision",
+        "DoublePrecision",
+        "HalfPrecision",
+        "CheckpointIO",
+        "TorchCheckpointIO",
+    ),
     "plugins.precision": ("Precision", "MixedPrecision", "DoublePrecision", "HalfPrecision"),
-    "plugins.environments": ("ClusterEnvironment", "LightningEnvironment", "SLURMEnvironment",
-                             "TorchElasticEnvironment"),
+    "plugins.environments": (
+        "ClusterEnvironment",
+        "LightningEnvironment",
+        "SLURMEnvironment",
+        "TorchElasticEnvironment",
+    ),
     "plugins.io": ("CheckpointIO", "TorchCheckpointIO"),
     "core": ("LightningModule", "LightningDataModule"),
     "trainer": ("Trainer",),
@@ -24,10 +34,14 @@ def main() -> None:
         mod = imp(module)
         T.note(module, [name for name in names if hasattr(mod, name)])
     accel = imp("accelerators").CPUAccelerator()
-    strategy = imp("strategies").SingleDeviceStrategy(device=torch.device("cpu"),
-                                                      accelerator=accel)
-    trainer = bare_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1,
-                           strategy=strategy, plugins=[imp("plugins").TorchCheckpointIO()])
+    strategy = imp("strategies").SingleDeviceStrategy(device=torch.device("cpu"), accelerator=accel)
+    trainer = bare_trainer(
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        strategy=strategy,
+        plugins=[imp("plugins").TorchCheckpointIO()],
+    )
     T.note("strategy", type(trainer.strategy).__name__)
     T.note("accelerator", type(trainer.accelerator).__name__)
     model = Net()

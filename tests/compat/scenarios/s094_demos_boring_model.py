@@ -19,8 +19,13 @@ def main() -> None:
     model = boring.BoringModel()
     manual = boring.ManualOptimBoringModel()
     dm = boring.BoringDataModule()
-    trainer = bare_trainer(max_epochs=2, limit_train_batches=3, limit_val_batches=2,
-                           limit_test_batches=2, limit_predict_batches=2)
+    trainer = bare_trainer(
+        max_epochs=2,
+        limit_train_batches=3,
+        limit_val_batches=2,
+        limit_test_batches=2,
+        limit_predict_batches=2,
+    )
     T.fit(trainer, model, datamodule=dm)
     T.test(trainer, model, datamodule=dm)
     T.predict(trainer, model, datamodule=dm)

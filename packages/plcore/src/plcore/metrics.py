@@ -406,6 +406,12 @@ class MetricStore:
             if entry.sync_dist and self.sync is not None:
                 self.sync_pending = True
 
+    def discard_step_values(self) -> None:
+        """Forget which ``on_step`` values are new since the last :meth:`step_views` (a failed
+        step's values are then never merged); the entries themselves stay."""
+        self._step_dirty.clear()
+        self.sync_pending = False
+
     def knows(self, entry: MetricEntry) -> bool:
         """Whether ``entry`` still belongs to this store (a reset forgets every entry)."""
         return self._entries.get((entry.fx, entry.name)) is entry

@@ -80,6 +80,12 @@ class MetricsHub:
         if ctx is not None and ctx.fx in _EPOCH_END_HOOKS and ctx.store in (self.train, self.eval):
             self._merge(ctx.store.epoch_views())
 
+    def discard_unmerged(self) -> None:
+        """A run failed: values logged since the views were last merged are dropped (Lightning
+        merges a step's values when the batch ends, which a failed step never reaches)."""
+        self.train.discard_step_values()
+        self.eval.discard_step_values()
+
     def _flush_train_steps(self) -> None:
         if not self.train._step_dirty:
             return

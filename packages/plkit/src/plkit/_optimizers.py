@@ -92,6 +92,8 @@ def _is_plateau(scheduler: Any) -> bool:
 
 
 def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfig:
+    """A config for ``item`` (a scheduler or a config dict); ``monitor``, the outer dict's, applies
+    to a bare scheduler only."""
     if isinstance(item, Mapping):
         unknown = set(item) - _CONFIG_KEYS
         if unknown:  # Lightning ignores them, with this warning
@@ -107,7 +109,7 @@ def _scheduler_config(item: Any, monitor: str | None = None) -> LRSchedulerConfi
             )
         config = LRSchedulerConfig(
             scheduler=item["scheduler"],
-            monitor=item.get("monitor", monitor),
+            monitor=item.get("monitor"),  # a config dict names its own (Lightning's rule)
             name=item.get("name"),
             interval=item.get("interval", "epoch"),
             frequency=item.get("frequency", 1),

@@ -271,7 +271,7 @@ def _log_hyperparams(trainer: Any) -> None:
     for logger in trainer.loggers:
         if params is not None:
             logger.log_hyperparams(params)
-        if hasattr(logger, "log_graph") and getattr(logger, "_log_graph", False):
+        if hasattr(logger, "log_graph"):  # each logger decides (TensorBoard: log_graph=True)
             logger.log_graph(trainer.lightning_module)
         if hasattr(logger, "save"):
             logger.save()
@@ -324,6 +324,7 @@ def _finalize_loggers(trainer: Any, status: str) -> None:
 def interrupt(trainer: Any, err: BaseException) -> None:
     """A failed or interrupted run: on_exception hooks, loggers "failed", no teardown hooks."""
     trainer.state.status = TrainerStatus.INTERRUPTED
+    trainer._metrics.discard_unmerged()  # the failed step's values never reach the views
     calls = trainer._calls
     try:
         if calls is not None:
@@ -451,7 +452,9 @@ def _eval_loaders(
     kwargs = _sampler_kwargs(trainer)
     loaders = [prepare_loader(dl, training=False, sampler_kwargs=kwargs) for dl in loaders]
     fn = trainer.state.fn
-    distributed = any(isinstance(getattr(dl, "sampler", None), DistributedSampler) for dl in loaders)
+    distributed = any(
+        isinstance(getattr(dl, "sampler", None), DistributedSampler) for dl in loaders
+    )
     if distributed and fn in (TrainerFn.VALIDATING, TrainerFn.TESTING) and trainer.world_size > 1:
         rank_zero_warn(
             f"Using `DistributedSampler` with the dataloaders. During `trainer.{fn}()`, it is"

@@ -204,14 +204,16 @@ class TensorBoardLogger(Logger):
             input_array = getattr(model, "example_input_array", None)
         if input_array is None:
             rank_zero_warn(
-                "Could not log the computational graph to TensorBoard: set "
-                "`model.example_input_array` or pass `input_array` to `log_graph`."
+                "Could not log computational graph to TensorBoard: The `model.example_input_array`"
+                " attribute is not set or `input_array` was not given."
             )
             return
         if not isinstance(input_array, (torch.Tensor, tuple)):
             rank_zero_warn(
-                "Could not log the computational graph to TensorBoard: the input must be a tensor "
-                f"or a tuple of tensors, got {type(input_array).__name__}."
+                "Could not log computational graph to TensorBoard: The `input_array` or"
+                f" `model.example_input_array` has type {type(input_array)} which can't be traced by"
+                " TensorBoard. Make the input array a tuple representing the positional arguments"
+                " to the model's `forward()` implementation."
             )
             return
         with warnings.catch_warnings():

@@ -86,17 +86,21 @@ def seed_everything(seed: int | None = None, workers: bool = False, verbose: boo
 
 
 def _to_seed(value: Any, source: str) -> int:
-    """``value`` as an int in numpy's seed range, or a ValueError/TypeError naming ``source``."""
-    if isinstance(value, bool):
-        raise TypeError(f"{source} must be an integer, got the bool {value!r}.")
-    try:
-        seed = int(value, 10) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{source} must be an integer in [{MIN_SEED_VALUE}, {MAX_SEED_VALUE}], got {value!r}."
-        ) from None
-    if isinstance(value, float) and value != seed:
-        raise ValueError(f"{source} must be a whole number, got {value!r}; write {seed} instead.")
+    """``value`` as an int in numpy's seed range, or a ValueError naming ``source``.
+
+    As under Lightning, an int (a bool included) is kept as given and anything else goes through
+    ``int()`` (a float is truncated).
+    """
+    if isinstance(value, int):
+        seed = value
+    else:
+        try:
+            seed = int(value, 10) if isinstance(value, str) else int(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{source} must be an integer in [{MIN_SEED_VALUE}, {MAX_SEED_VALUE}], "
+                f"got {value!r}."
+            ) from None
     if not MIN_SEED_VALUE <= seed <= MAX_SEED_VALUE:
         raise ValueError(
             f"{source} must be in [{MIN_SEED_VALUE}, {MAX_SEED_VALUE}] (numpy accepts uint32 seeds"

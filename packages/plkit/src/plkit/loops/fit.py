@@ -52,6 +52,13 @@ def run_fit(trainer: Any) -> None:
         trainer._train_loader_for_epoch()  # requested after the sanity check, as in Lightning
     if _no_training(trainer):
         return
+    # Already done (a finished run resumed, a Timer whose time is up): Lightning skips training
+    # altogether, on_train_start and on_train_end included.
+    if trainer._training_done():
+        _console.fit_stopped(trainer)
+        return
+    if trainer.should_stop and trainer._can_stop_early():
+        return
     if (
         trainer._validation_enabled
         and trainer._val_due_this_epoch()
