@@ -43,6 +43,12 @@ EXPECTED: tuple[Expected, ...] = (
         paths=("notes/rng_after_fit_*",),
         scenarios=("s016_*",),
     ),
+    Expected(
+        name="misspelt-hooks-warn",
+        anchor="misspelt-hooks-warn",
+        paths=("warnings/*", "warnings"),
+        scenarios=("s117_*",),
+    ),
     # -- area C (console: progress bars, messages, model summary, warnings) ----------------------
     Expected(
         name="no-lightning-product-tips",

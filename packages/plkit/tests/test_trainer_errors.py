@@ -59,7 +59,8 @@ def test_no_configure_optimizers():
         make().fit(M(), data())
 
 
-def test_misspelt_configure_optimizer_from_the_seed_document_names_the_right_hook():
+def test_misspelt_configure_optimizer_warns_and_the_missing_hook_error_names_it():
+    # Lightning ignores the misspelt method and raises MisconfigurationException at fit.
     class M(pl.LightningModule):
         def __init__(self):
             super().__init__()
@@ -71,7 +72,10 @@ def test_misspelt_configure_optimizer_from_the_seed_document_names_the_right_hoo
         def configure_optimizer(self):
             return torch.optim.Adam(self.parameters(), lr=1e-3)
 
-    with pytest.raises(AttributeError, match="Rename it to `configure_optimizers`"):
+    with (
+        pytest.warns(UserWarning, match="Rename it to `configure_optimizers`"),
+        pytest.raises(MisconfigurationException, match="Did you mean `M.configure_optimizer`"),
+    ):
         make().fit(M(), data())
 
 
@@ -90,16 +94,47 @@ def test_misspelt_datamodule_hook_next_to_the_right_one_warns():
         make().fit(Base(), datamodule=DM())
 
 
-def test_misspelt_datamodule_hook_alone_is_an_error():
+def test_misspelt_datamodule_hook_alone_warns_and_fit_runs():
     class DM(pl.LightningDataModule):
         def train_dataloader(self):
             return data()
 
-        def val_dataloder(self):
+        def test_dataloder(self):
             return data()
 
-    with pytest.raises(AttributeError, match="val_dataloader"):
-        make().fit(Base(), datamodule=DM())
+    trainer = make()
+    with pytest.warns(UserWarning, match="DM.test_dataloder .*Rename it to `test_dataloader`"):
+        trainer.fit(Base(), datamodule=DM())
+    assert trainer.global_step == 2
+
+
+def test_misspelt_datamodule_hook_named_when_test_finds_no_data():
+    class M(Base):
+        def test_step(self, batch, batch_idx):
+            pass
+
+    class DM(pl.LightningDataModule):
+        def test_dataloder(self):
+            return data()
+
+    with (
+        pytest.warns(UserWarning, match="test_dataloder"),
+        pytest.raises(MisconfigurationException, match="Did you mean `DM.test_dataloder`"),
+    ):
+        make().test(M(), datamodule=DM())
+
+
+def test_misspelt_callback_hook_warns():
+    class CB(pl.Callback):
+        def on_train_epoch_ends(self, trainer, pl_module):
+            raise AssertionError("never called")
+
+    trainer = make(callbacks=[CB()])
+    with pytest.warns(
+        UserWarning, match="CB.on_train_epoch_ends .*Callback hook `on_train_epoch_end`"
+    ):
+        trainer.fit(Base(), data())
+    assert trainer.state.finished
 
 
 def test_no_train_dataloader():

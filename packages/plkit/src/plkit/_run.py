@@ -474,6 +474,14 @@ def _required_loaders(trainer: Any, fn: TrainerFn, explicit: Any, hook: str) -> 
         raise MisconfigurationException(
             f"trainer.{fn}() found no data: pass dataloaders=..., a datamodule with "
             f"{hook}(), or define {hook}() on the model."
+            + "".join(
+                _setup.did_you_mean(obj, base, hook)
+                for obj, base in (
+                    (trainer.datamodule, LightningDataModule),
+                    (trainer.lightning_module, LightningModule),
+                )
+                if obj is not None
+            )
         )
     return loaders
 

@@ -283,23 +283,29 @@ def _misspelt(obj: Any, base: type) -> list[tuple[str, str]]:
 
 
 def check_hook_names(obj: Any, base: type, what: str) -> None:
-    """A method that looks like a misspelt hook (``configure_optimizer``) is an error, or a
-    warning when the correctly spelt hook exists too."""
+    """Warn about each method that looks like a misspelt hook (``configure_optimizer``): the
+    Trainer never calls it. Lightning ignores such methods, so this is a warning, never an error;
+    where the real hook is required and missing, the run's error names the method too
+    (:func:`did_you_mean`)."""
     for wrong, right in _misspelt(obj, base):
         defined = is_overridden(obj, right, base) if hasattr(base, right) else hasattr(obj, right)
-        message = (
-            f"{type(obj).__name__}.{wrong} looks like a misspelling of the {what} hook `{right}`"
+        warnings.warn(
+            f"{type(obj).__name__}.{wrong} looks like a misspelling of the {what} hook `{right}`;"
+            f" the Trainer never calls `{wrong}`. "
+            + (f"`{right}` is defined too." if defined else f"Rename it to `{right}`."),
+            UserWarning,
+            stacklevel=5,  # the user's trainer.fit(...) line
         )
-        if defined:
-            warnings.warn(
-                message + f", which is defined too; `{wrong}` is never called.",
-                UserWarning,
-                stacklevel=4,
-            )
-        else:
-            raise AttributeError(
-                message + f"; the Trainer never calls `{wrong}`. Rename it to `{right}`."
-            )
+
+
+def did_you_mean(obj: Any, base: type, hook: str) -> str:
+    """`` Did you mean ...?`` naming the methods of ``obj`` that look like a misspelt ``hook``
+    (for the error raised when ``hook`` is missing), or ``""``."""
+    names = [wrong for wrong, right in _misspelt(obj, base) if right == hook]
+    if not names:
+        return ""
+    listed = ", ".join(f"`{type(obj).__name__}.{name}`" for name in names)
+    return f" Did you mean {listed}? Rename it to `{hook}`."
 
 
 _COMPILED_METHODS = ("forward", "training_step", "validation_step", "test_step", "predict_step")
@@ -346,6 +352,8 @@ def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> Lightning
     check_hook_names(model, LightningModule, "LightningModule")
     if datamodule is not None:
         check_hook_names(datamodule, LightningDataModule, "LightningDataModule")
+    for callback in trainer.callbacks:
+        check_hook_names(callback, Callback, "Callback")
     return model
 
 
@@ -363,11 +371,13 @@ def check_loop_configuration(model: LightningModule, fn: Any) -> None:
                         if hook == "training_step"
                         else "Define configure_optimizers(self) returning an optimizer."
                     )
+                    + did_you_mean(model, LightningModule, hook)
                 )
     step = {"validate": "validation_step", "test": "test_step"}.get(name)
     if step and not is_overridden(model, step, LightningModule):
         raise MisconfigurationException(
             f"trainer.{name}() needs `{step}` on {type(model).__name__}."
+            + did_you_mean(model, LightningModule, step)
         )
     if (
         name == "predict"
