@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from plcore.utilities.exceptions import MisconfigurationException
 from plkit.callbacks import ModelCheckpoint
 from plkit.callbacks import model_checkpoint as mc_module
 
@@ -93,6 +94,25 @@ def test_dirpath_is_made_absolute(tmp_path, monkeypatch):
 def test_format_checkpoint_name(filename, metrics, auto, expected):
     cb = ModelCheckpoint(dirpath="/ckpts", filename=filename, auto_insert_metric_name=auto)
     assert cb.format_checkpoint_name(metrics) == f"/ckpts/{expected}.ckpt"
+
+
+@pytest.mark.parametrize(
+    "filename", ["../../x-{epoch}", "/abs/{epoch}", "sub/../../{epoch}", "{../../x}"]
+)
+def test_filename_outside_dirpath_is_rejected_at_construction(filename):
+    with pytest.raises(MisconfigurationException, match="outside `dirpath`"):
+        ModelCheckpoint(dirpath="/ckpts", filename=filename)
+
+
+@pytest.mark.parametrize("filename", ["{val/loss:.2f}", "sub/{epoch}", "a/../{epoch}"])
+def test_filename_with_folders_inside_dirpath_is_accepted(filename):
+    ModelCheckpoint(dirpath="/ckpts", filename=filename)
+
+
+def test_filled_in_value_that_escapes_dirpath_is_rejected_at_save_time():
+    cb = ModelCheckpoint(dirpath="/ckpts", filename="{tag}", auto_insert_metric_name=False)
+    with pytest.raises(MisconfigurationException, match=r"\(as '\.\./\.\./x\.ckpt'\)"):
+        cb.format_checkpoint_name({"tag": "../../x"})
 
 
 def test_format_checkpoint_name_version_and_no_dirpath():

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import torch
 
 from plcore.callback import Callback
+from plcore.utilities.exceptions import MisconfigurationException
 
 __all__ = ["ModelCheckpoint"]
 
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # "{epoch}" or "{val_loss:.2f}": the name of every placeholder, up to ":" or "}".
 _PLACEHOLDER = re.compile(r"(\{.*?)[:\}]")
+# A whole placeholder, "{epoch}" or "{val/loss:.2f}": its "/" names a metric, not a folder.
+_WHOLE_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 class ModelCheckpoint(Callback):
@@ -124,6 +127,17 @@ class ModelCheckpoint(Callback):
         self._enable_version_counter = enable_version_counter
         self.dirpath: str | None = _resolve_dirpath(dirpath)
         self.filename = filename
+        if filename is not None:
+            # Each placeholder as auto-insertion writes it ("{val/loss}" -> "val/loss=x").
+            unfilled = _WHOLE_PLACEHOLDER.sub(
+                lambda m: (
+                    (m[0][1:-1].split(":")[0] + self.CHECKPOINT_EQUALS_CHAR)
+                    * auto_insert_metric_name
+                    + "x"
+                ),
+                filename,
+            )
+            _check_inside_dirpath(unfilled, filename, filled=False)
         self.mode = _check_mode(mode)
         self._init_triggers(every_n_train_steps, every_n_epochs, train_time_interval)
         self._validate_configuration()
@@ -577,6 +591,7 @@ class ModelCheckpoint(Callback):
         if ver is not None:
             name = self.CHECKPOINT_JOIN_CHAR.join((name, f"v{ver}"))
         name = f"{name}{self.FILE_EXTENSION}"
+        _check_inside_dirpath(name, filename or self.filename)  # filled-in values too
         return os.path.join(self.dirpath, name) if self.dirpath else name
 
     def _format_checkpoint_name(
@@ -644,6 +659,26 @@ def _resolve_dirpath(dirpath: str | os.PathLike | None) -> str | None:
     if "://" in dirpath:  # a remote URL: leave it to the checkpoint writer
         return dirpath
     return os.path.realpath(os.path.expanduser(dirpath))
+
+
+def _check_inside_dirpath(name: str, template: str | None, filled: bool = True) -> None:
+    """A MisconfigurationException when the checkpoint name ``name`` (made from ``template``;
+    ``filled``: with the values in, else with each placeholder replaced) is absolute or climbs
+    out of ``dirpath`` with ``..``: checkpoints stay inside ``dirpath``."""
+    normalized = os.path.normpath(name)
+    if not (
+        os.path.isabs(name)
+        or os.path.splitdrive(name)[0]
+        or normalized == os.pardir
+        or normalized.startswith(os.pardir + os.sep)
+    ):
+        return
+    raise MisconfigurationException(
+        f"ModelCheckpoint(filename={template!r}) would save checkpoints outside `dirpath`"
+        + (f" (as {name!r})." if filled else ".")
+        + " `filename` is a name inside `dirpath` (sub-folders allowed, no"
+        " absolute path, no '..'): pass the folder as `dirpath=` and the name as `filename=`."
+    )
 
 
 def _check_mode(mode: str) -> str:
