@@ -70,6 +70,12 @@ EXPECTED: tuple[Expected, ...] = (
         scenarios=("s032_*", "s033_*"),
     ),
     Expected(
+        name="dropped-saved-hparams-warn",
+        anchor="dropped-saved-hparams-warn",
+        paths=("warnings/*", "warnings"),
+        scenarios=("s038_*",),  # loads a checkpoint saved by another class
+    ),
+    Expected(
         name="csv-reused-version-keeps-rows",
         anchor="csv-reused-version-keeps-rows",
         paths=("warnings/*", "artifacts/csv/reused/*"),

@@ -467,6 +467,34 @@ def test_load_from_checkpoint_warns_on_unknown_override(model_cls, tmp_path):
         model_cls.load_from_checkpoint(path, typo_lr=1.0)
 
 
+def test_load_from_checkpoint_warns_on_saved_hparams_init_no_longer_takes(model_cls, tmp_path):
+    # Lightning passes only what __init__ takes and drops the rest silently; plkit names them.
+    path = tmp_path / "m.ckpt"
+    _save_model(model_cls(hidden=5), path)
+
+    class Renamed(model_cls):
+        def __init__(self, hidden: int = 3, learning_rate: float = 0.1):
+            super().__init__(hidden=hidden, lr=learning_rate)
+
+    with pytest.warns(UserWarning, match=r"hyper-parameter\(s\) \['act', 'lr'\] are not arguments"):
+        loaded = Renamed.load_from_checkpoint(path)
+    assert loaded.layer.out_features == 5
+
+
+def test_load_from_checkpoint_passes_saved_hparams_to_var_kwargs_silently(model_cls, tmp_path):
+    path = tmp_path / "m.ckpt"
+    _save_model(model_cls(hidden=5), path)
+
+    class Open(model_cls):
+        def __init__(self, hidden: int = 3, **kwargs):
+            super().__init__(hidden=hidden, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = Open.load_from_checkpoint(path)
+    assert loaded._hparams.act == "relu"
+
+
 def test_strict_mismatch_lists_missing_and_unexpected_keys(model_cls, tmp_path):
     model = model_cls()
     state = model.state_dict()

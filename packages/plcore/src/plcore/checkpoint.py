@@ -504,6 +504,19 @@ def _init_kwargs(
             f" to `load_from_checkpoint` are ignored. Its arguments are {named}.",
             stacklevel=4,
         )
+    # Saved from ``__init__`` arguments that ``__init__`` no longer takes: Lightning drops them
+    # silently, so a setting the run was trained with would be lost unseen.
+    dropped = sorted(str(name) for name in saved if name not in named and name not in overrides)
+    if dropped and hparams_name == "kwargs":
+        warnings.warn(
+            f"The checkpoint's hyper-parameter(s) {dropped} are not arguments of"
+            f" `{cls.__qualname__}.__init__` (its arguments are {named}), so they are left out"
+            " and the new object is built without them. Add them back to `__init__` (or a `**kwargs`)"
+            " to use them, or remove them from the checkpoint's 'hyper_parameters' to silence"
+            " this.",
+            UserWarning,
+            stacklevel=4,
+        )
     return {key: value for key, value in merged.items() if key in named}
 
 
