@@ -194,3 +194,35 @@ def test_ckpt_path_best_without_checkpoint_callback():
 
     with pytest.raises(ValueError, match='ckpt_path="best"'):
         make().validate(V(), data(), ckpt_path="best")
+
+
+class _Counting(Base):
+    steps = 0
+
+    def training_step(self, batch, batch_idx):
+        type(self).steps += 1
+        return super().training_step(batch, batch_idx)
+
+
+def test_default_root_dir_under_a_file_fails_before_training(tmp_path):
+    (tmp_path / "file").write_text("x")
+    root = tmp_path / "file" / "sub"  # cannot be created: unwritable even for root
+    model = _Counting()
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder") as info:
+        make(default_root_dir=root, enable_checkpointing=True).fit(model, data())
+    assert str(root) in str(info.value) and "default_root_dir=" in str(info.value)
+    assert _Counting.steps == 0  # Lightning trains the first epoch, then fails at its save
+
+
+def test_unwritable_checkpoint_dirpath_names_the_argument(tmp_path):
+    (tmp_path / "file").write_text("x")
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "file")
+    with pytest.raises(NotADirectoryError, match=r"ModelCheckpoint\(dirpath=.*dirpath="):
+        make(callbacks=[ckpt], enable_checkpointing=True).fit(Base(), data())
+
+
+def test_unwritable_default_root_dir_is_fine_when_nothing_is_written(tmp_path):
+    (tmp_path / "file").write_text("x")
+    trainer = make(default_root_dir=tmp_path / "file", enable_checkpointing=False)
+    trainer.fit(Base(), data())  # as in Lightning: no logger, no checkpoints, nothing to write
+    assert trainer.state.finished

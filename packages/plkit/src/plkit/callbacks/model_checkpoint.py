@@ -126,6 +126,7 @@ class ModelCheckpoint(Callback):
         self._save_on_train_epoch_end = save_on_train_epoch_end
         self._enable_version_counter = enable_version_counter
         self.dirpath: str | None = _resolve_dirpath(dirpath)
+        self._dirpath_given = dirpath is not None
         self.filename = filename
         if filename is not None:
             # Each placeholder as auto-insertion writes it ("{val/loss}" -> "val/loss=x").
@@ -215,6 +216,9 @@ class ModelCheckpoint(Callback):
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
         # Every rank resolves a folder (logger versions may differ); rank 0's wins.
         self.dirpath = trainer.strategy.broadcast(self._default_dirpath(trainer))
+        if stage == "fit" and not trainer.fast_dev_run and (self.save_top_k != 0 or self.save_last):
+            # Fail now, on every rank, rather than after the first epoch's training.
+            _check_writable(self.dirpath, trainer.default_root_dir, self._dirpath_given)
         if trainer.is_global_zero and stage == "fit":
             self._warn_if_dir_not_empty(self.dirpath)
 
@@ -659,6 +663,33 @@ def _resolve_dirpath(dirpath: str | os.PathLike | None) -> str | None:
     if "://" in dirpath:  # a remote URL: leave it to the checkpoint writer
         return dirpath
     return os.path.realpath(os.path.expanduser(dirpath))
+
+
+def _check_writable(dirpath: str, root: str, given: bool) -> None:
+    """NotADirectoryError / PermissionError (Lightning's classes, raised by it only at the first
+    save) when ``dirpath`` cannot be created or written, naming the folder and the argument."""
+    if "://" in dirpath:  # remote: the checkpoint writer's business
+        return
+    existing = os.path.abspath(dirpath)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if given:
+        where, fix = f"ModelCheckpoint(dirpath={dirpath!r})", "dirpath="
+    elif os.path.abspath(dirpath).startswith(os.path.join(os.path.abspath(root), "")):
+        where = f"the checkpoint folder {dirpath!r} (under Trainer(default_root_dir={root!r}))"
+        fix = "default_root_dir="
+    else:
+        where, fix = f"the checkpoint folder {dirpath!r} (under the logger's save_dir)", "save_dir="
+    fix = f"pass a folder you can write to as {fix}"
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(
+            f"Checkpoints cannot be saved in {where}: {existing!r} is a file, not a folder; {fix}."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"Checkpoints cannot be saved in {where}: the folder {existing!r} is not writable;"
+            f" {fix}, or make it writable."
+        )
 
 
 def _check_inside_dirpath(name: str, template: str | None, filled: bool = True) -> None:
