@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import errno
 import io
 import os
@@ -21,7 +22,7 @@ from torch import nn
 
 import plcore
 from plcore import checkpoint as ckpt_module
-from plcore._hparams import AttributeDict, save_hyperparameters
+from plcore._hparams import AttributeDict, for_checkpoint, save_hyperparameters
 from plcore.checkpoint import (
     CHECKPOINT_KEYS,
     CheckpointError,
@@ -472,9 +473,11 @@ def test_load_from_checkpoint_warns_on_saved_hparams_init_no_longer_takes(model_
     path = tmp_path / "m.ckpt"
     _save_model(model_cls(hidden=5), path)
 
-    class Renamed(model_cls):
+    class Renamed(model_cls.__base__):  # the class as edited since the checkpoint was saved
         def __init__(self, hidden: int = 3, learning_rate: float = 0.1):
-            super().__init__(hidden=hidden, lr=learning_rate)
+            super().__init__()
+            self.save_hyperparameters()
+            self.layer = nn.Linear(2, hidden)
 
     with pytest.warns(UserWarning, match=r"hyper-parameter\(s\) \['act', 'lr'\] are not arguments"):
         loaded = Renamed.load_from_checkpoint(path)
@@ -493,6 +496,35 @@ def test_load_from_checkpoint_passes_saved_hparams_to_var_kwargs_silently(model_
         warnings.simplefilter("error")
         loaded = Open.load_from_checkpoint(path)
     assert loaded._hparams.act == "relu"
+
+
+@dataclasses.dataclass
+class _Cfg:
+    hidden: int = 3
+    act: str = "relu"
+
+
+def test_dataclass_hparam_is_stored_plainly_and_rebuilt_from_the_annotation(model_cls, tmp_path):
+    class WithCfg(model_cls):
+        def __init__(self, cfg: _Cfg, lr: float = 0.1):
+            super().__init__(hidden=cfg.hidden, lr=lr)
+            self.save_hyperparameters()
+
+    model = WithCfg(_Cfg(hidden=5))
+    path = tmp_path / "m.ckpt"
+    checkpoint = {
+        "state_dict": model.state_dict(),
+        "hparams_name": model._hparams_name,
+        "hyper_parameters": for_checkpoint(model._hparams),
+    }
+    atomic_save(checkpoint, path)
+    assert torch.load(path, weights_only=True)["hyper_parameters"]["cfg"] == {
+        "hidden": 5,
+        "act": "relu",
+    }
+    loaded = WithCfg.load_from_checkpoint(path)
+    assert loaded._hparams.cfg == _Cfg(hidden=5)
+    assert loaded.layer.out_features == 5
 
 
 def test_strict_mismatch_lists_missing_and_unexpected_keys(model_cls, tmp_path):

@@ -227,6 +227,41 @@ def test_values_are_kept_and_stored_in_plain_form():
     assert from_checkpoint(stored)["color"] is _Color.RED
 
 
+@dataclasses.dataclass
+class _Optim:
+    lr: float = 0.1
+    betas: tuple = (0.9, 0.99)
+
+
+@dataclasses.dataclass
+class _Config:
+    width: int = 4
+    optim: _Optim = dataclasses.field(default_factory=_Optim)
+    root: pathlib.Path = pathlib.Path("/data")
+
+
+def test_dataclass_is_kept_in_hparams_and_stored_as_its_fields():
+    # Lightning pickles the instance (its own weights_only loading then fails); plkit stores the
+    # fields as plain data, with no warning.
+    class WithConfig(_Base):
+        def __init__(self, cfg: _Config):
+            super().__init__()
+            self.save_hyperparameters()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = WithConfig(_Config())
+    assert model.hparams.cfg == _Config()  # as given
+    stored = for_checkpoint(model.hparams)
+    assert stored == {
+        "cfg": {"width": 4, "optim": {"lr": 0.1, "betas": (0.9, 0.99)}, "root": "/data"}
+    }
+    buffer = io.BytesIO()
+    torch.save(stored, buffer)
+    buffer.seek(0)
+    assert torch.load(buffer, weights_only=True) == stored
+
+
 def test_classes_and_functions_are_stored_by_import_path_and_resolved_on_load():
     class Encoded(_Base):
         def __init__(self, encoder_class=nn.Linear, activation=torch.relu):

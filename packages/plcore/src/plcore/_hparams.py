@@ -11,8 +11,9 @@ checkpoint stores is a plain form of the values (:func:`for_checkpoint`), turned
 
 - kept as is: None, bool, int, float, complex, str, bytes, tensors, ``torch.dtype``,
   ``torch.device``, ``torch.Size``, and lists, tuples, sets and dicts of these;
-- converted: a ``pathlib`` path to ``str``, an ``argparse.Namespace`` (and any other mapping) to
-  a dict, recursively;
+- converted: a ``pathlib`` path to ``str``, an ``argparse.Namespace``, a dataclass instance (its
+  fields) and any other mapping to a dict, recursively (``load_from_checkpoint`` rebuilds a
+  dataclass argument from the ``__init__`` annotation naming its class);
 - stored by import path (``{"_plkit_import_path": "torch.nn.modules.linear.Linear"}``): classes,
   functions and ``Enum`` members that can be imported by name. Loading resolves the path only
   when its module is already imported (so loading imports nothing and runs no code); otherwise
@@ -146,6 +147,9 @@ def to_plain(value: Any, name: str) -> Any:
         return str(value)
     if isinstance(value, Namespace):
         value = vars(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Its fields (as ``dataclasses.asdict``); loading rebuilds it from ``__init__``'s annotation.
+        value = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {
             _plain_key(key, name): to_plain(item, f"{name}[{key!r}]") for key, item in value.items()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import dataclasses
 import errno
 import inspect
 import os
@@ -34,7 +35,7 @@ import zipfile
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 import torch
 
@@ -450,6 +451,7 @@ def load_from_checkpoint(
     # As in Lightning, ``on_load_checkpoint`` sees the hyper-parameters with the overrides applied.
     checkpoint[key] = {**saved, **kwargs}
     init_kwargs = _init_kwargs(cls, saved, checkpoint.get(f"{prefix}hparams_name"), kwargs)
+    init_kwargs = _with_dataclasses(cls, init_kwargs)
     obj = cls(**init_kwargs)
     if not is_module:
         state = checkpoint.get(type(obj).__qualname__)
@@ -506,7 +508,9 @@ def _init_kwargs(
         )
     # Saved from ``__init__`` arguments that ``__init__`` no longer takes: Lightning drops them
     # silently, so a setting the run was trained with would be lost unseen.
-    dropped = sorted(str(name) for name in saved if name not in named and name not in overrides)
+    # Arguments of a parent's ``__init__`` are saved too, and dropping them is expected.
+    chain = {name for base in cls.__mro__ for name in _init_parameter_names(base)}
+    dropped = sorted(str(name) for name in saved if name not in chain and name not in overrides)
     if dropped and hparams_name == "kwargs":
         warnings.warn(
             f"The checkpoint's hyper-parameter(s) {dropped} are not arguments of"
@@ -518,6 +522,37 @@ def _init_kwargs(
             stacklevel=4,
         )
     return {key: value for key, value in merged.items() if key in named}
+
+
+def _init_parameter_names(cls: type) -> list[str]:
+    """The parameter names of the ``__init__`` defined on ``cls`` itself (none if it has none)."""
+    init = cls.__dict__.get("__init__")
+    code = getattr(init, "__code__", None)
+    if code is None:
+        return []
+    return list(code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount])
+
+
+def _with_dataclasses(cls: type, init_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Dicts stored for dataclass arguments, rebuilt as the class ``__init__``'s annotation names
+    (the class comes from the user's code, never from the checkpoint)."""
+    try:
+        hints = get_type_hints(cls.__init__)
+    except Exception:  # unresolvable annotations: pass the values as stored
+        return init_kwargs
+    rebuilt = dict(init_kwargs)
+    for name, value in init_kwargs.items():
+        hint = hints.get(name)
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+            try:
+                rebuilt[name] = hint(**value)
+            except TypeError as err:
+                raise TypeError(
+                    f"The checkpoint's hyper-parameter `{name}` holds the fields"
+                    f" {sorted(map(str, value))} of a {hint.__qualname__}, which no longer accepts"
+                    f" them ({err}). Pass `{name}=...` to `load_from_checkpoint`."
+                ) from err
+    return rebuilt
 
 
 def _restore_module(obj: Any, checkpoint: dict[str, Any], strict: bool | None, path: str) -> Any:
