@@ -855,6 +855,62 @@ class OtherFit(Model):
         return self.head(batch).pow(2).mean()
 
 
+class LossModel(Model):
+    """``training_step`` returns ``loss(output)``: a loss the user got wrong."""
+
+    def __init__(self, loss: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self._loss = loss
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        STEPS.append(batch_idx)
+        return self._loss(self.layer(batch))
+
+
+def under_a_file(tmp: Path) -> Path:
+    """A folder that cannot be created, even by root: its parent is a regular file."""
+    (tmp / "file").write_text("x")
+    return tmp / "file" / "logs"
+
+
+# Mistakes in the user's own code: torch's (or Lightning's) class and message, and a note naming
+# the fix (checked with the message: notes are part of what the traceback shows).
+SOURCE_MISTAKES = [
+    Case(
+        "Adam(self.parameters) without the call",
+        lambda _: fit(Model(optimizers=lambda m: torch.optim.Adam(m.parameters, lr=1e-3))),
+        TypeError,
+        ("'method' object is not iterable", "self.parameters()"),
+    ),
+    Case(
+        "training_step returns a [B] loss",
+        lambda _: fit(LossModel(lambda out: out.squeeze(1))),
+        RuntimeError,
+        ("only for scalar outputs", "loss.mean()"),
+        steps=1,
+    ),
+    Case(
+        "training_step returns a loss without grad",
+        lambda _: fit(LossModel(lambda out: out.pow(2).mean().detach())),
+        RuntimeError,
+        ("does not require grad", "detached", "torch.no_grad()"),
+        steps=1,
+    ),
+    Case(
+        "ModelCheckpoint(filename='../../x-{epoch}')",
+        lambda _: ModelCheckpoint(filename="../../x-{epoch}"),
+        MisconfigurationException,
+        ("../../x-{{epoch}}", "outside `dirpath`", "dirpath="),
+    ),
+    Case(
+        "default_root_dir under a file",
+        lambda tmp: fit(default_root_dir=under_a_file(tmp), enable_checkpointing=True),
+        NotADirectoryError,
+        ("{tmp}/file/logs", "is a file, not a folder", "default_root_dir="),
+    ),
+]
+
+
 CASES = [
     *TRAINER_FLAGS,
     *CALLBACKS,
@@ -863,6 +919,7 @@ CASES = [
     *CONFIGURE_OPTIMIZERS,
     *DATA,
     *CHECKPOINTS,
+    *SOURCE_MISTAKES,
 ]
 
 
@@ -888,7 +945,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_wrong_input_raises_a_clear_error(case: Case, tmp_path: Path) -> None:
     with pytest.raises(case.error) as info:
         case.call(tmp_path)
-    message = str(info.value)
+    message = "\n".join([str(info.value), *getattr(info.value, "__notes__", ())])
     for word in case.words:
         assert word.format(tmp=tmp_path) in message, f"{word!r} not in: {message}"
     for word in case.absent:

@@ -25,6 +25,7 @@ __all__ = [
     "check_fit_arguments",
     "check_model",
     "check_unsupported",
+    "explain_torch_error",
 ]
 
 _DATA_HOOKS = ("train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader")
@@ -306,6 +307,45 @@ def did_you_mean(obj: Any, base: type, hook: str) -> str:
         return ""
     listed = ", ".join(f"`{type(obj).__name__}.{name}`" for name in names)
     return f" Did you mean {listed}? Rename it to `{hook}`."
+
+
+# Torch's message for a common slip in the user's code -> what to change (added as a note, so the
+# exception keeps torch's class and message, as under Lightning).
+_TORCH_ERROR_FIXES = (
+    (
+        "'method' object is not iterable",
+        "If an optimizer got `self.parameters` (the method), call it: "
+        "`torch.optim.Adam(self.parameters(), lr=1e-3)` in configure_optimizers.",
+    ),
+    (
+        "grad can be implicitly created only for scalar outputs",
+        "The loss that training_step returned has more than one value (one per sample?). "
+        "Reduce it to a scalar before returning it, e.g. `return loss.mean()`, or use a loss "
+        "function with reduction='mean'.",
+    ),
+    (
+        "does not require grad and does not have a grad_fn",
+        "The loss that training_step returned has no gradient: it was detached (`.item()`, "
+        "`.detach()`, `torch.tensor(...)`), computed under `torch.no_grad()` / "
+        "`torch.inference_mode()`, or not computed from the model's parameters (are they "
+        "frozen with requires_grad=False?). Return the loss tensor computed from the model's "
+        "output.",
+    ),
+)
+
+
+def explain_torch_error(err: BaseException) -> None:
+    """Add a note naming the fix to torch's error for a known slip in the user's code (the
+    optimizer given ``self.parameters``, a loss that is no scalar or has no gradient).
+
+    Called once, when a run fails; the class and message stay torch's, as in Lightning.
+    """
+    if not isinstance(err, (TypeError, RuntimeError)) or not hasattr(err, "add_note"):
+        return  # add_note: Python >= 3.11
+    message = str(err)
+    for text, fix in _TORCH_ERROR_FIXES:
+        if text in message and fix not in getattr(err, "__notes__", ()):
+            err.add_note(fix)
 
 
 _COMPILED_METHODS = ("forward", "training_step", "validation_step", "test_step", "predict_step")

@@ -392,6 +392,7 @@ class Trainer:
             _run.interrupt(self, err)
             sys.exit(1)
         except BaseException as err:
+            _setup.explain_torch_error(err)
             _run.interrupt(self, err)
             self.state.stage = None  # after the teardown, as in Lightning
             raise
