@@ -226,3 +226,12 @@ def test_unwritable_default_root_dir_is_fine_when_nothing_is_written(tmp_path):
     trainer = make(default_root_dir=tmp_path / "file", enable_checkpointing=False)
     trainer.fit(Base(), data())  # as in Lightning: no logger, no checkpoints, nothing to write
     assert trainer.state.finished
+
+
+def test_unwritable_checkpoint_folder_only_warns_with_on_save_error_warn(tmp_path):
+    (tmp_path / "file").write_text("x")
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "file" / "c", on_save_error="warn")
+    trainer = make(callbacks=[ckpt], enable_checkpointing=True)
+    with pytest.warns(UserWarning, match="is a file, not a folder"):
+        trainer.fit(Base(), data())
+    assert trainer.state.finished  # the opt-in keeps training going without saves

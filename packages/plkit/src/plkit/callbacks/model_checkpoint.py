@@ -218,7 +218,11 @@ class ModelCheckpoint(Callback):
         self.dirpath = trainer.strategy.broadcast(self._default_dirpath(trainer))
         if stage == "fit" and not trainer.fast_dev_run and (self.save_top_k != 0 or self.save_last):
             # Fail now, on every rank, rather than after the first epoch's training.
-            _check_writable(self.dirpath, trainer.default_root_dir, self._dirpath_given)
+            error = _unwritable(self.dirpath, trainer.default_root_dir, self._dirpath_given)
+            if error is not None and self.on_save_error == "raise":
+                raise error
+            if error is not None:  # on_save_error="warn": training goes on without saves
+                warnings.warn(str(error), UserWarning, stacklevel=2)
         if trainer.is_global_zero and stage == "fit":
             self._warn_if_dir_not_empty(self.dirpath)
 
@@ -665,11 +669,12 @@ def _resolve_dirpath(dirpath: str | os.PathLike | None) -> str | None:
     return os.path.realpath(os.path.expanduser(dirpath))
 
 
-def _check_writable(dirpath: str, root: str, given: bool) -> None:
-    """NotADirectoryError / PermissionError (Lightning's classes, raised by it only at the first
-    save) when ``dirpath`` cannot be created or written, naming the folder and the argument."""
+def _unwritable(dirpath: str, root: str, given: bool) -> OSError | None:
+    """A NotADirectoryError / PermissionError (Lightning's classes, raised by it only at the
+    first save) when ``dirpath`` cannot be created or written, naming the folder and the
+    argument; None when it can."""
     if "://" in dirpath:  # remote: the checkpoint writer's business
-        return
+        return None
     existing = os.path.abspath(dirpath)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
@@ -682,14 +687,15 @@ def _check_writable(dirpath: str, root: str, given: bool) -> None:
         where, fix = f"the checkpoint folder {dirpath!r} (under the logger's save_dir)", "save_dir="
     fix = f"pass a folder you can write to as {fix}"
     if not os.path.isdir(existing):
-        raise NotADirectoryError(
+        return NotADirectoryError(
             f"Checkpoints cannot be saved in {where}: {existing!r} is a file, not a folder; {fix}."
         )
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(
+        return PermissionError(
             f"Checkpoints cannot be saved in {where}: the folder {existing!r} is not writable;"
             f" {fix}, or make it writable."
         )
+    return None
 
 
 def _check_inside_dirpath(name: str, template: str | None, filled: bool = True) -> None:
