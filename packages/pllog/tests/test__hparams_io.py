@@ -89,3 +89,17 @@ def test_missing_file_warns(tmp_path: Path) -> None:
 def test_missing_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="config_yaml"):
         save_hparams_to_yaml(tmp_path / "no" / "hparams.yaml", {"a": 1})
+
+
+def test_dataclass_is_written_as_its_fields(tmp_path: Path) -> None:
+    # Lightning writes `!!python/object:...Cfg`, which yaml.safe_load refuses.
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Cfg:
+        lr: float = 0.1
+        sizes: tuple = (4, 2)
+
+    path = tmp_path / "hparams.yaml"
+    save_hparams_to_yaml(path, {"cfg": Cfg()})
+    assert yaml.safe_load(path.read_text()) == {"cfg": {"lr": 0.1, "sizes": [4, 2]}}
