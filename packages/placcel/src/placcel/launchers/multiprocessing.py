@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -107,12 +108,30 @@ class MultiProcessingLauncher(Launcher):
         # process group times out.
         self.strategy._set_local_rank(process_index)
         watch_parent(parent_pid, self.strategy.global_rank)
-        result = function(*args, **kwargs)
+        try:
+            result = function(*args, **kwargs)
+        except RuntimeError as error:
+            if _is_peer_failure(error):
+                # Another rank died and this one's collective broke as a consequence: wait, so
+                # that the join reports the rank that really failed, with its own traceback.
+                time.sleep(PEER_FAILURE_GRACE_S)
+            raise
         if process_index == 0:
             queue.put(result)
 
     def __repr__(self) -> str:
         return f"MultiProcessingLauncher(start_method={self.start_method!r})"
+
+
+#: How long a rank whose collective broke because a peer died waits before failing itself.
+PEER_FAILURE_GRACE_S = 5.0
+_PEER_FAILURE_SIGNS = ("Connection closed by peer", "Connection reset by peer", "remote worker")
+
+
+def _is_peer_failure(error: BaseException) -> bool:
+    """Whether ``error`` is a collective failing because another process went away."""
+    text = str(error)
+    return any(sign in text for sign in _PEER_FAILURE_SIGNS)
 
 
 def _join(process_context: Any, queue: Any) -> Any:
