@@ -238,3 +238,29 @@ def test_a_failing_rank_ends_the_whole_job_quickly(tmp_path, fail_rank):
     assert f"rank {fail_rank} failed on purpose" in proc.stderr
     assert elapsed < 45, f"the job took {elapsed:.0f}s to end"
     assert not list(tmp_path.glob("rank*.pt"))
+
+
+@pytest.mark.parametrize("node_rank", [0, 1])
+def test_a_rendezvous_that_never_completes_ends_with_the_address(tmp_path, node_rank):
+    """Issue 15 item 4: one "node" of two started alone on 127.0.0.1. Node 1 waits for a rank 0
+    that never listens, node 0 for a rank 1 that never comes; each must end, naming where."""
+    port = free_port()
+    env = clean_env(
+        PLKIT_TEST_OUT=str(tmp_path),
+        PLKIT_TEST_DEVICES="1",
+        PLKIT_TEST_NUM_NODES="2",
+        PLKIT_RENDEZVOUS_TIMEOUT="3",
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        NODE_RANK=str(node_rank),
+    )
+    start = time.monotonic()
+    code, stderr = run_in_own_session([sys.executable, str(SCRIPT)], env, timeout=90)
+    elapsed = time.monotonic() - start
+    assert code != 0
+    assert "RendezvousError" in stderr, stderr[-3000:]
+    assert f"rank {node_rank} of 2: the rendezvous at 127.0.0.1:{port} did not complete" in stderr
+    assert "MASTER_ADDR and MASTER_PORT" in stderr
+    assert f"[placcel] rank {node_rank}: waiting" in stderr  # progress while it waited
+    assert elapsed < 45, f"the job took {elapsed:.0f}s to end"
+    assert not list(tmp_path.glob("rank*.pt"))
