@@ -24,7 +24,7 @@ from placcel.environments import (
     TorchElasticEnvironment,
     detect_cluster_environment,
 )
-from placcel.exceptions import ConfigurationError
+from placcel.exceptions import ConfigurationError, RendezvousError
 from placcel.launchers import Launcher, MultiProcessingLauncher, SubprocessScriptLauncher
 from placcel.precision import DoublePrecision, HalfPrecision, MixedPrecision, Precision
 from placcel.strategies import DDPStrategy, SingleDeviceStrategy, Strategy
@@ -44,6 +44,7 @@ __all__ = [
     "MixedPrecision",
     "MultiProcessingLauncher",
     "Precision",
+    "RendezvousError",
     "SLURMEnvironment",
     "SingleDeviceStrategy",
     "SingleProcessCollectives",

@@ -27,6 +27,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from placcel._rendezvous import create_store, rendezvous_timeout
 from placcel.accelerators.accelerator import Accelerator
 from placcel.collectives import SingleProcessCollectives, TorchCollectives
 from placcel.environments.cluster_environment import ClusterEnvironment
@@ -55,6 +56,9 @@ class DDPStrategy(Strategy):
         precision: the precision (``"32-true"`` when None).
         process_group_backend: ``"gloo"``, ``"nccl"`` …; nccl on CUDA and gloo otherwise when None.
         timeout: how long a collective may wait for the other ranks before failing.
+        rendezvous_timeout: how long the ranks may take to meet when the process group forms;
+            None reads ``PLKIT_RENDEZVOUS_TIMEOUT`` (seconds), else 5 minutes. On expiry a
+            :class:`~placcel.exceptions.RendezvousError` names the address and port.
         start_method: ``"popen"`` re-runs the script per rank; ``"spawn"``, ``"fork"`` or
             ``"forkserver"`` use ``torch.multiprocessing``.
         find_unused_parameters: passed to ``DistributedDataParallel``.
@@ -72,6 +76,7 @@ class DDPStrategy(Strategy):
         precision: Precision | None = None,
         process_group_backend: str | None = None,
         timeout: timedelta = timedelta(minutes=30),
+        rendezvous_timeout: timedelta | None = None,
         start_method: str = "popen",
         find_unused_parameters: bool = False,
         static_graph: bool = False,
@@ -79,11 +84,12 @@ class DDPStrategy(Strategy):
         **ddp_kwargs: Any,
     ) -> None:
         super().__init__(accelerator=accelerator, checkpoint_io=checkpoint_io, precision=precision)
-        _check_arguments(start_method, timeout)
+        _check_arguments(start_method, timeout, rendezvous_timeout)
         self._parallel_devices = parallel_devices
         self.cluster_environment = cluster_environment
         self.process_group_backend = process_group_backend
         self.timeout = timeout
+        self.rendezvous_timeout = rendezvous_timeout
         self.start_method = start_method
         self.sync_batchnorm = sync_batchnorm
         self.ddp_kwargs = {
@@ -243,13 +249,20 @@ class DDPStrategy(Strategy):
 
     def _init_process_group(self) -> None:
         environment = self._environment()
-        # env:// also honours torchrun's agent store (TORCHELASTIC_USE_AGENT_STORE).
-        os.environ["MASTER_ADDR"] = environment.main_address
-        os.environ["MASTER_PORT"] = str(environment.main_port)
+        address, port = environment.main_address, environment.main_port
+        # Kept in the environment, as env:// would need them, for code that reads them later.
+        os.environ["MASTER_ADDR"] = address
+        os.environ["MASTER_PORT"] = str(port)
         rank, size, backend = self.global_rank, self.world_size, self._backend()
         log.info(f"Initializing distributed: GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/{size}")
+        # torchrun's agent (TORCHELASTIC_USE_AGENT_STORE) already hosts the store, as in env://.
+        agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == str(True)
+        store = create_store(
+            address, port, rank, size, rendezvous_timeout(self.rendezvous_timeout), agent_store
+        )
+        store.set_timeout(self.timeout)
         dist.init_process_group(
-            backend, init_method="env://", rank=rank, world_size=size, timeout=self.timeout
+            backend, store=store, rank=rank, world_size=size, timeout=self.timeout
         )
         self._created_process_group = True
         atexit.register(_destroy_process_group)
@@ -267,7 +280,9 @@ def _destroy_process_group() -> None:
         dist.destroy_process_group()
 
 
-def _check_arguments(start_method: str, timeout: timedelta) -> None:
+def _check_arguments(
+    start_method: str, timeout: timedelta, rendezvous_timeout: timedelta | None
+) -> None:
     if start_method not in START_METHODS:
         raise ValueError(
             f"start_method={start_method!r} is not valid; write one of {list(START_METHODS)}."
@@ -275,6 +290,11 @@ def _check_arguments(start_method: str, timeout: timedelta) -> None:
     if not isinstance(timeout, timedelta):
         raise TypeError(
             f"timeout={timeout!r} must be a datetime.timedelta, e.g. timedelta(minutes=5)."
+        )
+    if rendezvous_timeout is not None and not isinstance(rendezvous_timeout, timedelta):
+        raise TypeError(
+            f"rendezvous_timeout={rendezvous_timeout!r} must be a datetime.timedelta or None, "
+            "e.g. timedelta(minutes=5)."
         )
 
 
