@@ -517,3 +517,24 @@ def test_epoch_mean_of_half_values_is_float32():
         store.log("validation_step", "x", torch.tensor(60000.0, dtype=torch.float16))
     value = store.epoch_views().callback["x"]
     assert value.dtype == torch.float32 and float(value) == 60000.0
+
+
+def test_rollback_step_takes_back_only_the_failed_steps_values():
+    store = MetricStore()
+    steps = [0]
+    store.step_clock = lambda: steps[0]
+    store.log("training_step", "loss", torch.tensor(1.0), on_step=True, on_epoch=False)
+    steps[0] = 1  # step 0 finished; nobody read the views yet
+    store.log("training_step", "loss", torch.tensor(2.0), on_step=True, on_epoch=False)
+    steps[0] = 2
+    store.log("training_step", "loss", torch.tensor(9.0), on_step=True, on_epoch=False)
+    store.log("training_step", "new", torch.tensor(5.0), on_step=True, on_epoch=False)
+    store.rollback_step()  # step 2 failed
+    assert _floats(store.step_views().callback) == {"loss": 2.0}
+
+
+def test_rollback_step_without_a_clock_drops_every_unmerged_value():
+    store = MetricStore()
+    store.log("training_step", "loss", torch.tensor(1.0), on_step=True, on_epoch=False)
+    store.rollback_step()
+    assert _floats(store.step_views().callback) == {}

@@ -198,6 +198,7 @@ class MetricEntry:
         "dataloader_idx",
         "dtype",
         "fx",
+        "logged_at",
         "logger",
         "metric",
         "name",
@@ -205,6 +206,7 @@ class MetricEntry:
         "on_step",
         "options",
         "pending",
+        "prev_step_value",
         "prog_bar",
         "reduce_fx",
         "source",
@@ -222,6 +224,10 @@ class MetricEntry:
         )
         self.dataloader_idx = dataloader_idx
         self.step_value: torch.Tensor | None = None
+        # What the last step before the current one logged, and the step (of the store's
+        # ``step_clock``) of the last log: a failed step's value can be taken back.
+        self.prev_step_value: torch.Tensor | None = None
+        self.logged_at = -1
         self.step_synced: torch.Tensor | None = None  # step_value reduced across processes
         self.acc: torch.Tensor | None = None
         self.dtype = torch.float32  # of the logged values (float64 ones stay float64)
@@ -336,6 +342,9 @@ class MetricStore:
         self.sync = sync
         self._entries: dict[tuple[str, str], MetricEntry] = {}
         self._step_dirty: dict[int, MetricEntry] = {}  # once per entry, however often logged
+        #: The runtime's count of finished steps (``None``: not tracked). With it, a failed
+        #: step's values can be taken back (:meth:`rollback_step`).
+        self.step_clock: Callable[[], int] | None = None
         # A dirty value needs a cross-process reduction: it must be read on every rank at the
         # same point (the loop does that each step), never lazily by one rank alone.
         self.sync_pending = False
@@ -376,6 +385,8 @@ class MetricStore:
                 f"(prog_bar, logger, on_step, on_epoch, reduce_fx, sync_dist) = {entry.options}; "
                 f"now {options}. Log each key with the same options, or use another name."
             )
+        if on_step and self.step_clock is not None:
+            self._remember_step(entry)
         if _is_torchmetric(value):
             entry.metric = value
             entry.cached = None
@@ -397,6 +408,8 @@ class MetricStore:
     def log_again(self, entry: MetricEntry, value: torch.Tensor, batch_size: int | None) -> None:
         """The hot path of :meth:`log` for a key already logged with the same options: a plain
         float32/float64 scalar tensor goes straight in (anything else takes the full path)."""
+        if entry.on_step and self.step_clock is not None:
+            self._remember_step(entry)
         if value.dim() or value.dtype not in _PLAIN_FLOATS or entry.metric is not None:
             entry.update(_as_tensor(entry.name, value, None, entry.fx), batch_size)
         else:
@@ -405,6 +418,32 @@ class MetricStore:
             self._step_dirty[id(entry)] = entry
             if entry.sync_dist and self.sync is not None:
                 self.sync_pending = True
+
+    def _remember_step(self, entry: MetricEntry) -> None:
+        now = self.step_clock()  # type: ignore[misc]
+        if entry.logged_at != now:
+            entry.prev_step_value = entry.step_value
+            entry.logged_at = now
+
+    def rollback_step(self) -> None:
+        """The current step failed: its ``on_step`` values go back to what earlier steps logged
+        (a key first logged in it is forgotten), and the values of finished steps stay to be
+        merged, as if the views had been updated at every step end. Needs ``step_clock``;
+        without it, every value not yet merged is dropped (:meth:`discard_step_values`)."""
+        if self.step_clock is None:
+            self.discard_step_values()
+            return
+        now = self.step_clock()
+        for key, entry in list(self._step_dirty.items()):
+            if entry.logged_at != now:
+                continue
+            if entry.prev_step_value is None:
+                del self._step_dirty[key]
+            else:
+                entry.step_value = entry.prev_step_value
+                entry.step_synced = None
+                entry.cached = None
+        self.sync_pending = False
 
     def discard_step_values(self) -> None:
         """Forget which ``on_step`` values are new since the last :meth:`step_views` (a failed

@@ -64,6 +64,8 @@ class MetricsHub:
         """``self.log`` in on_train_start counts towards the first epoch."""
         self.begin_run()
         self.train.reset()
+        progress = self.trainer._progress
+        self.train.step_clock = lambda: progress.total_batch_idx  # finished training batches
         self.trainer.lightning_module._log_ctx.store = self.train
 
     def flush(self) -> None:
@@ -81,9 +83,10 @@ class MetricsHub:
             self._merge(ctx.store.epoch_views())
 
     def discard_unmerged(self) -> None:
-        """A run failed: values logged since the views were last merged are dropped (Lightning
-        merges a step's values when the batch ends, which a failed step never reaches)."""
-        self.train.discard_step_values()
+        """A run failed: the failed training step's values are taken back and the finished
+        steps' values stay (Lightning merges each step's values when its batch ends, which a
+        failed step never reaches); unmerged evaluation step values are dropped."""
+        self.train.rollback_step()
         self.eval.discard_step_values()
 
     def _flush_train_steps(self) -> None:
