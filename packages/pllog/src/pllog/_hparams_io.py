@@ -18,8 +18,6 @@ from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from plcore.utilities.rank_zero import rank_zero_warn
 
 __all__ = ["import_path", "load_hparams_from_yaml", "save_hparams_to_yaml", "to_plain"]
@@ -92,6 +90,8 @@ def save_hparams_to_yaml(
         )
     if isinstance(hparams, Namespace):
         hparams = vars(hparams)
+    import yaml  # imported when a file is written: `import pllog` stays cheap
+
     text = yaml.safe_dump(_plain_mapping(hparams), sort_keys=True, default_flow_style=False)
     tmp = f"{os.fspath(config_yaml)}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -109,5 +109,7 @@ def load_hparams_from_yaml(config_yaml: str | os.PathLike[str]) -> dict[str, Any
         rank_zero_warn(f"Missing hyper-parameter file: {os.fspath(config_yaml)}.")
         return {}
     with open(config_yaml, encoding="utf-8") as handle:
+        import yaml
+
         loaded = yaml.safe_load(handle)
     return dict(loaded) if loaded else {}
