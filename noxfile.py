@@ -37,7 +37,7 @@ LOCAL_DEPS: dict[str, tuple[str, ...]] = {
     "plkit": ("plcore", "placcel", "pllog"),
 }
 DOCS_REQUIREMENTS = ("mkdocs>=1.5", "mkdocs-material>=9", "mkdocstrings[python]>=0.24")
-LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7")
+LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7", "mypy>=1.10")
 # The Lightning release the compatibility suite compares plkit with (env PLKIT_LIGHTNING).
 LIGHTNING = "pytorch_lightning==2.6.6"
 
@@ -191,12 +191,14 @@ def compat(session: nox.Session) -> None:
 
 @nox.session(venv_backend="venv")
 def lint(session: nox.Session) -> None:
-    """ruff (check and format), the import-direction contracts, and the layering tests."""
+    """ruff (check and format), the import-direction contracts, mypy on the run state and
+    the loops (the files in pyproject.toml's ``[tool.mypy]``), and the layering tests."""
     session.install(*LINT_REQUIREMENTS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     _install_all_editable(session)
     session.run("lint-imports", "--no-cache", "--no-logo")
+    session.run("mypy")
     _pytest(session, "tests/lint")
 
 

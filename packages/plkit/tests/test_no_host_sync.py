@@ -286,8 +286,8 @@ def test_epoch_values_are_reduced_once_per_epoch(tmp_path):
     trainer = make_trainer(tmp_path, HostReadCounter(), max_epochs=2)
     sync = RecordingSync()
     # the stores take their reduction from the strategy when world_size > 1; hand one in here
-    trainer._metrics.train.sync = sync
-    trainer._metrics.eval.sync = sync
+    trainer._runstate.metrics.train.sync = sync
+    trainer._runstate.metrics.eval.sync = sync
     trainer.fit(SyncDistModel(), data(3))  # no validation data: training values only
     # per epoch: "loss" step values (3 reads, op mean), "loss" epoch mean (sum + count) and
     # "count" (sum); over 2 epochs

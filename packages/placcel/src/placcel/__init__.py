@@ -27,7 +27,7 @@ from placcel.environments import (
 from placcel.exceptions import ConfigurationError, RendezvousError
 from placcel.launchers import Launcher, MultiProcessingLauncher, SubprocessScriptLauncher
 from placcel.precision import DoublePrecision, HalfPrecision, MixedPrecision, Precision
-from placcel.strategies import DDPStrategy, SingleDeviceStrategy, Strategy
+from placcel.strategies import DDPStrategy, SingleDeviceStrategy, StepFunctions, Strategy
 
 __all__ = [
     "Accelerator",
@@ -47,6 +47,7 @@ __all__ = [
     "RendezvousError",
     "SLURMEnvironment",
     "SingleDeviceStrategy",
+    "StepFunctions",
     "SingleProcessCollectives",
     "Strategy",
     "SubprocessScriptLauncher",

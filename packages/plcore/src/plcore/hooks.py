@@ -17,9 +17,12 @@ module's X; the full observed sequence is in the project's hook-order spec)::
             optimizer_step(closure: training_step, cb.on_before_zero_grad, optimizer_zero_grad,
                            cb.on_before_backward, backward, cb.on_after_backward)
                 -> cb.on_before_optimizer_step; configure_gradient_clipping; the real step
-            [lr_scheduler_step]; cb.on_train_batch_end; [VALIDATION when due]
-        [on_validation_model_zero_grad; VALIDATION]      (end-of-epoch, when due)
+            [lr_scheduler_step]; cb.on_train_batch_end
+            [on_validation_model_zero_grad; VALIDATION]  (when due: inside the batch loop,
+                                                          after the epoch's last batch too)
+            [ReduceLROnPlateau lr_scheduler_step]         (step interval, after validation)
         cb.on_train_epoch_end; monitoring callbacks' on_train_epoch_end
+        [ReduceLROnPlateau lr_scheduler_step]             (epoch interval)
     cb.on_train_end; cb.on_fit_end; cb.teardown("fit")
 
     VALIDATION: [val_dataloader: first needed, or due for a reload]

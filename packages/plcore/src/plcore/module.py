@@ -428,7 +428,7 @@ class LightningModule(nn.Module):
     def optimizers(self, use_pl_optimizer: bool = True) -> Any:
         """The optimizer(s) from ``configure_optimizers``: one object, or a list when several."""
         trainer = self.trainer
-        opts = trainer._lightning_optimizers if use_pl_optimizer else trainer.optimizers
+        opts = trainer.lightning_optimizers if use_pl_optimizer else trainer.optimizers
         return opts[0] if len(opts) == 1 else list(opts)
 
     def lr_schedulers(self) -> Any:
@@ -443,7 +443,7 @@ class LightningModule(nn.Module):
         if self._trainer is None:
             self.backward(loss, *args, **kwargs)
             return
-        self._trainer._manual_backward(loss, *args, **kwargs)
+        self._trainer.manual_backward(loss, *args, **kwargs)
 
     def backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
         """Compute gradients; override to customise the backward pass."""

@@ -8,10 +8,13 @@ previous one afterwards (a hook may run inside another, e.g. ``on_before_backwar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.hooks import HOOKS, MODULE, HookDispatcher, is_overridden
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = ["HookCaller"]
 
@@ -30,7 +33,7 @@ class HookCaller:
 
     def __init__(
         self,
-        trainer: Any,
+        trainer: Trainer,
         model: LightningModule,
         callbacks: list[Callback],
         datamodule: LightningDataModule | None = None,

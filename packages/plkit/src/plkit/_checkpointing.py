@@ -15,19 +15,27 @@ import glob
 import os
 import re
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from plcore.checkpoint import CheckpointError, check_plain, for_checkpoint
+from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.seed import collect_rng_states
 from plkit import _console
+from plkit._preemption import newest_hpc_checkpoint
+from plkit._runstate import RunState
+from plkit._state import TrainerFn
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = [
     "dump_checkpoint",
     "restore_model_and_callbacks",
     "restore_training_state",
     "resolve_ckpt_path",
+    "select_ckpt_path",
 ]
 
 #: The Lightning release whose checkpoint layout plkit writes (Lightning's loader checks this key
@@ -35,9 +43,9 @@ __all__ = [
 LIGHTNING_FORMAT_VERSION = "2.6.6"
 
 
-def _exact_state(trainer: Any) -> dict[str, Any]:
+def _exact_state(run: RunState) -> dict[str, Any]:
     """What plkit needs to resume exactly where it stopped (kept inside Lightning's layout)."""
-    p = trainer._progress
+    p = run.progress
     # Inside on_train_epoch_end the epoch is done but not yet counted: resume at the next one.
     # Anywhere else (mid-epoch, between epochs, after fit, during test) resume where we are.
     in_epoch = not p.epoch_finished
@@ -49,17 +57,17 @@ def _exact_state(trainer: Any) -> dict[str, Any]:
         "total_batch_idx": p.total_batch_idx,
         # inside a fit-time validation, the state training will continue from is the one saved
         # when validation began (it is restored when validation ends)
-        "rng_states": trainer._rng_at_eval_start or collect_rng_states(),
+        "rng_states": run.rng_at_eval_start or collect_rng_states(),
         "epoch_rng_state": p.epoch_rng if in_epoch else None,
     }
     if (
         in_epoch
-        and trainer._plan.accumulate_grad_batches > 1
-        and p.batches_done % trainer._plan.accumulate_grad_batches
+        and run.plan.accumulate_grad_batches > 1
+        and p.batches_done % run.plan.accumulate_grad_batches
     ):
         state["accumulated_grads"] = [
             None if param.grad is None else param.grad.detach().clone()
-            for param in trainer.lightning_module.parameters()
+            for param in run.lightning_module.parameters()
         ]
     return state
 
@@ -86,7 +94,7 @@ def _idle_loop(is_last: bool = True) -> dict[str, Any]:
     return loop
 
 
-def _loop_state(trainer: Any) -> dict[str, Any]:
+def _loop_state(run: RunState) -> dict[str, Any]:
     """Lightning's ``loops`` layout with plkit's counters, so Lightning resumes plkit files too.
 
     The counters Lightning reads back (epoch, batch and optimizer-step progress, the logger step)
@@ -94,7 +102,7 @@ def _loop_state(trainer: Any) -> dict[str, Any]:
     evaluation). plkit's exact-resume state goes in ``fit_loop["state_dict"]["exact_resume"]``,
     which Lightning's loader ignores.
     """
-    p = trainer._progress
+    p = run.progress
     between = not p.epoch_finished and p.batches_done == 0  # before an epoch's first batch
     in_batch = not p.epoch_finished and not between  # at a batch end or a validation inside it
     epoch = p.epoch
@@ -114,17 +122,17 @@ def _loop_state(trainer: Any) -> dict[str, Any]:
         completed=(p.total_batch_idx - lag, (p.batches_done if not between else 0) - lag),
     )
     batches["is_last_batch"] = bool(p.is_last_batch) and not between
-    acc = max(int(trainer._plan.accumulate_grad_batches), 1)
+    acc = max(int(run.plan.accumulate_grad_batches), 1)
     done = 0 if between else p.batches_done
     steps_now = -(-done // acc) if p.epoch_finished else done // acc
-    automatic = trainer.lightning_module.automatic_optimization
+    automatic = run.lightning_module.automatic_optimization
     auto_steps = (p.global_step, steps_now) if automatic else (0, 0)
     manual_steps = (0, 0) if automatic else (p.global_step, steps_now)
     schedulers = sum(
-        int(getattr(c.scheduler, "last_epoch", 0)) for c in trainer.lr_scheduler_configs
+        int(getattr(c.scheduler, "last_epoch", 0)) for c in run.optim.lr_scheduler_configs
     )
     fit_loop = {
-        "state_dict": {"exact_resume": _exact_state(trainer)},
+        "state_dict": {"exact_resume": _exact_state(run)},
         "epoch_loop.state_dict": {"_batches_that_stepped": p.batches_that_stepped - lag},
         "epoch_loop.batch_progress": batches,
         "epoch_loop.scheduler_progress": _counts("ready", "completed", total=schedulers, current=0),
@@ -153,29 +161,29 @@ def _loop_state(trainer: Any) -> dict[str, Any]:
     }
 
 
-def dump_checkpoint(trainer: Any, weights_only: bool) -> dict[str, Any]:
+def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
     """Build the checkpoint dict, calling the save hooks in Lightning's order."""
-    model, dm = trainer.lightning_module, trainer.datamodule
+    model, dm = run.lightning_module, run.datamodule
     checkpoint: dict[str, Any] = {
-        "epoch": trainer.current_epoch,
-        "global_step": trainer.global_step,
+        "epoch": run.progress.epoch,
+        "global_step": run.progress.global_step,
         "pytorch-lightning_version": LIGHTNING_FORMAT_VERSION,
         "state_dict": model.state_dict(),
-        "loops": _loop_state(trainer),
+        "loops": _loop_state(run),
     }
     if not weights_only:
         checkpoint["callbacks"] = {}
-        for cb in trainer.callbacks:
+        for cb in run.trainer.callbacks:
             state = cb.state_dict()
             if state:
                 checkpoint["callbacks"][cb.state_key] = state
-        checkpoint["optimizer_states"] = [opt.state_dict() for opt in trainer.optimizers]
+        checkpoint["optimizer_states"] = [opt.state_dict() for opt in run.optim.optimizers]
         checkpoint["lr_schedulers"] = [
-            c.scheduler.state_dict() for c in trainer.lr_scheduler_configs
+            c.scheduler.state_dict() for c in run.optim.lr_scheduler_configs
         ]
-        precision_state = trainer.strategy.precision_state_dict()
+        precision_state = run.strategy.precision_state_dict()
         if precision_state:
-            checkpoint[type(trainer.strategy.precision).__qualname__] = precision_state
+            checkpoint[type(run.strategy.precision).__qualname__] = precision_state
     _add_hparams(checkpoint, model, "")
     if dm is not None:
         _add_hparams(checkpoint, dm, "datamodule_")
@@ -183,8 +191,8 @@ def dump_checkpoint(trainer: Any, weights_only: bool) -> dict[str, Any]:
         if dm_state:
             checkpoint[type(dm).__qualname__] = dm_state
     if not weights_only:
-        trainer._calls.callbacks("on_save_checkpoint", checkpoint)
-    trainer._calls.module("on_save_checkpoint", checkpoint)
+        run.hooks.callbacks("on_save_checkpoint", checkpoint)
+    run.hooks.module("on_save_checkpoint", checkpoint)
     if dm is not None:
         dm.on_save_checkpoint(checkpoint)
     check_plain(checkpoint)
@@ -199,31 +207,31 @@ def _add_hparams(checkpoint: dict[str, Any], obj: Any, prefix: str) -> None:
     checkpoint[f"{prefix}hyper_parameters"] = for_checkpoint(hparams)
 
 
-def restore_model_and_callbacks(trainer: Any, checkpoint: dict[str, Any]) -> None:
+def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> None:
     """Weights, datamodule and callback state (before ``configure_optimizers``)."""
-    model, dm = trainer.lightning_module, trainer.datamodule
-    _console.info(f"Restoring states from the checkpoint path at {trainer.ckpt_path}")
+    model, dm = run.lightning_module, run.datamodule
+    _console.info(f"Restoring states from the checkpoint path at {run.ckpt_path}")
     if "state_dict" not in checkpoint:
         raise CheckpointError(
-            f"{trainer.ckpt_path} has no 'state_dict': it is not a plkit or Lightning checkpoint "
+            f"{run.ckpt_path} has no 'state_dict': it is not a plkit or Lightning checkpoint "
             "(a bare model.state_dict() file? load that with model.load_state_dict(torch.load(...)))."
         )
-    trainer._calls.module("on_load_checkpoint", checkpoint)
+    run.hooks.module("on_load_checkpoint", checkpoint)
     _load_weights(model, checkpoint["state_dict"])
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
         if type(dm).__qualname__ in checkpoint:
             dm.load_state_dict(checkpoint[type(dm).__qualname__])
-    trainer._calls.callbacks("on_load_checkpoint", checkpoint)
+    run.hooks.callbacks("on_load_checkpoint", checkpoint)
     states = checkpoint.get("callbacks") or {}
-    for cb in trainer.callbacks:
+    for cb in run.trainer.callbacks:
         state = states.get(cb.state_key)
         if state is None:
             state = states.get(type(cb).__qualname__)  # older or simpler keys
         if state is not None:
             cb.load_state_dict(state)
-    if str(trainer.state.fn) != "fit":  # fit restores the training state next, then reports
-        _console.info(f"Loaded model weights from the checkpoint at {trainer.ckpt_path}")
+    if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
+        _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
 
 
 def _load_weights(model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
@@ -236,32 +244,32 @@ def _load_weights(model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
         )
 
 
-def restore_training_state(trainer: Any, checkpoint: dict[str, Any]) -> None:
+def restore_training_state(run: RunState, checkpoint: dict[str, Any]) -> None:
     """Optimizers, schedulers, precision and loop progress (after ``configure_optimizers``)."""
     states = checkpoint.get("optimizer_states")
     if states is None:
         raise CheckpointError(
-            f"{trainer.ckpt_path} holds weights only (no 'optimizer_states'), so training cannot "
+            f"{run.ckpt_path} holds weights only (no 'optimizer_states'), so training cannot "
             "resume from it. Load it with Model.load_from_checkpoint(path) and start a new fit."
         )
-    if len(states) != len(trainer.optimizers):
+    if len(states) != len(run.optim.optimizers):
         raise ValueError(
             f"The checkpoint has {len(states)} optimizer state(s) but configure_optimizers returned "
-            f"{len(trainer.optimizers)} optimizer(s); resume with the same optimizer setup."
+            f"{len(run.optim.optimizers)} optimizer(s); resume with the same optimizer setup."
         )
-    for opt, state in zip(trainer.optimizers, states):
+    for opt, state in zip(run.optim.optimizers, states):
         opt.load_state_dict(state)
-    for config, state in zip(trainer.lr_scheduler_configs, checkpoint.get("lr_schedulers", [])):
+    for config, state in zip(run.optim.lr_scheduler_configs, checkpoint.get("lr_schedulers", [])):
         config.scheduler.load_state_dict(state)
-    precision_key = type(trainer.strategy.precision).__qualname__
+    precision_key = type(run.strategy.precision).__qualname__
     if precision_key in checkpoint:
-        trainer.strategy.load_precision_state_dict(checkpoint[precision_key])
-    _restore_loops(trainer, checkpoint)
-    _console.info(f"Restored all states from the checkpoint at {trainer.ckpt_path}")
+        run.strategy.load_precision_state_dict(checkpoint[precision_key])
+    _restore_loops(run, checkpoint)
+    _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
 
 
-def _restore_loops(trainer: Any, checkpoint: dict[str, Any]) -> None:
-    p = trainer._progress
+def _restore_loops(run: RunState, checkpoint: dict[str, Any]) -> None:
+    p = run.progress
     fit_loop = (checkpoint.get("loops") or {}).get("fit_loop")
     fit_loop = fit_loop if isinstance(fit_loop, dict) else {}
     loop = (fit_loop.get("state_dict") or {}).get("exact_resume")
@@ -274,11 +282,11 @@ def _restore_loops(trainer: Any, checkpoint: dict[str, Any]) -> None:
     p.global_step = int(loop["global_step"])
     p.batches_that_stepped = int(loop["batches_that_stepped"])
     p.total_batch_idx = int(loop["total_batch_idx"])
-    trainer._pending_rng = loop.get("rng_states")
+    run.pending_rng = loop.get("rng_states")
     p.epoch_rng = loop.get("epoch_rng_state")
     grads = loop.get("accumulated_grads")
     if grads is not None:
-        for param, grad in zip(trainer.lightning_module.parameters(), grads):
+        for param, grad in zip(run.lightning_module.parameters(), grads):
             param.grad = None if grad is None else grad.to(param.device)
 
 
@@ -308,7 +316,7 @@ def _newest(paths: list[str]) -> str | None:
     return max(paths, key=os.path.getmtime) if paths else None
 
 
-def resolve_ckpt_path(trainer: Any, ckpt_path: Any, fn: str) -> str | None:
+def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
     """``None``, a path, ``"last"``, ``"best"`` (or ``"hpc"`` / ``"auto"``) -> a file path or None."""
     if ckpt_path is None:
         return None
@@ -360,7 +368,7 @@ def resolve_ckpt_path(trainer: Any, ckpt_path: Any, fn: str) -> str | None:
     return ckpt_path
 
 
-def _last_files(trainer: Any) -> list[str]:
+def _last_files(trainer: Trainer) -> list[str]:
     """``last.ckpt`` / ``last-v1.ckpt``... in each ModelCheckpoint's folder (as Lightning looks)."""
     found: list[str] = []
     for cb in trainer.checkpoint_callbacks:
@@ -378,7 +386,7 @@ def _last_files(trainer: Any) -> list[str]:
     return found
 
 
-def _find_any(trainer: Any) -> str | None:
+def _find_any(trainer: Trainer) -> str | None:
     """``resume="auto"``: the newest checkpoint anywhere under ``default_root_dir``."""
     candidates: list[str] = []
     for cb in trainer.checkpoint_callbacks:
@@ -390,3 +398,25 @@ def _find_any(trainer: Any) -> str | None:
     root = trainer.default_root_dir
     candidates += glob.glob(os.path.join(root, "**", "*.ckpt"), recursive=True)
     return _newest(candidates)
+
+
+def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
+    """The checkpoint an entry point loads: the one asked for; after fit, evaluation without a
+    model loads fit's best (with Lightning's warning); fit resumes a preemption checkpoint left
+    in ``default_root_dir``, or (``resume="auto"``) the newest checkpoint."""
+    fn = run.state.fn
+    if ckpt_path is None and fn != TrainerFn.FITTING and run.args.model_connected_only:
+        ckpt_path = "best"
+        rank_zero_warn(
+            f"`.{fn}(ckpt_path=None)` was called without a model. The best model of the previous"
+            f" `fit` call will be used. You can pass `.{fn}(ckpt_path='best')` to use the best"
+            f" model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
+            " this warning will be silenced."
+        )
+    if ckpt_path is None and fn == TrainerFn.FITTING:
+        hpc = newest_hpc_checkpoint(run.trainer.default_root_dir)  # left by a preempted run
+        if hpc is not None:
+            return hpc
+        if run.trainer.resume == "auto":
+            ckpt_path = "auto"
+    return resolve_ckpt_path(run.trainer, ckpt_path, str(fn))

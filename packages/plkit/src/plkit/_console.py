@@ -13,8 +13,8 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -22,6 +22,10 @@ from plcore import LightningModule
 from plcore.hooks import is_overridden
 from plcore.utilities.rank_zero import rank_zero_only, rank_zero_warn
 from plcore.utilities.warnings import PossibleUserWarning
+
+if TYPE_CHECKING:
+    from plkit._runstate import RunState
+    from plkit.trainer import Trainer
 
 __all__ = [
     "construction_messages",
@@ -73,7 +77,7 @@ def _limit_message(name: str, value: Any) -> str | None:
 
 
 def construction_messages(
-    trainer: Any,
+    trainer: Trainer,
     *,
     callbacks: Iterable[Any],
     enable_model_summary: bool | None,
@@ -125,7 +129,7 @@ def construction_messages(
             info(message)
 
 
-def _device_lines(trainer: Any) -> None:
+def _device_lines(trainer: Trainer) -> None:
     cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
     kind = type(trainer.strategy.accelerator).__name__
     gpu_used = kind in ("CUDAAccelerator", "MPSAccelerator")
@@ -145,7 +149,7 @@ def _device_lines(trainer: Any) -> None:
 _TF32_NOTED: set[int] = set()  # devices whose Tensor Cores note was given (once per process)
 
 
-def cuda_device_notes(trainer: Any) -> None:
+def cuda_device_notes(trainer: Trainer) -> None:
     """Once per CUDA device and process: a note that float32 matmuls leave Tensor Cores unused."""
     if type(trainer.strategy.accelerator).__name__ != "CUDAAccelerator":
         return
@@ -166,7 +170,7 @@ def cuda_device_notes(trainer: Any) -> None:
         )
 
 
-def cuda_rank_line(trainer: Any) -> None:
+def cuda_rank_line(trainer: Trainer) -> None:
     """``LOCAL_RANK: 0 - CUDA_VISIBLE_DEVICES: [0]``, on every process of a CUDA run."""
     if type(trainer.strategy.accelerator).__name__ != "CUDAAccelerator":
         return
@@ -175,19 +179,19 @@ def cuda_rank_line(trainer: Any) -> None:
     log.info(f"LOCAL_RANK: {trainer.local_rank} - CUDA_VISIBLE_DEVICES: [{devices}]")
 
 
-def fit_stopped(trainer: Any) -> None:
+def fit_stopped(run: RunState) -> None:
     """Say which limit ended ``fit`` (``max_steps`` is checked before ``max_epochs``)."""
-    plan = trainer._plan
-    if plan.max_steps != -1 and trainer.global_step >= plan.max_steps:
+    plan, progress = run.plan, run.progress
+    if plan.max_steps != -1 and progress.global_step >= plan.max_steps:
         info(f"`Trainer.fit` stopped: `max_steps={plan.max_steps!r}` reached.")
-    elif plan.max_epochs != -1 and trainer.current_epoch >= plan.max_epochs:
+    elif plan.max_epochs not in (-1, None) and progress.epoch >= plan.max_epochs:
         info(f"`Trainer.fit` stopped: `max_epochs={plan.max_epochs!r}` reached.")
 
 
-def warn_log_interval(trainer: Any) -> None:
+def warn_log_interval(trainer: Trainer) -> None:
     """A logging interval longer than the epoch: the epoch's steps are never logged."""
-    batches, every = trainer.num_training_batches, trainer._plan.log_every_n_steps
-    if trainer.loggers and batches < every and not trainer._plan.fast_dev_run:
+    batches, every = trainer.num_training_batches, trainer.log_every_n_steps
+    if trainer.loggers and batches < every and not trainer.fast_dev_run:
         rank_zero_warn(
             f"The number of training batches ({_count(batches)}) is smaller than the logging"
             f" interval Trainer(log_every_n_steps={every}). Set a lower value for"
@@ -255,7 +259,7 @@ def _is_shuffled(loader: torch.utils.data.DataLoader) -> bool:
     return isinstance(sampler, torch.utils.data.RandomSampler)
 
 
-def check_loaders(trainer: Any, loaders: Any, name: str) -> None:
+def check_loaders(trainer: Trainer, loaders: Any, name: str) -> None:
     """Lightning's warnings about the ``DataLoader``s of one stage, each loader in turn: an
     evaluation loader that shuffles, and too few worker processes.
 
@@ -277,7 +281,7 @@ def check_loaders(trainer: Any, loaders: Any, name: str) -> None:
         warn_few_workers(trainer, loader, name)
 
 
-def warn_few_workers(trainer: Any, loader: torch.utils.data.DataLoader, name: str) -> None:
+def warn_few_workers(trainer: Trainer, loader: torch.utils.data.DataLoader, name: str) -> None:
     """A ``DataLoader`` with fewer than two workers on a machine with cores to spare."""
     upper = max(1, _cpus() // max(trainer.num_devices, 1) - 1)
     context = loader.multiprocessing_context
@@ -309,7 +313,7 @@ def _cell(value: Any) -> str:
     return f"{value}"
 
 
-def print_results(results: list[Mapping[str, Any]], stage: str) -> None:
+def print_results(results: Sequence[Mapping[str, Any]], stage: str) -> None:
     """The table ``validate`` / ``test`` print to stdout: one row per metric, one column per loader.
 
     Columns are as wide as the longest metric name or header, at least 25 characters and at most

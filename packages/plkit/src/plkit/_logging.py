@@ -12,11 +12,15 @@ evaluation runs, without an ``epoch`` key). Every write is followed by the logge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from plcore.metrics import MetricStore, MetricViews, to_float_dict
+from plkit._progress import FitProgress
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = ["MetricsHub"]
 
@@ -26,8 +30,9 @@ _EPOCH_END_HOOKS = frozenset({"on_train_epoch_end", "on_validation_epoch_end", "
 class MetricsHub:
     """The metric views of one Trainer and the stores its loops log into."""
 
-    def __init__(self, trainer: Any) -> None:
+    def __init__(self, trainer: Trainer, progress: FitProgress) -> None:
         self.trainer = trainer
+        self.progress = progress  # the Trainer's progress (every run carries the same object)
         self.train = MetricStore()
         self.eval = MetricStore()
         self.callback_metrics: dict[str, torch.Tensor] = {}
@@ -64,7 +69,7 @@ class MetricsHub:
         """``self.log`` in on_train_start counts towards the first epoch."""
         self.begin_run()
         self.train.reset()
-        progress = self.trainer._progress
+        progress = self.progress
         self.train.step_clock = lambda: progress.total_batch_idx  # finished training batches
         self.trainer.lightning_module._log_ctx.store = self.train
 
@@ -100,7 +105,7 @@ class MetricsHub:
         self._flush_train_steps()
         metrics = self.train.step_log_values()
         if metrics:
-            self.log(metrics, self.trainer._progress.batches_that_stepped - 1)
+            self.log(metrics, self.progress.batches_that_stepped - 1)
 
     def train_epoch_end(self, log: bool = True) -> None:
         """Merge the epoch aggregates; write them (and start a new epoch) when ``log``."""
@@ -110,7 +115,7 @@ class MetricsHub:
         if not log:
             return
         if views.log:
-            self.log(views.log, max(self.trainer._progress.batches_that_stepped - 1, 0))
+            self.log(views.log, max(self.progress.batches_that_stepped - 1, 0))
         self.save_loggers()
         self.train.reset()
 
@@ -160,7 +165,7 @@ class MetricsHub:
             self._order_by_dataloader(new_step_keys, new_epoch_keys, views.sources, num_loaders)
         self._count_eval_steps(stage)
         if views.log:
-            step = self.trainer._progress.batches_that_stepped
+            step = self.progress.batches_that_stepped
             step = step - 1 if self.trainer.state.fn == "fit" and step else step
             self.log(_grouped_by_dataloader(views.log, views.sources, num_loaders), step)
         self.save_loggers()

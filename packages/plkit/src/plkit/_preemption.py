@@ -22,7 +22,11 @@ import shutil
 import signal
 import subprocess
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from plkit._runstate import RunState
+    from plkit.trainer import Trainer
 
 __all__ = ["Preemption", "hpc_checkpoint_path", "newest_hpc_checkpoint"]
 
@@ -56,7 +60,7 @@ class Preemption:
 
     @staticmethod
     def _signals() -> list[int]:
-        signals = [signal.SIGTERM]
+        signals: list[int] = [signal.SIGTERM]
         if "SLURM_JOB_ID" in os.environ and hasattr(signal, "SIGUSR1"):
             signals.append(signal.SIGUSR1)
         return signals
@@ -76,26 +80,28 @@ class Preemption:
         self.received = signum  # the loop acts on it between steps
 
     # --- in the loop --------------------------------------------------------------------------
-    def should_stop(self, trainer: Any) -> bool:
+    def should_stop(self, run: RunState) -> bool:
         """Whether to stop after this batch (called only once a signal arrived)."""
-        if trainer.world_size == 1:
+        strategy = run.strategy
+        if strategy.world_size == 1:
             return True
         store = _default_store()
         if store is None:
             return True
-        done = trainer._progress.batches_that_stepped
+        done = run.progress.batches_that_stepped
         if not self._posted:
-            store.set(_KEY.format(trainer.global_rank), str(done))
+            store.set(_KEY.format(strategy.global_rank), str(done))
             self._posted = True
-        keys = [_KEY.format(rank) for rank in range(trainer.world_size)]
+        keys = [_KEY.format(rank) for rank in range(strategy.world_size)]
         if self._target is None:
             if not store.check(keys):
                 return False  # not every rank has the signal yet: keep training
             self._target = max(int(store.get(key)) for key in keys) + 1
         return done >= self._target
 
-    def stop(self, trainer: Any) -> None:
+    def stop(self, run: RunState) -> None:
         """Write the preemption checkpoint (every rank calls; rank 0 writes)."""
+        trainer = run.trainer
         path = trainer.strategy.broadcast(hpc_checkpoint_path(trainer.default_root_dir), src=0)
         trainer.save_checkpoint(path)
         if trainer.is_global_zero:
@@ -115,7 +121,7 @@ def _default_store() -> Any:
         return None
 
 
-def _requeue_on_slurm(trainer: Any) -> None:
+def _requeue_on_slurm(trainer: Trainer) -> None:
     """SLURM's SIGUSR1 means "time is nearly up": requeue the job (rank 0), as Lightning does."""
     job_id = os.environ.get("SLURM_JOB_ID")
     auto = os.environ.get("PLKIT_SLURM_AUTO_REQUEUE", "1") != "0"

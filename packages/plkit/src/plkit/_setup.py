@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -17,6 +17,9 @@ from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import CheckpointIO
 from plcore.hooks import HOOKS, REMOVED_HOOKS, is_overridden
 from plcore.utilities.exceptions import MisconfigurationException
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = [
     "apply_determinism",
@@ -371,7 +374,7 @@ def _from_compiled(model: Any) -> Any:
     return inner
 
 
-def check_model(trainer: Any, fn: Any, model: Any, datamodule: Any) -> LightningModule:
+def check_model(trainer: Trainer, fn: Any, model: Any, datamodule: Any) -> LightningModule:
     """The model a run uses, validated for the entry point."""
     name = str(fn)
     if model is None:

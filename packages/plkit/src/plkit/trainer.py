@@ -26,21 +26,25 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
-from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.rank_zero import rank_zero_only
-from plkit import _checkpointing, _console, _run, _setup
+from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
+from plkit._optimizers import LRSchedulerConfig
 from plkit._preemption import Preemption
-from plkit._progress import EvalProgress, FitProgress
+from plkit._progress import FitProgress
+from plkit._runstate import EntryArgs, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
+
+if TYPE_CHECKING:
+    from plkit.callbacks import EarlyStopping, ModelCheckpoint
 
 __all__ = ["Trainer"]
 
@@ -213,43 +217,15 @@ class Trainer:
             },
         )
         self._resume = resume
-        self.state = TrainerState()
-        self.should_stop = False
-        self._progress = FitProgress()
-        self._eval_progress = EvalProgress()
-        self._model: LightningModule | None = None
-        self._forward_module: Any = None
-        self.datamodule: LightningDataModule | None = None
-        self._data_dm: LightningDataModule | None = None  # the one given to the current call
-        self._model_connected_only = False  # the current call reuses the previous call's model
-        self.optimizers: list[torch.optim.Optimizer] = []
-        self._lightning_optimizers: list[LightningOptimizer] = []
-        self.lr_scheduler_configs: list[Any] = []
-        self._metrics = MetricsHub(self)
-        self._calls: Any = None
-        self._train_source: Any = None
-        self._train_loader: Any = None
-        self._first_train_iter: tuple[Any, Any, Any] | None = None  # (loader, rng, iterator)
-        self._val_loaders: list[Any] = []
-        self._val_loaded_epoch: float | None = None  # the epoch fit's val loaders were requested
-        self._train_loaded_epoch: float | None = None
-        self.num_training_batches: int | float = math.inf
-        self._fit_val_batches: list[int | float] = []  # fit's validation (and sanity check)
-        self._validate_batches: list[int | float] = []  # trainer.validate's
-        self.num_test_batches: list[int | float] = []
-        self.num_predict_batches: list[int | float] = []
-        self.val_check_batch: int | float | None = None
-        self._stop_refused = False  # "signaled to stop but ... not met" said once per Trainer
-        self._validation_enabled = False
-        self._deadline: float | None = None
-        self._pending_rng: Any = None
-        self._rng_at_eval_start: Any = None
-        self._batch_transfer: Any = None
-        self._fit_data: dict[str, Any] = {}
-        self.ckpt_path: str | None = None
-        self._preemption = Preemption()
-        self._preempted = False
-        self._step: Any = None  # the training loop's per-batch optimization, while it runs
+        progress = FitProgress()
+        #: The current (or last) run; entry points replace it (see plkit._runstate).
+        self._runstate = RunState(
+            plan=self._plan,
+            strategy=self.strategy,
+            trainer=self,
+            metrics=MetricsHub(self, progress),
+            progress=progress,
+        )
 
     # ======================================================================================
     # entry points
@@ -334,12 +310,13 @@ class Trainer:
         self,
         fn: TrainerFn,
         model: LightningModule | None,
-        datamodule: Any,
+        datamodule: LightningDataModule | None,
         ckpt_path: Any,
         **data: Any,
     ) -> Any:
+        previous = self._runstate
         # No model given, the previous call's reused: evaluation then loads its best checkpoint.
-        self._model_connected_only = model is None and self._model is not None
+        connected_only = model is None and previous.module is not None
         model = _setup.check_model(self, fn, model, datamodule)
         if fn == TrainerFn.FITTING:
             self._plan = _setup.resolve_fit_limits(self._plan, self._callbacks)
@@ -348,135 +325,73 @@ class Trainer:
                 "`Trainer(barebones=True)` started running. The progress bar is disabled so you"
                 " might want to manually print the progress in your model."
             )
-        self.state = TrainerState(status=TrainerStatus.RUNNING, fn=fn, stage=_STAGE_OF[fn])
-        self.should_stop = False
-        self._model = model
+        args = EntryArgs(fn=fn, datamodule=datamodule, model_connected_only=connected_only, **data)
         # As in Lightning, ``trainer.datamodule`` stays from an earlier call when none is given
         # (its prepare_data / setup / teardown still run); loaders and batch-transfer hooks come
-        # only from the datamodule given to this call.
-        self._data_dm = datamodule
+        # only from the datamodule given to this call (``args.datamodule``).
+        run = self._runstate = previous.next(self._plan, args, model)
+        run.state = TrainerState(status=TrainerStatus.RUNNING, fn=fn, stage=_STAGE_OF[fn])
         if datamodule is not None:
-            self.datamodule = datamodule
             datamodule.trainer = self
-        self._fit_data = data
         model.trainer = self
-        _run.reset_loaders(self)
         # Before the launcher starts other ranks, so that its SIGTERM forwarding chains to ours.
-        self._preemption.install()
+        run.preemption.install()
         try:
-            return self._launch(fn, ckpt_path, data)
+            return self._launch(ckpt_path)
         finally:
-            self._preemption.uninstall()
+            run.preemption.uninstall()
 
-    def _launch(self, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
+    def _launch(self, ckpt_path: Any) -> Any:
         launcher = self.strategy.launcher
         if launcher is None:
-            return self._run_in_process(fn, ckpt_path, data)
+            return self._run_in_process(ckpt_path)
         if not getattr(launcher, "start_method", None):  # re-runs the script: we are rank 0
-            return launcher.launch(self._run_in_process, fn, ckpt_path, data)
+            return launcher.launch(self._run_in_process, ckpt_path)
         # spawn / fork: the ranks run on copies; bring rank 0's results back into this process
-        outcome = launcher.launch(_run_spawned, self, fn, ckpt_path, data)
-        return _run.adopt_spawned_outcome(self, outcome)
+        outcome = launcher.launch(_run_spawned, self, ckpt_path)
+        return _spawn.adopt_spawned_outcome(self._runstate, outcome)
 
-    def _run_in_process(self, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
+    def _run_in_process(self, ckpt_path: Any) -> Any:
+        run = self._runstate
         try:
             self.strategy.setup_environment()
             rank_zero_only.rank = self.global_rank
             _console.cuda_device_notes(self)
-            result = _run.run_stage(self, fn, ckpt_path, data)
+            result = _entry.run_stage(run, ckpt_path)
         except KeyboardInterrupt as err:
             # As Lightning: say so, ignore further Ctrl+C while shutting down, exit with status 1.
             _console.info("\nDetected KeyboardInterrupt, attempting graceful shutdown ...")
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
-            _run.interrupt(self, err)
+            _entry.interrupt(run, err)
             sys.exit(1)
         except BaseException as err:
             _setup.explain_torch_error(err)
-            _run.interrupt(self, err)
-            self.state.stage = None  # after the teardown, as in Lightning
+            _entry.interrupt(run, err)
+            run.state.stage = None  # after the teardown, as in Lightning
             raise
-        self.state.stage = None
-        if self._preempted:
-            self.state.status = TrainerStatus.INTERRUPTED
-            raise SystemExit(128 + int(self._preemption.received or 15))
-        self.state.status = TrainerStatus.FINISHED
+        run.state.stage = None
+        if run.preempted:
+            run.state.status = TrainerStatus.INTERRUPTED
+            raise SystemExit(128 + int(run.preemption.received or 15))
+        run.state.status = TrainerStatus.FINISHED
         return result
 
-    # --- pieces the loops call --------------------------------------------------------------
-    def _training_done(self) -> bool:
-        plan, p = self._plan, self._progress
-        if plan.max_steps != -1 and p.global_step >= plan.max_steps:
-            return True
-        return plan.max_epochs != -1 and p.epoch >= plan.max_epochs
+    # --- what a LightningModule calls (plcore.interfaces) -----------------------------------
+    @property
+    def lightning_optimizers(self) -> list[LightningOptimizer]:
+        """The optimizers as the module sees them (``self.optimizers()``): each ``step`` runs
+        the precision, the hooks, clipping and the step count."""
+        return self._runstate.optim.lightning_optimizers
 
-    def _can_stop_early(self) -> bool:
-        """Whether a stop request may end fit now (asked only once ``should_stop`` is set)."""
-        p, plan = self._progress, self._plan
-        # epochs completed (not the current one) must reach min_epochs, as in Lightning
-        can = p.epoch >= (plan.min_epochs or 0) and p.global_step >= (plan.min_steps or 0)
-        if not can and not self._stop_refused:
-            self._stop_refused = True
-            _console.info(
-                f"Trainer was signaled to stop but the required `min_epochs={plan.min_epochs!r}`"
-                f" or `min_steps={plan.min_steps!r}` has not been met. Training will continue..."
+    def manual_backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+        """What ``LightningModule.manual_backward`` runs: hooks around the strategy's backward."""
+        optimization = self._runstate.optimization
+        if optimization is None:
+            raise RuntimeError(
+                "manual_backward runs inside trainer.fit (in training_step); call it there."
             )
-        return can
-
-    def _val_due_this_epoch(self) -> bool:
-        every = self._plan.check_val_every_n_epoch
-        return every is None or (self.current_epoch + 1) % every == 0
-
-    def _train_loader_for_epoch(self) -> Any:
-        return _run.train_loader_for_epoch(self)
-
-    def _setup_fit_val_data(self) -> None:
-        _run.setup_fit_val_data(self)
-
-    def _train_iterator(self, loader: Any, start: int) -> Any:
-        return _run.train_iterator(self, loader, start)
-
-    def _optimizer_step(
-        self, optimizer: torch.optim.Optimizer, closure: Any = None, **kwargs: Any
-    ) -> Any:
-        """What ``LightningOptimizer.step`` runs: precision, hooks, clipping, step count."""
-        closure = closure or _no_closure
-        if self.lightning_module.automatic_optimization:  # from a user's optimizer_step override
-            return self.strategy.optimizer_step(
-                optimizer, closure, lambda: self._step.after_closure(optimizer)
-            )
-        after = lambda: self._calls.both("on_before_optimizer_step", optimizer)  # noqa: E731
-        result = self.strategy.optimizer_step(optimizer, closure, after)
-        self._progress.global_step += 1
-        return result
-
-    def _manual_backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
-        calls = self._calls
-        calls.both("on_before_backward", loss)
-        if "backward" in calls.overridden:
-            self.strategy.backward(
-                loss, lambda t, *a: calls.module("backward", t, *a, **kwargs), *args
-            )
-        else:
-            self.strategy.backward(loss, lambda t, *a: t.backward(*a, **kwargs), *args)
-        calls.both("on_after_backward")
-
-    def _step_plateau_scheduler(self, config: Any) -> None:
-        value = self.callback_metrics.get(config.monitor)
-        if value is None:
-            if config.strict:
-                raise MisconfigurationException(
-                    f"ReduceLROnPlateau conditioned on metric {config.monitor!r} which is not "
-                    f"available. Available metrics are: {sorted(self.callback_metrics)}. Log it "
-                    "with self.log, or set 'strict': False in the scheduler config."
-                )
-            import warnings
-
-            warnings.warn(
-                f"ReduceLROnPlateau: metric {config.monitor!r} not found; skipping.", stacklevel=2
-            )
-            return
-        self._calls.module("lr_scheduler_step", config.scheduler, value)
+        optimization.manual_backward(loss, *args, **kwargs)
 
     # ======================================================================================
     # checkpoints
@@ -485,11 +400,11 @@ class Trainer:
         self, filepath: str | os.PathLike, weights_only: bool = False, storage_options: Any = None
     ) -> None:
         """Write a checkpoint of the current state (rank 0 writes, every rank must call)."""
-        if self._model is None:
+        if self._runstate.module is None:
             raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
         if storage_options is not None:
             raise TypeError("storage_options is not supported by the default checkpoint writer.")
-        checkpoint = _checkpointing.dump_checkpoint(self, weights_only)
+        checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
         self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
         self.strategy.barrier("save_checkpoint")
 
@@ -497,46 +412,155 @@ class Trainer:
     # state a user reads (Lightning 2.x names)
     # ======================================================================================
     @property
+    def state(self) -> TrainerState:
+        """``fn`` (the entry point), ``stage`` (the loop) and ``status`` of the current run."""
+        return self._runstate.state
+
+    @state.setter
+    def state(self, state: TrainerState) -> None:
+        self._runstate.state = state
+
+    @property
+    def should_stop(self) -> bool:
+        """Set it to stop fit at the next chance (once ``min_epochs`` / ``min_steps`` are met)."""
+        return self._runstate.should_stop
+
+    @should_stop.setter
+    def should_stop(self, value: bool) -> None:
+        self._runstate.should_stop = value
+
+    @property
+    def datamodule(self) -> LightningDataModule | None:
+        """The datamodule of the current call, or the one an earlier call was given."""
+        return self._runstate.datamodule
+
+    @datamodule.setter
+    def datamodule(self, datamodule: LightningDataModule | None) -> None:
+        self._runstate.datamodule = datamodule
+
+    @property
+    def ckpt_path(self) -> str | None:
+        """The checkpoint the current (or last) entry point loaded, if any."""
+        return self._runstate.ckpt_path
+
+    @ckpt_path.setter
+    def ckpt_path(self, path: str | None) -> None:
+        self._runstate.ckpt_path = path
+
+    @property
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """The optimizers ``configure_optimizers`` returned (during and after fit)."""
+        return self._runstate.optim.optimizers
+
+    @optimizers.setter
+    def optimizers(self, optimizers: list[torch.optim.Optimizer]) -> None:
+        self._runstate.optim.optimizers = list(optimizers)
+
+    @property
+    def lr_scheduler_configs(self) -> list[LRSchedulerConfig]:
+        """The learning-rate schedulers with when to step them (interval, frequency, monitor)."""
+        return self._runstate.optim.lr_scheduler_configs
+
+    @lr_scheduler_configs.setter
+    def lr_scheduler_configs(self, configs: list[LRSchedulerConfig]) -> None:
+        self._runstate.optim.lr_scheduler_configs = list(configs)
+
+    @property
+    def num_training_batches(self) -> int | float:
+        """Training batches per epoch after ``limit_train_batches`` (``inf``: no length)."""
+        return self._runstate.loaders.num_training_batches
+
+    @num_training_batches.setter
+    def num_training_batches(self, value: int | float) -> None:
+        self._runstate.loaders.num_training_batches = value
+
+    @property
+    def num_test_batches(self) -> list[int | float]:
+        """Test batches per dataloader."""
+        return self._runstate.loaders.test_batches
+
+    @num_test_batches.setter
+    def num_test_batches(self, value: list[int | float]) -> None:
+        self._runstate.loaders.test_batches = value
+
+    @property
+    def num_predict_batches(self) -> list[int | float]:
+        """Prediction batches per dataloader."""
+        return self._runstate.loaders.predict_batches
+
+    @num_predict_batches.setter
+    def num_predict_batches(self, value: list[int | float]) -> None:
+        self._runstate.loaders.predict_batches = value
+
+    @property
+    def val_check_batch(self) -> int | float | None:
+        """Validate after every this many training batches (``inf``: at the epoch's end)."""
+        return self._runstate.schedule.val_check_batch
+
+    @val_check_batch.setter
+    def val_check_batch(self, value: int | float | None) -> None:
+        self._runstate.schedule.val_check_batch = value
+
+    @property
+    def batches_that_stepped(self) -> int:
+        """Training batches that ended an optimizer step (an accumulation window, or any batch
+        under manual optimization): the step axis the Trainer's own logger writes use."""
+        return self._runstate.progress.batches_that_stepped
+
+    @property
+    def validates_once_per_epoch(self) -> bool:
+        """Whether the flags ask for one validation at each epoch's end
+        (``val_check_interval=1.0``, ``check_val_every_n_epoch=1``): then ModelCheckpoint and
+        EarlyStopping act when the training epoch ends, else right after each validation."""
+        return self._runstate.schedule.once_per_epoch
+
+    @property
+    def resume(self) -> str | None:
+        """The ``resume`` flag (``"auto"``: fit without ``ckpt_path`` resumes the newest
+        checkpoint under ``default_root_dir``)."""
+        return self._resume
+
+    @property
     def lightning_module(self) -> LightningModule:
         """The LightningModule of the current (or last) run."""
-        return self._model  # type: ignore[return-value]
+        return self._runstate.module  # type: ignore[return-value]
 
     @property
     def model(self) -> Any:
         """The module as the strategy wraps it (e.g. DistributedDataParallel)."""
-        return (
-            self._forward_module
-            if isinstance(self._forward_module, torch.nn.Module)
-            else self._model
-        )
+        run = self._runstate
+        return run.wrapped_module if run.wrapped_module is not None else run.module
 
     @property
     def current_epoch(self) -> int:
         """The epoch being trained (after fit: the number of epochs completed)."""
-        return self._progress.epoch
+        return self._runstate.progress.epoch
 
     @property
     def global_step(self) -> int:
         """Optimizer steps taken so far (each optimizer's step counts in manual optimization)."""
-        return self._progress.global_step
+        return self._runstate.progress.global_step
 
     @property
     def callback_metrics(self) -> dict[str, torch.Tensor]:
         """The latest logged values, tensors keyed by name; what callbacks monitor."""
-        self._metrics.flush()
-        return self._metrics.callback_metrics
+        metrics = self._runstate.metrics
+        metrics.flush()
+        return metrics.callback_metrics
 
     @property
     def logged_metrics(self) -> dict[str, torch.Tensor]:
         """The values last sent (or due) to the loggers, tensors keyed by name."""
-        self._metrics.flush()
-        return self._metrics.logged_metrics
+        metrics = self._runstate.metrics
+        metrics.flush()
+        return metrics.logged_metrics
 
     @property
     def progress_bar_metrics(self) -> dict[str, float]:
         """The values shown in the progress bar, as Python floats."""
-        self._metrics.flush()
-        return self._metrics.progress_bar_metrics()
+        metrics = self._runstate.metrics
+        metrics.flush()
+        return metrics.progress_bar_metrics()
 
     @property
     def callbacks(self) -> list[Callback]:
@@ -575,27 +599,29 @@ class Trainer:
         return self._default_root_dir
 
     @property
-    def checkpoint_callbacks(self) -> list[Callback]:
+    def checkpoint_callbacks(self) -> list[ModelCheckpoint]:
         """Every ModelCheckpoint among the callbacks."""
-        return [
+        found = [
             cb
             for cb in self._callbacks
             if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "ModelCheckpoint")
         ]
+        return found  # type: ignore[return-value]
 
     @property
-    def checkpoint_callback(self) -> Callback | None:
+    def checkpoint_callback(self) -> ModelCheckpoint | None:
         """The first ModelCheckpoint, or None."""
         found = self.checkpoint_callbacks
         return found[0] if found else None
 
     @property
-    def early_stopping_callbacks(self) -> list[Callback]:
+    def early_stopping_callbacks(self) -> list[EarlyStopping]:
         """Every EarlyStopping among the callbacks."""
-        return [cb for cb in self._callbacks if _is_a(cb, "EarlyStopping")]
+        found = [cb for cb in self._callbacks if _is_a(cb, "EarlyStopping")]
+        return found  # type: ignore[return-value]
 
     @property
-    def early_stopping_callback(self) -> Callback | None:
+    def early_stopping_callback(self) -> EarlyStopping | None:
         """The first EarlyStopping, or None."""
         found = self.early_stopping_callbacks
         return found[0] if found else None
@@ -609,24 +635,23 @@ class Trainer:
     def num_val_batches(self) -> list[int | float]:
         """Validation batches per dataloader: ``trainer.validate``'s while it runs (or after it),
         else fit's validation (what Lightning reports)."""
+        loaders = self._runstate.loaders
         if self.state.fn == TrainerFn.VALIDATING:
-            return self._validate_batches
-        return self._fit_val_batches
+            return loaders.validate_batches
+        return loaders.fit_val_batches
 
     @num_val_batches.setter
     def num_val_batches(self, value: list[int | float]) -> None:
         if self.state.fn == TrainerFn.VALIDATING:
-            self._validate_batches = value
+            self._runstate.loaders.validate_batches = value
         else:
-            self._fit_val_batches = value
+            self._runstate.loaders.fit_val_batches = value
 
     @property
     def num_sanity_val_batches(self) -> list[int | float]:
         """The sanity check's batches per dataloader: fit's validation capped by
         ``num_sanity_val_steps``."""
-        steps = self._plan.num_sanity_val_steps
-        cap = math.inf if steps == -1 else steps
-        return [min(cap, n) for n in self._fit_val_batches]
+        return _dataloaders.sanity_batches(self._runstate)
 
     @property
     def sanity_checking(self) -> bool:
@@ -664,10 +689,11 @@ class Trainer:
         plan = self._plan
         if plan.max_epochs == -1:
             return math.inf if plan.max_steps == -1 else plan.max_steps
-        if self._train_loader is None and self._model is not None:
+        run = self._runstate
+        if run.loaders.train is None and run.module is not None:
             _console.info("Loading `train_dataloader` to estimate number of stepping batches.")
             if plan.limit_train_batches != 0:  # as Lightning: no batches, no loader requested
-                _run.setup_train_data(self)
+                _dataloaders.setup_train_data(run)
         if self.num_training_batches == math.inf:
             return plan.max_steps
         per_epoch = math.ceil(self.num_training_batches / plan.accumulate_grad_batches)
@@ -762,27 +788,27 @@ class Trainer:
     @property
     def received_sigterm(self) -> bool:
         """Whether a preemption signal (SIGTERM, or SIGUSR1 under SLURM) arrived during fit."""
-        return self._preemption.received is not None
+        return self._runstate.preemption.received is not None
 
     @property
     def is_last_batch(self) -> bool:
         """Whether the current training batch is the epoch's last (for user-side accumulation)."""
-        return self._progress.is_last_batch
+        return self._runstate.progress.is_last_batch
 
     @property
     def enable_validation(self) -> bool:
         """Whether fit runs validation (data, a validation_step and batches to run)."""
-        return self._validation_enabled
+        return self._runstate.schedule.enabled
 
     @property
     def train_dataloader(self) -> Any:
         """The training dataloader of the current fit, as prepared by the Trainer."""
-        return self._train_loader
+        return self._runstate.loaders.train
 
     @property
     def val_dataloaders(self) -> Any:
         """The validation dataloader(s), as prepared by the Trainer."""
-        loaders = self._val_loaders
+        loaders = self._runstate.loaders.val
         return loaders[0] if len(loaders) == 1 else (loaders or None)
 
     def print(self, *args: Any, **kwargs: Any) -> None:
@@ -791,24 +817,21 @@ class Trainer:
             print(*args, **kwargs)
 
 
-def _run_spawned(trainer: Trainer, fn: TrainerFn, ckpt_path: Any, data: dict[str, Any]) -> Any:
+def _run_spawned(trainer: Trainer, ckpt_path: Any) -> Any:
     """Entry point of a spawned rank (module-level so that it pickles)."""
-    trainer._preemption = Preemption()
-    trainer._preemption.install()
+    run = trainer._runstate
+    run.preemption = Preemption()
+    run.preemption.install()
     # torch sends tensors to spawned processes in shared memory: without private copies every
     # rank would update the same parameter storage.
-    for tensor in [*trainer.lightning_module.parameters(), *trainer.lightning_module.buffers()]:
+    for tensor in [*run.lightning_module.parameters(), *run.lightning_module.buffers()]:
         tensor.data = tensor.data.clone()
-    result = trainer._run_in_process(fn, ckpt_path, data)
-    return _run.spawned_outcome(trainer, result)
+    result = trainer._run_in_process(ckpt_path)
+    return _spawn.spawned_outcome(run, result)
 
 
 def _all_if_minus_one(value: int) -> int | float:
     return math.inf if value == -1 else value
-
-
-def _no_closure() -> None:
-    return None
 
 
 def _is_a(obj: Any, class_name: str) -> bool:

@@ -45,6 +45,10 @@ class FakeTrainer(SimpleNamespace):
             f.write(f"step={self.global_step}")
 
     @property
+    def validates_once_per_epoch(self) -> bool:  # as plkit's Trainer answers it
+        return self.check_val_every_n_epoch == 1 and self.val_check_interval == 1.0
+
+    @property
     def saved(self) -> list[str]:
         return [path for kind, path in self.events if kind == "save"]
 

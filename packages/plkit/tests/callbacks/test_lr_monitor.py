@@ -144,9 +144,8 @@ def test_follows_the_trainers_logging_cadence(fake_trainer):
     opt = torch.optim.SGD(_params(), lr=0.1)
     cb, trainer, logger = _names(fake_trainer, [opt], logging_interval="step")
     trainer.log_every_n_steps = 3
-    trainer._progress = SimpleNamespace(batches_that_stepped=0)
     for stepped in range(7):
-        trainer._progress.batches_that_stepped = stepped
+        trainer.batches_that_stepped = stepped
         trainer.global_step = stepped * 2  # e.g. two optimizers: the logging step differs
         cb.on_train_batch_start(trainer, None, None, stepped)
     assert [step for step, _ in logger.records] == [2, 5]

@@ -29,6 +29,7 @@ from placcel.collectives import SingleProcessCollectives, TorchCollectives
 from placcel.environments.cluster_environment import ClusterEnvironment
 from placcel.launchers.launcher import Launcher
 from placcel.precision.precision import Precision
+from placcel.strategies.step import StepFunctions, step_functions_of
 
 __all__ = ["Strategy"]
 
@@ -206,6 +207,12 @@ class Strategy(ABC):
             after_closure: runs after backward, before the update (hooks, clipping).
         """
         return self.precision.optimizer_step(optimizer, closure, after_closure)
+
+    def step_functions(self) -> StepFunctions:
+        """Backward and the optimizer step as a training loop should call them, specialised
+        once: torch's own calls when neither this strategy nor its precision adds anything
+        (see :mod:`placcel.strategies.step`). Ask again after changing the precision."""
+        return step_functions_of(self)
 
     def no_backward_sync(self, module: nn.Module, enabled: bool) -> AbstractContextManager[Any]:
         """A context that skips gradient synchronisation (nothing to skip in one process).

@@ -19,12 +19,15 @@ from __future__ import annotations
 import logging
 import math
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from plcore.callback import Callback
 from plcore.utilities.rank_zero import rank_prefixed_message, rank_zero_warn
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = ["EarlyStopping", "EarlyStoppingReason"]
 
@@ -127,19 +130,17 @@ class EarlyStopping(Callback):
         return self._generate_state_key(monitor=self.monitor, mode=self.mode)
 
     # --- hooks ----------------------------------------------------------------------------------
-    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+    def setup(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
         if self._check_on_train_epoch_end is None:
             # Validation more or less often than once per epoch: check right after it instead.
-            self._check_on_train_epoch_end = (
-                trainer.val_check_interval == 1.0 and trainer.check_val_every_n_epoch == 1
-            )
+            self._check_on_train_epoch_end = bool(trainer.validates_once_per_epoch)
 
-    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: Any) -> None:
         if not self._check_on_train_epoch_end or self._should_skip_check(trainer):
             return
         self._run_early_stopping_check(trainer)
 
-    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_validation_end(self, trainer: Trainer, pl_module: Any) -> None:
         if self._check_on_train_epoch_end or self._should_skip_check(trainer):
             return
         self._run_early_stopping_check(trainer)
@@ -165,7 +166,7 @@ class EarlyStopping(Callback):
 
     # --- the check ------------------------------------------------------------------------------
     @staticmethod
-    def _should_skip_check(trainer: Any) -> bool:
+    def _should_skip_check(trainer: Trainer) -> bool:
         return str(trainer.state.fn) != "fit" or bool(trainer.sanity_checking)
 
     def _validate_condition_metric(self, logs: dict[str, Any]) -> bool:
@@ -183,7 +184,7 @@ class EarlyStopping(Callback):
             rank_zero_warn(message, category=RuntimeWarning)
         return False
 
-    def _run_early_stopping_check(self, trainer: Any) -> None:
+    def _run_early_stopping_check(self, trainer: Trainer) -> None:
         logs = trainer.callback_metrics
         if trainer.fast_dev_run or not self._validate_condition_metric(logs):
             return
@@ -262,7 +263,7 @@ class EarlyStopping(Callback):
         return f"Metric {self.monitor} improved. New best score: {float(current):.3f}"
 
     @staticmethod
-    def _log_info(trainer: Any, message: str, log_rank_zero_only: bool) -> None:
+    def _log_info(trainer: Trainer, message: str, log_rank_zero_only: bool) -> None:
         rank = getattr(trainer, "global_rank", 0) if trainer.world_size > 1 else None
         if rank is None or not log_rank_zero_only or rank == 0:
             log.info(rank_prefixed_message(message, rank))

@@ -15,12 +15,15 @@ and ``<name>-momentum`` / ``<name>-weight_decay`` for the extras.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from plcore.callback import Callback
 from plcore.utilities.rank_zero import rank_zero_warn
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = ["LearningRateMonitor"]
 
@@ -61,14 +64,14 @@ class LearningRateMonitor(Callback):
         self.last_weight_decay_values: dict[str, float | None] = {}
 
     # --- hooks ----------------------------------------------------------------------------------
-    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+    def setup(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
         if stage == "fit" and not trainer.loggers:
             raise ValueError(
                 "Cannot use `LearningRateMonitor` callback with `Trainer` that has no logger."
                 " Pass `logger=True` (or a logger) to the Trainer, or remove the callback."
             )
 
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_start(self, trainer: Trainer, pl_module: Any) -> None:
         if not trainer.loggers:
             raise ValueError(
                 "Cannot use `LearningRateMonitor` callback with `Trainer` that has no logger."
@@ -85,14 +88,14 @@ class LearningRateMonitor(Callback):
         self.last_weight_decay_values = {f"{name}-weight_decay": None for name in names}
 
     def on_train_batch_start(
-        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int
+        self, trainer: Trainer, pl_module: Any, batch: Any, batch_idx: int
     ) -> None:
         if self.logging_interval == "epoch" or not _logs_this_step(trainer):
             return
         stats = self._extract_stats(trainer, "step" if self.logging_interval is None else "any")
         self._log(trainer, stats)
 
-    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: Any) -> None:
         if self.logging_interval == "step":
             return
         stats = self._extract_stats(trainer, "epoch" if self.logging_interval is None else "any")
@@ -100,14 +103,14 @@ class LearningRateMonitor(Callback):
 
     # --- values ---------------------------------------------------------------------------------
     @staticmethod
-    def _log(trainer: Any, stats: dict[str, float]) -> None:
+    def _log(trainer: Trainer, stats: dict[str, float]) -> None:
         if not stats:
             return
         step = _logging_step(trainer)
         for logger in trainer.loggers:
             logger.log_metrics(stats, step=step)
 
-    def _extract_stats(self, trainer: Any, interval: str) -> dict[str, float]:
+    def _extract_stats(self, trainer: Trainer, interval: str) -> dict[str, float]:
         """The values due at ``interval`` ("step", "epoch" or "any"), keyed by metric name."""
         stats: dict[str, float] = {}
         sched_names, seen, seen_types = self._find_names_from_schedulers(
@@ -158,7 +161,7 @@ class LearningRateMonitor(Callback):
                     self.lrs[name] = []
 
     # --- names ----------------------------------------------------------------------------------
-    def _all_names(self, trainer: Any) -> list[list[str]]:
+    def _all_names(self, trainer: Trainer) -> list[list[str]]:
         sched_names, seen, seen_types = self._find_names_from_schedulers(
             trainer.lr_scheduler_configs
         )
@@ -223,7 +226,7 @@ class LearningRateMonitor(Callback):
         return [_group_name(name, groups, index) for index in range(len(groups))]
 
     @staticmethod
-    def _some_lack_momentum(trainer: Any) -> bool:
+    def _some_lack_momentum(trainer: Trainer) -> bool:
         optimizers = [getattr(o, "optimizer", o) for o in trainer.optimizers]
         optimizers += [c.scheduler.optimizer for c in trainer.lr_scheduler_configs]
         return any("momentum" not in o.defaults and "betas" not in o.defaults for o in optimizers)
@@ -241,14 +244,13 @@ def _duplicate_group_names(groups: list[dict[str, Any]]) -> set[str]:
     return {name for name in names if names.count(name) > 1}
 
 
-def _logging_step(trainer: Any) -> int:
+def _logging_step(trainer: Trainer) -> int:
     """The step the Trainer writes its own metrics at (optimizer steps of the epoch loop)."""
-    progress = getattr(trainer, "_progress", None)
-    stepped = getattr(progress, "batches_that_stepped", None)
+    stepped = getattr(trainer, "batches_that_stepped", None)
     return int(stepped) if isinstance(stepped, int) else int(trainer.global_step)
 
 
-def _logs_this_step(trainer: Any) -> bool:
+def _logs_this_step(trainer: Trainer) -> bool:
     """The Trainer's own cadence: every ``log_every_n_steps`` steps, and on the stopping step."""
     every = getattr(trainer, "log_every_n_steps", 50)
     if trainer.should_stop:

@@ -26,12 +26,15 @@ import shutil
 import time
 import warnings
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from plcore.callback import Callback
 from plcore.utilities.exceptions import MisconfigurationException
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = ["ModelCheckpoint"]
 
@@ -213,7 +216,7 @@ class ModelCheckpoint(Callback):
         )
 
     # --- hooks ----------------------------------------------------------------------------------
-    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+    def setup(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
         # Every rank resolves a folder (logger versions may differ); rank 0's wins.
         self.dirpath = trainer.strategy.broadcast(self._default_dirpath(trainer))
         if stage == "fit" and not trainer.fast_dev_run and (self.save_top_k != 0 or self.save_last):
@@ -226,11 +229,11 @@ class ModelCheckpoint(Callback):
         if trainer.is_global_zero and stage == "fit":
             self._warn_if_dir_not_empty(self.dirpath)
 
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_start(self, trainer: Trainer, pl_module: Any) -> None:
         self._last_time_checked = time.monotonic()
 
     def on_train_batch_end(
-        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+        self, trainer: Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         if self._every_n_train_steps < 1 and self._train_time_interval is None:
             return  # saves only at epoch ends or after validation: nothing to do per batch
@@ -247,19 +250,19 @@ class ModelCheckpoint(Callback):
         self._save_topk_checkpoint(trainer, candidates)
         self._guarded(self._save_last_checkpoint, trainer, candidates)
 
-    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_end(self, trainer: Trainer, pl_module: Any) -> None:
         # save_last=True and no save point came (e.g. max_steps before the first trigger):
         # last.ckpt is still written, as in Lightning.
         if self.save_last and not self._last_checkpoint_saved:
             self._guarded(self._save_last_checkpoint, trainer, self._monitor_candidates(trainer))
 
-    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: Any) -> None:
         if self._should_skip_saving_checkpoint(trainer):
             return
         if self._should_save_on_train_epoch_end(trainer):
             self._save_epoch_checkpoints(trainer)
 
-    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_validation_end(self, trainer: Trainer, pl_module: Any) -> None:
         if trainer.sanity_checking:
             return
         self._validation_has_run = True
@@ -303,7 +306,7 @@ class ModelCheckpoint(Callback):
         self.best_model_path = state_dict["best_model_path"]
 
     # --- when to save ---------------------------------------------------------------------------
-    def _should_skip_saving_checkpoint(self, trainer: Any) -> bool:
+    def _should_skip_saving_checkpoint(self, trainer: Trainer) -> bool:
         return bool(
             trainer.fast_dev_run
             or str(trainer.state.fn) != "fit"
@@ -311,21 +314,20 @@ class ModelCheckpoint(Callback):
             or self._last_global_step_saved == trainer.global_step
         )
 
-    def _should_save_on_train_epoch_end(self, trainer: Any) -> bool:
+    def _should_save_on_train_epoch_end(self, trainer: Trainer) -> bool:
         if self._save_on_train_epoch_end is not None:
             return self._save_on_train_epoch_end
-        # Validation every k > 1 epochs: save after validation, when the metrics exist.
-        if trainer.check_val_every_n_epoch != 1:
-            return False
+        # Validation every epoch but no validation batches: save when the epoch ends.
         num_val_batches = trainer.num_val_batches
         if isinstance(num_val_batches, (list, tuple)):
             num_val_batches = sum(num_val_batches)
-        if num_val_batches == 0:
+        if trainer.check_val_every_n_epoch == 1 and num_val_batches == 0:
             return True
-        # Several validations per epoch: save after each of them instead.
-        return trainer.val_check_interval == 1.0
+        # Validation every k > 1 epochs or several times per epoch: save after each validation,
+        # when the metrics exist; once per epoch: when the training epoch ends.
+        return bool(trainer.validates_once_per_epoch)
 
-    def _time_interval_not_due(self, trainer: Any) -> bool:
+    def _time_interval_not_due(self, trainer: Trainer) -> bool:
         if self._train_time_interval is None:
             return True
         previous = self._last_time_checked
@@ -334,14 +336,14 @@ class ModelCheckpoint(Callback):
         # Clocks differ between ranks; all follow rank 0 so that all save together.
         return bool(trainer.strategy.broadcast(not_due))
 
-    def _save_epoch_checkpoints(self, trainer: Any) -> None:
+    def _save_epoch_checkpoints(self, trainer: Trainer) -> None:
         candidates = self._monitor_candidates(trainer)
         n = self._every_n_epochs
         if n >= 1 and (trainer.current_epoch + 1) % n == 0:
             self._save_topk_checkpoint(trainer, candidates)
         self._guarded(self._save_last_checkpoint, trainer, candidates)
 
-    def _monitor_candidates(self, trainer: Any) -> dict[str, Any]:
+    def _monitor_candidates(self, trainer: Trainer) -> dict[str, Any]:
         # Copies: the trainer may update its metric tensors in place after this save.
         candidates = {
             key: value.detach().clone() if isinstance(value, torch.Tensor) else value
@@ -358,7 +360,7 @@ class ModelCheckpoint(Callback):
         return candidates
 
     # --- top k ----------------------------------------------------------------------------------
-    def _save_topk_checkpoint(self, trainer: Any, candidates: dict[str, Any]) -> None:
+    def _save_topk_checkpoint(self, trainer: Trainer, candidates: dict[str, Any]) -> None:
         if self.save_top_k == 0:
             return
         if self.monitor is None:
@@ -391,7 +393,7 @@ class ModelCheckpoint(Callback):
             self._warned.add(message)
             warnings.warn(message, RuntimeWarning, stacklevel=2)
 
-    def check_monitor_top_k(self, trainer: Any, current: torch.Tensor | None = None) -> bool:
+    def check_monitor_top_k(self, trainer: Trainer, current: torch.Tensor | None = None) -> bool:
         """Whether ``current`` earns a place in the top k (agreed on by all ranks).
 
         Args:
@@ -423,7 +425,7 @@ class ModelCheckpoint(Callback):
         state["best_k_models"] = dict(self.best_k_models)
         return state
 
-    def _guarded(self, save: Any, trainer: Any, *args: Any) -> None:
+    def _guarded(self, save: Any, trainer: Trainer, *args: Any) -> None:
         """Run one save; if writing fails, the bookkeeping goes back to the files that exist."""
         snapshot = self._snapshot()
         try:
@@ -442,7 +444,7 @@ class ModelCheckpoint(Callback):
             raise
 
     def _update_best_and_save(
-        self, current: torch.Tensor, trainer: Any, candidates: dict[str, Any]
+        self, current: torch.Tensor, trainer: Trainer, candidates: dict[str, Any]
     ) -> None:
         k = len(self.best_k_models) + 1 if self.save_top_k == -1 else self.save_top_k
         del_filepath = None
@@ -479,7 +481,7 @@ class ModelCheckpoint(Callback):
         self.best_model_path = best(scores, key=lambda path: float(scores[path]))
         self.best_model_score = scores[self.best_model_path]
 
-    def _save_none_monitor_checkpoint(self, trainer: Any, candidates: dict[str, Any]) -> None:
+    def _save_none_monitor_checkpoint(self, trainer: Trainer, candidates: dict[str, Any]) -> None:
         filepath = self._get_metric_interpolated_filepath_name(
             candidates, trainer, self.best_model_path
         )
@@ -493,7 +495,7 @@ class ModelCheckpoint(Callback):
         ):
             self._remove_checkpoint(trainer, previous)
 
-    def _save_last_checkpoint(self, trainer: Any, candidates: dict[str, Any]) -> None:
+    def _save_last_checkpoint(self, trainer: Trainer, candidates: dict[str, Any]) -> None:
         if not self.save_last:
             return
         filepath = self.format_checkpoint_name(candidates, self.CHECKPOINT_NAME_LAST)
@@ -513,7 +515,7 @@ class ModelCheckpoint(Callback):
             self._remove_checkpoint(trainer, previous)
 
     # --- files ----------------------------------------------------------------------------------
-    def _save_checkpoint(self, trainer: Any, filepath: str) -> None:
+    def _save_checkpoint(self, trainer: Trainer, filepath: str) -> None:
         trainer.save_checkpoint(filepath, self.save_weights_only)
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
@@ -524,7 +526,7 @@ class ModelCheckpoint(Callback):
                     after_save(self)
 
     @staticmethod
-    def _link_checkpoint(trainer: Any, source: str, target: str) -> None:
+    def _link_checkpoint(trainer: Trainer, source: str, target: str) -> None:
         """``save_last="link"``: make ``target`` a relative symbolic link to ``source``.
 
         Where links cannot be made (Windows without the privilege), ``source`` is copied.
@@ -542,10 +544,10 @@ class ModelCheckpoint(Callback):
         trainer.strategy.barrier("ModelCheckpoint._link_checkpoint")
 
     @staticmethod
-    def _remove_checkpoint(trainer: Any, filepath: str) -> None:
+    def _remove_checkpoint(trainer: Trainer, filepath: str) -> None:
         trainer.strategy.remove_checkpoint(filepath)
 
-    def _should_remove_checkpoint(self, trainer: Any, previous: str, current: str) -> bool:
+    def _should_remove_checkpoint(self, trainer: Trainer, previous: str, current: str) -> bool:
         """Never delete the file just written, the file training resumed from, or foreign files."""
         if previous == current:
             return False
@@ -556,7 +558,7 @@ class ModelCheckpoint(Callback):
         dirpath = os.path.abspath(self.dirpath or ".")
         return previous_abs.startswith(dirpath + os.sep)
 
-    def file_exists(self, filepath: str, trainer: Any) -> bool:
+    def file_exists(self, filepath: str, trainer: Trainer) -> bool:
         """Whether ``filepath`` exists, as rank 0 sees it (so all ranks pick the same name).
 
         Args:
@@ -566,7 +568,7 @@ class ModelCheckpoint(Callback):
         return bool(trainer.strategy.broadcast(os.path.exists(filepath)))
 
     def _get_metric_interpolated_filepath_name(
-        self, candidates: dict[str, Any], trainer: Any, del_filepath: str | None = None
+        self, candidates: dict[str, Any], trainer: Trainer, del_filepath: str | None = None
     ) -> str:
         filepath = self.format_checkpoint_name(candidates)
         if self._enable_version_counter:
@@ -624,7 +626,7 @@ class ModelCheckpoint(Callback):
         filename = filename.format(metrics)
         return self.CHECKPOINT_JOIN_CHAR.join([prefix, filename]) if prefix else filename
 
-    def _default_dirpath(self, trainer: Any) -> str:
+    def _default_dirpath(self, trainer: Trainer) -> str:
         if self.dirpath is not None:
             return self.dirpath
         loggers = list(trainer.loggers)

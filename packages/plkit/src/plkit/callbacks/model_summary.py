@@ -12,10 +12,13 @@ The table itself comes from :func:`plkit.callbacks._summary.summarize`, a pure f
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plcore.callback import Callback
 from plkit.callbacks import _summary
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = ["ModelSummary"]
 
@@ -42,7 +45,7 @@ class ModelSummary(Callback):
         self._max_depth = max_depth
         self._summarize_kwargs = summarize_kwargs
 
-    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_fit_start(self, trainer: Trainer, pl_module: Any) -> None:
         if not self._max_depth:
             return
         columns, total, trainable, size, modes, flops = _summary.summary_data(

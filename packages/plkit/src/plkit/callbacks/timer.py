@@ -19,9 +19,12 @@ import logging
 import re
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plcore.callback import Callback
+
+if TYPE_CHECKING:
+    from plkit.trainer import Trainer
 
 __all__ = ["Timer"]
 
@@ -104,36 +107,36 @@ class Timer(Callback):
         return self._duration - self.time_elapsed(stage)
 
     # --- hooks ----------------------------------------------------------------------------------
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_start(self, trainer: Trainer, pl_module: Any) -> None:
         self._start("train")
 
-    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_end(self, trainer: Trainer, pl_module: Any) -> None:
         self._end("train")
 
-    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_validation_start(self, trainer: Trainer, pl_module: Any) -> None:
         self._start("validate")
 
-    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_validation_end(self, trainer: Trainer, pl_module: Any) -> None:
         self._end("validate")
 
-    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_test_start(self, trainer: Trainer, pl_module: Any) -> None:
         self._start("test")
 
-    def on_test_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_test_end(self, trainer: Trainer, pl_module: Any) -> None:
         self._end("test")
 
-    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+    def on_fit_start(self, trainer: Trainer, pl_module: Any) -> None:
         # Regardless of interval: a run resumed with its time already used up stops at once.
         if self._duration is not None:
             self._check_time_remaining(trainer)
 
     def on_train_batch_end(
-        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+        self, trainer: Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         if self._interval == "step" and self._duration is not None:
             self._check_time_remaining(trainer)
 
-    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: Any) -> None:
         if self._interval == "epoch" and self._duration is not None:
             self._check_time_remaining(trainer)
 
@@ -151,7 +154,7 @@ class Timer(Callback):
     def _end(self, stage: str) -> None:
         self._end_time[stage] = time.monotonic()
 
-    def _check_time_remaining(self, trainer: Any) -> None:
+    def _check_time_remaining(self, trainer: Trainer) -> None:
         assert self._duration is not None
         # Clocks differ between ranks; rank 0 decides for all so they stop at the same step.
         should_stop = bool(trainer.strategy.broadcast(self.time_elapsed() >= self._duration))

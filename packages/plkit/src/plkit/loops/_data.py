@@ -155,22 +155,25 @@ def prepare_loader(
     sampler = loader.sampler
     if sampler_kwargs is None or isinstance(sampler, DistributedSampler):
         if sequential and isinstance(sampler, RandomSampler):
-            return _rebuild(loader, SequentialSampler(loader.dataset))
+            return _rebuild(loader, SequentialSampler(loader.dataset))  # type: ignore[arg-type]
         return loader
     if not isinstance(sampler, (RandomSampler, SequentialSampler)):
         return loader  # a user's own sampler: leave it (documented)
     shuffle = (training or isinstance(sampler, RandomSampler)) and not sequential
     seed = int(os.environ.get("PL_GLOBAL_SEED") or 0)
-    dist = DistributedSampler(loader.dataset, shuffle=shuffle, seed=seed, **sampler_kwargs)
+    dist: DistributedSampler[Any] = DistributedSampler(
+        loader.dataset, shuffle=shuffle, seed=seed, **sampler_kwargs
+    )
     return _rebuild(loader, dist)
 
 
 def set_sampler_epoch(loader: Any, epoch: int) -> None:
     """Tell the loader's sampler (or its batch sampler's) which epoch it is, as Lightning does
     for training loaders and for fit's validation loaders, so a DistributedSampler reshuffles."""
-    for sampler in (
+    samplers: tuple[Any, ...] = (
         getattr(loader, "sampler", None),
         getattr(getattr(loader, "batch_sampler", None), "sampler", None),
-    ):
+    )
+    for sampler in samplers:
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from plcore.utilities.seed import collect_rng_states, set_rng_states
+from plkit import _dataloaders
+from plkit._runstate import RunState
 from plkit._state import RunningStage, TrainerFn
 from plkit.loops._data import set_sampler_epoch
 from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
@@ -30,17 +32,17 @@ _HOOK_STAGE = {
 }
 
 
-def _grad_context(trainer: Any) -> Any:
+def _grad_context(run: RunState) -> Any:
     """``inference_mode`` for validate / test (the flag); fit's validation always uses
     ``no_grad``, as in Lightning, so that its tensors stay usable by autograd afterwards."""
-    if trainer._plan.inference_mode and trainer.state.fn != TrainerFn.FITTING:
+    if run.plan.inference_mode and run.state.fn != TrainerFn.FITTING:
         return torch.inference_mode()
     return torch.no_grad()
 
 
-def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float]) -> None:
-    calls, model = trainer._calls, trainer.lightning_module
-    ctx, transfer = model._log_ctx, trainer._batch_transfer
+def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int | float]) -> None:
+    calls, model = run.hooks, run.lightning_module
+    ctx, transfer = model._log_ctx, run.transfer
     several = len(loaders) > 1
     ctx.num_dataloaders = len(loaders)
     has_start = (
@@ -52,9 +54,10 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
     )
     step_name = f"{name}_step"
     step_fn = step_caller(getattr(model, step_name))  # decided once, not per batch
-    forward_context = trainer.strategy.precision.has_forward_context
-    dirty = trainer._metrics.eval._step_dirty  # non-empty when a batch logged on_step values
-    progress = trainer._eval_progress
+    strategy, metrics = run.strategy, run.metrics
+    forward_context = strategy.precision.has_forward_context
+    dirty = metrics.eval._step_dirty  # non-empty when a batch logged on_step values
+    progress = run.eval_progress
     for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
         ctx.dataloader_idx = dl_idx
         progress.dataloader_idx = dl_idx
@@ -70,7 +73,7 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
                 calls.both(f"on_{name}_batch_start", batch, batch_idx, *extra)
             ctx.fx = step_name
             if forward_context:
-                with trainer.strategy.forward_context():
+                with strategy.forward_context():
                     output = step_fn(batch, batch_idx, *extra)
             else:
                 output = step_fn(batch, batch_idx, *extra)
@@ -78,20 +81,20 @@ def _run_batches(trainer: Any, name: str, loaders: list[Any], limits: list[float
             if has_end:
                 calls.both(f"on_{name}_batch_end", output, batch, batch_idx, *extra)
             if dirty:
-                trainer._metrics.eval_batch_end(dl_idx, batch_idx)
+                metrics.eval_batch_end(dl_idx, batch_idx)
             progress.batches_done += 1
     ctx.dataloader_idx = None
     ctx.num_dataloaders = 1
 
 
 def run_evaluation(
-    trainer: Any, stage: RunningStage, loaders: list[Any], limits: list[float]
+    run: RunState, stage: RunningStage, loaders: list[Any], limits: list[int | float]
 ) -> list[dict[str, float]]:
     """Run one validation or test pass; returns one metrics dict per dataloader."""
-    calls, model = trainer._calls, trainer.lightning_module
+    calls, model = run.hooks, run.lightning_module
     name = _HOOK_STAGE[stage]
-    previous_stage = trainer.state.stage
-    trainer.state.stage = stage
+    previous_stage = run.state.stage
+    run.state.stage = stage
     check_dataloader_idx(
         model,
         (f"{name}_step", f"on_{name}_batch_start", f"on_{name}_batch_end"),
@@ -99,33 +102,33 @@ def run_evaluation(
         "val" if name == "validation" else name,
         calls.overridden | {f"{name}_step"},
     )
-    trainer._eval_progress.reset()
+    run.eval_progress.reset()
     mode = ModuleMode()
     mode.capture(model)
     calls.module(f"on_{name}_model_eval")
-    metrics = trainer._metrics
+    metrics = run.metrics
     previous_store = metrics.begin_eval()
     # During fit, validation must not move the training RNG streams: results then do not depend
     # on how often validation runs, and a resume from any checkpoint replays training exactly.
-    isolate = trainer.state.fn == TrainerFn.FITTING
-    trainer._rng_at_eval_start = collect_rng_states() if isolate else None
+    isolate = run.state.fn == TrainerFn.FITTING
+    run.rng_at_eval_start = collect_rng_states() if isolate else None
     if isolate:  # fit's validation loaders follow the training epoch (shuffles included)
         for loader in loaders:
-            set_sampler_epoch(loader, trainer.current_epoch)
+            set_sampler_epoch(loader, run.progress.epoch)
     try:
-        with _grad_context(trainer):
+        with _grad_context(run):
             calls.both(f"on_{name}_start")
             calls.both(f"on_{name}_epoch_start")
-            _run_batches(trainer, name, loaders, limits)
+            _run_batches(run, name, loaders, limits)
             calls.both(f"on_{name}_epoch_end")
         results = metrics.eval_end(stage, len(loaders))
         calls.both(f"on_{name}_end")
     finally:
-        trainer.state.stage = previous_stage
-        trainer.lightning_module._log_ctx.store = previous_store
-        if trainer._rng_at_eval_start is not None:
-            set_rng_states(trainer._rng_at_eval_start)
-            trainer._rng_at_eval_start = None
+        run.state.stage = previous_stage
+        model._log_ctx.store = previous_store
+        if run.rng_at_eval_start is not None:
+            set_rng_states(run.rng_at_eval_start)
+            run.rng_at_eval_start = None
     if f"on_{name}_model_train" in calls.overridden:
         calls.module(f"on_{name}_model_train")
     else:  # each submodule back to the mode it had (Lightning's default)
@@ -133,29 +136,28 @@ def run_evaluation(
     return results
 
 
-def run_sanity_check(trainer: Any) -> None:
+def run_sanity_check(run: RunState) -> None:
     """A few validation batches before training, to fail fast; its metrics are discarded."""
-    if trainer._plan.num_sanity_val_steps == 0 or not trainer._validation_enabled:
+    if run.plan.num_sanity_val_steps == 0 or not run.schedule.enabled:
         return
-    calls = trainer._calls
-    trainer.state.stage = RunningStage.SANITY_CHECKING
+    calls = run.hooks
+    run.state.stage = RunningStage.SANITY_CHECKING
     calls.callbacks("on_sanity_check_start")
-    trainer._setup_fit_val_data()  # the loaders are requested here, as in Lightning
-    limits = trainer.num_sanity_val_batches
+    _dataloaders.setup_fit_val_data(run)  # the loaders are requested here, as in Lightning
+    limits = _dataloaders.sanity_batches(run)
     if sum(limits):
-        run_evaluation(trainer, RunningStage.SANITY_CHECKING, trainer._val_loaders, limits)
+        run_evaluation(run, RunningStage.SANITY_CHECKING, run.loaders.val, limits)
     calls.callbacks("on_sanity_check_end")
-    trainer._metrics.discard_sanity()
-    trainer.state.stage = RunningStage.TRAINING
+    run.metrics.discard_sanity()
+    run.state.stage = RunningStage.TRAINING
 
 
-def run_validation_in_fit(trainer: Any) -> None:
+def run_validation_in_fit(run: RunState) -> None:
     """Validation during fit: zero the gradients' memory, validate, back to training mode."""
-    trainer._calls.module("on_validation_model_zero_grad")
-    trainer.state.stage = RunningStage.VALIDATING
-    trainer._setup_fit_val_data()  # first needed now, or due for a reload
-    if sum(trainer.num_val_batches):  # no batches: no hooks either
-        run_evaluation(
-            trainer, RunningStage.VALIDATING, trainer._val_loaders, trainer.num_val_batches
-        )
-    trainer.state.stage = RunningStage.TRAINING
+    run.hooks.module("on_validation_model_zero_grad")
+    run.state.stage = RunningStage.VALIDATING
+    _dataloaders.setup_fit_val_data(run)  # first needed now, or due for a reload
+    limits = run.loaders.fit_val_batches
+    if sum(limits):  # no batches: no hooks either
+        run_evaluation(run, RunningStage.VALIDATING, run.loaders.val, limits)
+    run.state.stage = RunningStage.TRAINING

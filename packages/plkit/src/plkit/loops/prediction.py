@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from plkit._runstate import RunState
 from plkit._state import RunningStage
 from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
 
@@ -16,12 +17,12 @@ __all__ = ["run_prediction"]
 
 
 def run_prediction(
-    trainer: Any, loaders: list[Any], limits: list[float], keep: bool
+    run: RunState, loaders: list[Any], limits: list[int | float], keep: bool
 ) -> list[list[Any]]:
     """Run ``predict_step`` over every loader; returns the predictions per loader."""
-    calls, model = trainer._calls, trainer.lightning_module
-    ctx, transfer = model._log_ctx, trainer._batch_transfer
-    trainer.state.stage = RunningStage.PREDICTING
+    calls, model = run.hooks, run.lightning_module
+    ctx, transfer, strategy = model._log_ctx, run.transfer, run.strategy
+    run.state.stage = RunningStage.PREDICTING
     several = len(loaders) > 1
     check_dataloader_idx(
         model,
@@ -34,7 +35,7 @@ def run_prediction(
     mode = ModuleMode()
     mode.capture(model)
     calls.module("on_predict_model_eval")
-    grad = torch.inference_mode() if trainer._plan.inference_mode else torch.no_grad()
+    grad = torch.inference_mode() if run.plan.inference_mode else torch.no_grad()
     outputs: list[list[Any]] = []
     with grad:
         calls.both("on_predict_start")
@@ -48,7 +49,7 @@ def run_prediction(
                 batch = transfer(batch, dl_idx)
                 calls.both("on_predict_batch_start", batch, batch_idx, *extra)
                 ctx.fx = "predict_step"
-                with trainer.strategy.forward_context():
+                with strategy.forward_context():
                     out = step(batch, batch_idx, *extra)
                 ctx.fx = None
                 calls.both("on_predict_batch_end", out, batch, batch_idx, *extra)

@@ -1,0 +1,236 @@
+"""One run of fit / validate / test / predict inside a process, from set-up to teardown.
+
+Order (``spec/hook-order.md``): configure_callbacks, prepare_data (local rank 0), setup
+(datamodule, callbacks, module), configure_model, [checkpoint: weights and callbacks],
+configure_optimizers, [checkpoint: optimizers, schedulers, loops], on_fit_start, the loop,
+on_fit_end, teardown. An exception anywhere calls ``on_exception`` and finalizes the loggers
+with "failed" instead of tearing down (:func:`interrupt`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import torch
+
+from plcore import LightningModule
+from plcore.optimizer import LightningOptimizer
+from plcore.utilities.exceptions import MisconfigurationException
+from plcore.utilities.parsing import clean_namespace
+from plkit import _checkpointing, _console, _dataloaders, _setup
+from plkit._calls import HookCaller
+from plkit._hparams_logging import log_hyperparams
+from plkit._model_setup import setup_model
+from plkit._optimizers import check_for_mode, parse_optimizers
+from plkit._runstate import OptimizerSetup, RunState
+from plkit._state import RunningStage, TrainerFn, TrainerStatus
+from plkit.loops import evaluation
+from plkit.loops.fit import run_fit
+from plkit.loops.optimization import Optimization
+from plkit.loops.prediction import run_prediction
+
+__all__ = ["interrupt", "run_stage"]
+
+
+def run_stage(run: RunState, ckpt_path: Any) -> Any:
+    """Set up, run the entry point's loop, tear down; returns what the entry point returns."""
+    model, dm, trainer, fn = run.lightning_module, run.datamodule, run.trainer, run.state.fn
+    assert fn is not None
+    stage = str(fn)
+    clean_namespace(model.hparams)  # unpicklable values leave, with a warning (as in Lightning)
+    if run.world_size > 1:  # one process: no reduction at all (the store's sync stays None)
+        run.metrics.set_sync(run.strategy.reduce)
+    _agree_on_logger_versions(run)
+    trainer.callbacks[:] = _setup.merge_configured_callbacks(trainer.callbacks, model)
+    calls = run.calls = HookCaller(trainer, model, trainer.callbacks, dm)
+    _setup.check_loop_configuration(model, fn)
+    if fn == TrainerFn.FITTING:
+        _console.warn_val_loop_mismatch(model, _dataloaders.defines_val_data(run))
+    _check_removed_hooks(model, fn)
+    _prepare_data(run, calls)
+    if dm is not None:
+        dm.setup(stage)
+    calls.callbacks("setup", stage)
+    calls.module("setup", stage)
+    calls.module_if("configure_model")
+    setup_model(run)
+    path = _checkpointing.select_ckpt_path(run, ckpt_path)
+    checkpoint = run.strategy.load_checkpoint(path) if path else None
+    run.ckpt_path = path
+    if checkpoint is not None:
+        _checkpointing.restore_model_and_callbacks(run, checkpoint)
+    _console.cuda_rank_line(trainer)  # where Lightning's strategy sets the accelerator up
+    run.metrics.begin_run()  # each entry point starts with empty metrics, as in Lightning
+    log_hyperparams(run)
+    if fn == TrainerFn.FITTING:
+        _fit(run, checkpoint)
+        result = None
+        if run.preempted:  # no teardown hooks: the run is not over, it will resume
+            _finalize_loggers(run, "interrupted")
+            run.strategy.teardown()
+            return None
+    elif fn == TrainerFn.PREDICTING:
+        result = _predict(run)
+    else:
+        result = _evaluate(run, fn)
+    if dm is not None:
+        dm.teardown(stage)
+    calls.callbacks("teardown", stage)
+    calls.module("teardown", stage)
+    _finalize_loggers(run, "success")
+    run.strategy.teardown()
+    return result
+
+
+#: The entry points that refuse a module defining each of ``plcore.hooks.REMOVED_HOOKS``.
+_REMOVED_HOOKS = {
+    "training_epoch_end": (TrainerFn.FITTING,),
+    "validation_epoch_end": (TrainerFn.FITTING, TrainerFn.VALIDATING),
+    "test_epoch_end": (TrainerFn.TESTING,),
+}
+
+
+def _check_removed_hooks(model: LightningModule, fn: TrainerFn) -> None:
+    """A 1.x ``*_epoch_end`` hook would silently never run: refuse it, as Lightning does."""
+    for name, fns in _REMOVED_HOOKS.items():
+        if fn in fns and callable(getattr(model, name, None)):
+            raise NotImplementedError(
+                f"Support for `{name}` has been removed in v2.0.0. `{type(model).__name__}` "
+                f"implements this method. You can use the `on_{name.replace('training', 'train')}`"
+                " hook instead. To access outputs, save them in-memory as instance attributes."
+            )
+
+
+def _agree_on_logger_versions(run: RunState) -> None:
+    """Every rank uses rank 0's logger version (each would otherwise scan the folder itself)."""
+    if run.world_size == 1:
+        return
+    for logger in run.trainer.loggers:
+        if hasattr(logger, "_version"):
+            logger._version = run.strategy.broadcast(logger.version, src=0)
+
+
+def _prepare_data(run: RunState, calls: HookCaller) -> None:
+    if run.strategy.local_rank == 0:
+        if run.datamodule is not None:
+            run.datamodule.prepare_data()
+        calls.module("prepare_data")
+    run.strategy.barrier("prepare_data")
+
+
+def _finalize_loggers(run: RunState, status: str) -> None:
+    for logger in run.trainer.loggers:
+        if hasattr(logger, "finalize"):
+            logger.finalize(status)
+
+
+def interrupt(run: RunState, err: BaseException) -> None:
+    """A failed or interrupted run: on_exception hooks, loggers "failed", no teardown hooks."""
+    run.state.status = TrainerStatus.INTERRUPTED
+    run.metrics.discard_unmerged()  # the failed step's values never reach the views
+    calls = run.calls
+    try:
+        if calls is not None:
+            calls.callbacks("on_exception", err)
+            calls.datamodule_hook("on_exception", err)
+        _finalize_loggers(run, "failed")
+    finally:
+        run.strategy.teardown()
+
+
+# ---------------------------------------------------------------------------------------------
+# fit
+# ---------------------------------------------------------------------------------------------
+def setup_optimizers(run: RunState) -> None:
+    """``configure_optimizers``, parsed and checked against the optimization mode."""
+    model = run.lightning_module
+    optimizers, configs = parse_optimizers(run.hooks.module("configure_optimizers"))
+    check_for_mode(optimizers, configs, model.automatic_optimization)
+    if not model.automatic_optimization:
+        plan = run.plan
+        for flag, value, default in (
+            ("accumulate_grad_batches", plan.accumulate_grad_batches, 1),
+            ("gradient_clip_val", plan.gradient_clip_val, None),
+        ):
+            if value != default:
+                raise MisconfigurationException(
+                    f"Trainer({flag}={value}) is not supported with manual optimization: remove it "
+                    "and accumulate or clip in training_step (self.clip_gradients(opt, ...))."
+                )
+
+    def user_step(optimizer: torch.optim.Optimizer, closure: Any = None, **kwargs: Any) -> Any:
+        assert run.optimization is not None, "optimizer steps happen inside fit"
+        return run.optimization.user_step(optimizer, closure, **kwargs)
+
+    lightning_optimizers = [LightningOptimizer(opt, user_step) for opt in optimizers]
+    for lopt in lightning_optimizers:
+        lopt._module = model  # type: ignore[attr-defined]
+    run.optim = OptimizerSetup(optimizers, lightning_optimizers, configs)
+
+
+def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:
+    calls, plan = run.hooks, run.plan
+    setup_optimizers(run)
+    run.optimization = Optimization(run)
+    if checkpoint is not None:
+        _checkpointing.restore_training_state(run, checkpoint)
+    calls.both("on_fit_start")
+    # The loaders are requested later, as in Lightning: validation's when the sanity check or
+    # the first validation runs, training's after the sanity check.
+    run.schedule.enabled = _dataloaders.validation_enabled(run)
+    run.deadline = (
+        None if plan.max_time is None else time.monotonic() + plan.max_time.total_seconds()
+    )
+    # set_detect_anomaly, as Lightning: detect_anomaly() would also warn that it is on
+    anomaly = (
+        torch.autograd.set_detect_anomaly(True) if plan.detect_anomaly else contextlib.nullcontext()
+    )
+    with anomaly:
+        run_fit(run)
+    if not run.preempted:
+        calls.both("on_fit_end")
+
+
+# ---------------------------------------------------------------------------------------------
+# validate / test / predict
+# ---------------------------------------------------------------------------------------------
+def _evaluate(run: RunState, fn: TrainerFn) -> list[dict[str, float]]:
+    testing = fn == TrainerFn.TESTING
+    hook = "test_dataloader" if testing else "val_dataloader"
+    flag = "limit_test_batches" if testing else "limit_val_batches"
+    if getattr(run.plan, flag) == 0:  # as Lightning: no loader requested, no hook run
+        return []
+    explicit = run.args.test if testing else run.args.val
+    loaders, limits = _dataloaders.eval_loaders(
+        run, _dataloaders.required_loaders(run, fn, explicit, hook), flag
+    )
+    if testing:
+        run.loaders.test_batches = limits
+    else:
+        run.loaders.val, run.loaders.validate_batches = loaders, limits
+    if not sum(limits):  # no batches to run: no hooks either, as in Lightning
+        return []
+    stage = RunningStage.TESTING if testing else RunningStage.VALIDATING
+    results = evaluation.run_evaluation(run, stage, loaders, limits)
+    if run.args.verbose and run.strategy.is_global_zero:
+        _console.print_results(results, str(fn))
+    return results
+
+
+def _predict(run: RunState) -> Any:
+    if run.plan.limit_predict_batches == 0:  # as Lightning: nothing requested or run
+        return None
+    loaders = _dataloaders.required_loaders(
+        run, TrainerFn.PREDICTING, run.args.predict, "predict_dataloader"
+    )
+    loaders, limits = _dataloaders.eval_loaders(run, loaders, "limit_predict_batches")
+    run.loaders.predict_batches = limits
+    if not sum(limits):  # no batches to run: no hooks either, as in Lightning
+        return None
+    keep = run.args.return_predictions
+    outputs = run_prediction(run, loaders, limits, keep)
+    if not keep:
+        return None
+    return outputs[0] if len(outputs) == 1 else outputs
