@@ -80,6 +80,26 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_exactly(tmp_path):
     assert final["step"] == expected["step"]
     for key, value in expected["weights"].items():
         assert torch.equal(final["weights"][key], value), key
+    # the preempted run is complete: its checkpoint must not resume anything again
+    assert not (out / "hpc_ckpt_1.ckpt").exists()
+
+
+def test_a_preemption_checkpoint_resumes_only_its_own_run(tmp_path):
+    proc = preempt(tmp_path, PLKIT_RUN_ID="job-a")
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert (tmp_path / "hpc_ckpt_1.ckpt").is_file()
+    other = run(tmp_path, PLKIT_RUN_ID="job-b")  # a new experiment in the same folder
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert "Not resuming from" in other.stderr + other.stdout
+    assert "run:job-a" in other.stderr + other.stdout
+    final = torch.load(tmp_path / "final.pt", weights_only=True)
+    assert final["step"] == 6 * 256 // 8  # trained from the start, not from job-a's step
+    assert (tmp_path / "hpc_ckpt_1.ckpt").is_file()  # left for job-a
+    again = run(tmp_path, PLKIT_RUN_ID="job-a")  # job-a requeued: it continues, then retires it
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Restored all states from the checkpoint" in again.stderr + again.stdout
+    assert not (tmp_path / "hpc_ckpt_1.ckpt").exists()
 
 
 @pytest.mark.distributed

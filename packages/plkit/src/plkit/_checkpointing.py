@@ -23,7 +23,7 @@ from plcore.checkpoint import CheckpointError, check_plain, for_checkpoint
 from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.seed import collect_rng_states
 from plkit import _console
-from plkit._preemption import newest_hpc_checkpoint
+from plkit._preemption import hpc_run_of, newest_hpc_checkpoint, run_identity
 from plkit._runstate import RunState
 from plkit._state import TrainerFn
 
@@ -400,6 +400,24 @@ def _find_any(trainer: Trainer) -> str | None:
     return _newest(candidates)
 
 
+def _own_preemption_checkpoint(run: RunState) -> str | None:
+    """The newest ``hpc_ckpt_N.ckpt`` in ``default_root_dir`` if this run wrote it (a requeued
+    job, the same command rerun, the same ``PLKIT_RUN_ID``); one left by another run is
+    named and left alone."""
+    hpc = newest_hpc_checkpoint(run.trainer.default_root_dir)
+    if hpc is None:
+        return None
+    owner, this = hpc_run_of(hpc), run_identity()
+    if owner == this:
+        return hpc
+    _console.info(
+        f"Not resuming from {hpc}: it was left by another run ({owner or 'not recorded'}; this"
+        f" one is {this}). To continue that run, pass ckpt_path={hpc!r}, or rerun it with the"
+        " same command, job or PLKIT_RUN_ID."
+    )
+    return None
+
+
 def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
     """The checkpoint an entry point loads: the one asked for; after fit, evaluation without a
     model loads fit's best (with Lightning's warning); fit resumes a preemption checkpoint left
@@ -414,8 +432,9 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
             " this warning will be silenced."
         )
     if ckpt_path is None and fn == TrainerFn.FITTING:
-        hpc = newest_hpc_checkpoint(run.trainer.default_root_dir)  # left by a preempted run
+        hpc = _own_preemption_checkpoint(run)
         if hpc is not None:
+            run.resumed_hpc = hpc
             return hpc
         if run.trainer.resume == "auto":
             ckpt_path = "auto"

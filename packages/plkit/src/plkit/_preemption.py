@@ -16,31 +16,96 @@ step's gradient all-reduce holds them together), so every rank can still reach t
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
+
+import torch
 
 if TYPE_CHECKING:
     from plkit._runstate import RunState
     from plkit.trainer import Trainer
 
-__all__ = ["Preemption", "hpc_checkpoint_path", "newest_hpc_checkpoint"]
+__all__ = [
+    "Preemption",
+    "hpc_checkpoint_path",
+    "hpc_run_of",
+    "newest_hpc_checkpoint",
+    "retire_hpc_checkpoints",
+    "run_identity",
+]
 
 _KEY = "plkit/preempt/{}"
+#: The checkpoint key that names the run a preemption checkpoint belongs to.
+RUN_KEY = "plkit_preempted_run"
 
 
-def newest_hpc_checkpoint(root: str) -> str | None:
-    """The ``hpc_ckpt_N.ckpt`` with the highest N in ``root``, if any."""
+def run_identity() -> str:
+    """Which run this process belongs to, as a requeue or a rerun sees it again.
+
+    In order: ``PLKIT_RUN_ID`` (set it to hand a run over explicitly), SLURM's job (its array job
+    and task when an array), torchelastic's run id, else the command itself (the script's path
+    and its arguments): rerunning the same command continues the run, a different script or
+    different arguments is a different run.
+    """
+    env = os.environ
+    if env.get("PLKIT_RUN_ID"):
+        return f"run:{env['PLKIT_RUN_ID']}"
+    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        return f"slurm:{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    if env.get("SLURM_JOB_ID"):
+        return f"slurm:{env['SLURM_JOB_ID']}"
+    elastic = env.get("TORCHELASTIC_RUN_ID")
+    if elastic and elastic != "none":
+        return f"torchelastic:{elastic}"
+    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    digest = hashlib.sha256(json.dumps([script, sys.argv[1:]]).encode()).hexdigest()[:16]
+    return f"command:{digest}"
+
+
+def hpc_run_of(path: str) -> str | None:
+    """The run a preemption checkpoint was written by (None: not recorded, e.g. an older file).
+    The file is memory-mapped, so only the small entry is read."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # unreadable here: the resume itself reports it when asked for
+        return None
+    owner = checkpoint.get(RUN_KEY) if isinstance(checkpoint, dict) else None
+    return owner if isinstance(owner, str) else None
+
+
+def _hpc_checkpoints(root: str) -> list[tuple[int, str]]:
     found = []
     for path in glob.glob(os.path.join(root, "hpc_ckpt_*.ckpt")):
         match = re.fullmatch(r"hpc_ckpt_(\d+)\.ckpt", os.path.basename(path))
         if match:
             found.append((int(match.group(1)), path))
-    return max(found)[1] if found else None
+    return sorted(found)
+
+
+def retire_hpc_checkpoints(root: str, owner: str, keep: str | None = None) -> list[str]:
+    """Delete the preemption checkpoints ``owner`` wrote in ``root`` (except ``keep``): once a
+    run has moved past them (a newer one written, or the resumed fit finished) they must not
+    resume anything again. Returns the removed paths."""
+    removed = []
+    for _, path in _hpc_checkpoints(root):
+        if path != keep and hpc_run_of(path) == owner:
+            os.remove(path)
+            removed.append(path)
+    return removed
+
+
+def newest_hpc_checkpoint(root: str) -> str | None:
+    """The ``hpc_ckpt_N.ckpt`` with the highest N in ``root``, if any."""
+    found = _hpc_checkpoints(root)
+    return found[-1][1] if found else None
 
 
 def hpc_checkpoint_path(root: str) -> str:
@@ -101,10 +166,18 @@ class Preemption:
 
     def stop(self, run: RunState) -> None:
         """Write the preemption checkpoint (every rank calls; rank 0 writes)."""
-        trainer = run.trainer
-        path = trainer.strategy.broadcast(hpc_checkpoint_path(trainer.default_root_dir), src=0)
-        trainer.save_checkpoint(path)
+        from plkit._checkpointing import dump_checkpoint
+
+        trainer, strategy = run.trainer, run.strategy
+        root = trainer.default_root_dir
+        path = strategy.broadcast(hpc_checkpoint_path(root), src=0)
+        checkpoint = dump_checkpoint(run, weights_only=False)
+        owner = run_identity()
+        checkpoint[RUN_KEY] = owner  # only this run resumes from it (see select_ckpt_path)
+        strategy.save_checkpoint(checkpoint, path)
+        strategy.barrier("preemption checkpoint")
         if trainer.is_global_zero:
+            retire_hpc_checkpoints(root, owner, keep=path)  # the run has moved past them
             print(
                 f"plkit: received signal {self.received}; saved {path} to resume from.", flush=True
             )

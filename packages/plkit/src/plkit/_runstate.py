@@ -217,6 +217,7 @@ class RunState:
     #: The training loop's per-batch optimization, while fit runs.
     optimization: Optimization | None = None
     ckpt_path: str | None = None
+    resumed_hpc: str | None = None  # the preemption checkpoint this fit resumed from
     should_stop: bool = False
     preempted: bool = False
     stop_refused: bool = False  # "signaled to stop but ... not met" said once per Trainer
