@@ -118,11 +118,19 @@ def setup_train_data(run: RunState) -> None:
     # Lightning makes the first epoch's iterator when the loader is requested (a DataLoader's
     # iterator draws its seed from the global RNG then, not at the epoch's start).
     loaders.first_train_iter = (loader, torch.get_rng_state(), iter(loader))
+    # Lightning checks each training loader, then the CombinedLoader it wraps them in
+    inner = loader.loaders if isinstance(loader, CombinedLoader) else [loader]
+    for each in inner.values() if isinstance(inner, dict) else inner:
+        _checked_len(run, each, type(each).__name__, training=True)
+    length = _checked_len(run, loader, "CombinedLoader", training=True)
     loaders.num_training_batches = limit_batches(
-        sized_len(loader), plan.limit_train_batches, "limit_train_batches"
+        length, plan.limit_train_batches, "limit_train_batches"
     )
-    run.schedule.val_check_batch = ValidationSchedule.check_batch(
-        plan, loaders.num_training_batches
+    # no training batches: fit trains nothing, and validation is never due (Lightning: None)
+    run.schedule.val_check_batch = (
+        None
+        if loaders.num_training_batches == 0
+        else ValidationSchedule.check_batch(plan, loaders.num_training_batches)
     )
     _console.warn_log_interval(run.trainer)
 
@@ -231,7 +239,39 @@ def eval_loaders(
             category=PossibleUserWarning,
         )
     limit = getattr(run.plan, flag)
-    return loaders, [limit_batches(sized_len(dl), limit, flag) for dl in loaders]
+    lengths = [_checked_len(run, dl, type(dl).__name__, training=False) for dl in loaders]
+    return loaders, [limit_batches(n, limit, flag) for n in lengths]
+
+
+def _checked_len(run: RunState, loader: Any, name: str, training: bool) -> float:
+    """The loader's length, with Lightning's warning when it is zero on every process (a loop
+    that will run nothing), and its error when only this process has none (training)."""
+    local = sized_len(loader)
+    if local == math.inf:
+        return local
+    total = local
+    if run.world_size > 1:
+        reduced = run.strategy.reduce(
+            torch.tensor(local, device=run.strategy.root_device), reduce_op="sum"
+        )
+        total = float(reduced)
+    if total == 0:
+        rank_zero_warn(
+            f"Total length of `{name}` across ranks is zero. Please make sure this was your"
+            " intention."
+        )
+    elif local == 0 and training:
+        raise RuntimeError(
+            f"`{name}` within local rank has zero length. Please make sure that it returns at"
+            " least 1 batch (give every process data, e.g. a dataset of at least world_size"
+            " batches)."
+        )
+    elif local == 0:
+        rank_zero_warn(
+            f"Total length of `{name}` across ranks is zero, but local rank has zero length."
+            " Please be cautious of uneven batch length."
+        )
+    return local
 
 
 def required_loaders(run: RunState, fn: TrainerFn, explicit: Any, hook: str) -> list[Any]:

@@ -116,13 +116,10 @@ class ValidationSchedule:
     val_check_batch: int | float | None = None
 
     @classmethod
-    def of(
-        cls, plan: Plan, val_check_batch: int | float | None = None, enabled: bool = False
-    ) -> ValidationSchedule:
-        """The schedule the flags describe; ``enabled`` is decided by fit once it knows its
-        data (and kept by later entry points, as ``trainer.enable_validation`` reports)."""
+    def of(cls, plan: Plan, val_check_batch: int | float | None = None) -> ValidationSchedule:
+        """The schedule the flags describe (``enabled`` is decided by fit once it knows its
+        data)."""
         return cls(
-            enabled=enabled,
             every_n_epochs=plan.check_val_every_n_epoch,
             interval=plan.val_check_interval,
             val_check_batch=val_check_batch,
@@ -242,9 +239,7 @@ class RunState:
             preemption=self.preemption,
             loaders=self.loaders.fresh(),
             optim=self.optim,
-            schedule=ValidationSchedule.of(
-                plan, self.schedule.val_check_batch, enabled=self.schedule.enabled
-            ),
+            schedule=ValidationSchedule.of(plan, self.schedule.val_check_batch),
             stop_refused=self.stop_refused,
         )
 

@@ -798,7 +798,8 @@ class Trainer:
     @property
     def enable_validation(self) -> bool:
         """Whether fit runs validation (data, a validation_step and batches to run)."""
-        return self._runstate.schedule.enabled
+        run = self._runstate  # as Lightning, from the data the latest entry point was given
+        return run.module is not None and _dataloaders.validation_enabled(run)
 
     @property
     def train_dataloader(self) -> Any:
