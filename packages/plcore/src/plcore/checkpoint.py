@@ -43,6 +43,9 @@ from plcore._hparams import AttributeDict, for_checkpoint, from_checkpoint
 
 __all__ = [
     "CHECKPOINT_KEYS",
+    "LIGHTNING_FORMAT_VERSION",
+    "TrainingState",
+    "build_checkpoint",
     "CheckpointError",
     "CheckpointIO",
     "TorchCheckpointIO",
@@ -71,6 +74,76 @@ CHECKPOINT_KEYS = [
     "datamodule_hparams_name",
     "datamodule_hyper_parameters",
 ]
+#: The Lightning release whose checkpoint layout plcore writes (Lightning's loader checks this key
+#: to decide which of its format migrations a file needs: none, for this one).
+LIGHTNING_FORMAT_VERSION = "2.6.6"
+
+
+@dataclasses.dataclass
+class TrainingState:
+    """What a full (not weights-only) checkpoint adds: what a resume needs besides weights.
+
+    Attributes:
+        callbacks: each stateful callback's ``state_dict()`` under its ``state_key``.
+        optimizer_states: each optimizer's ``state_dict()``.
+        lr_schedulers: each scheduler's ``state_dict()``.
+        precision: ``(key, state)`` of a precision plugin with state (a GradScaler's), or None.
+    """
+
+    callbacks: dict[str, Any]
+    optimizer_states: list[Any]
+    lr_schedulers: list[Any]
+    precision: tuple[str, dict[str, Any]] | None = None
+
+
+def build_checkpoint(
+    *,
+    epoch: int,
+    global_step: int,
+    state_dict: Mapping[str, Any],
+    loops: dict[str, Any],
+    module: Any,
+    datamodule: Any = None,
+    training: TrainingState | None = None,
+) -> dict[str, Any]:
+    """A checkpoint dict in Lightning 2.x's layout and key order (:data:`CHECKPOINT_KEYS`).
+
+    ``training`` None makes a weights-only checkpoint. The module's (and the datamodule's)
+    saved hyper-parameters go under ``hparams_name`` / ``hyper_parameters`` (with a
+    ``datamodule_`` prefix), as checkpoint-safe values; a datamodule's own ``state_dict()``
+    under its class ``__qualname__``. The save hooks are the caller's to run afterwards.
+    """
+    checkpoint: dict[str, Any] = {
+        "epoch": epoch,
+        "global_step": global_step,
+        "pytorch-lightning_version": LIGHTNING_FORMAT_VERSION,
+        "state_dict": state_dict,
+        "loops": loops,
+    }
+    if training is not None:
+        checkpoint["callbacks"] = training.callbacks
+        checkpoint["optimizer_states"] = training.optimizer_states
+        checkpoint["lr_schedulers"] = training.lr_schedulers
+        if training.precision is not None:
+            key, state = training.precision
+            checkpoint[key] = state
+    _add_hparams(checkpoint, module, "")
+    if datamodule is not None:
+        _add_hparams(checkpoint, datamodule, "datamodule_")
+        dm_state = datamodule.state_dict()
+        if dm_state:
+            checkpoint[type(datamodule).__qualname__] = dm_state
+    return checkpoint
+
+
+def _add_hparams(checkpoint: dict[str, Any], obj: Any, prefix: str) -> None:
+    hparams = getattr(obj, "_hparams", None)
+    if not hparams:  # none saved, or all removed (Lightning writes no keys then)
+        return
+    checkpoint[f"{prefix}hparams_name"] = getattr(obj, "_hparams_name", None)
+    checkpoint[f"{prefix}hyper_parameters"] = for_checkpoint(hparams)
+
+
 # A class that is not an nn.Module but has one of these is treated as a LightningDataModule.
 _DATAMODULE_MARKERS = ("train_dataloader", "val_dataloader", "test_dataloader", "prepare_data")
 # Keys under which very old Lightning versions stored a module's hyper-parameters.

@@ -456,6 +456,13 @@ class MetricStore:
         return self._entries.get((entry.fx, entry.name)) is entry
 
     @property
+    def step_dirty(self) -> dict[int, Any]:
+        """The entries that got an ``on_step`` value since the views last took them: non-empty
+        when this step logged something. The same dict for the store's life, so a loop can
+        hold it and test it per batch for nothing."""
+        return self._step_dirty
+
+    @property
     def has_step_values(self) -> bool:
         return bool(self._step_dirty)
 

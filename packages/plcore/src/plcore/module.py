@@ -33,12 +33,13 @@ from torch import nn
 
 from plcore import _hparams
 from plcore import checkpoint as _checkpoint
+from plcore.interfaces import TrainerLink
 from plcore.metrics import MetricStore, resolve_log_options
 from plcore.utilities.apply import apply_to_collection, move_data_to_device
 from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.rank_zero import rank_zero_warn
 
-__all__ = ["LightningModule"]
+__all__ = ["LightningModule", "LogContext"]
 
 _NOT_ATTACHED = "is not attached to a `Trainer`. Pass it to `Trainer.fit(model)` first."
 
@@ -46,8 +47,20 @@ _NOT_ATTACHED = "is not attached to a `Trainer`. Pass it to `Trainer.fit(model)`
 _UNKNOWN = object()
 
 
-class _LogContext:
-    """Where ``self.log`` writes right now; the Trainer mutates it (cheaper than nn.Module setattr)."""
+class LogContext:
+    """Where ``self.log`` writes right now: a trainer's loops set its fields around each hook
+    (a plain object, cheaper to mutate than ``nn.Module`` attributes).
+
+    Attributes:
+        fx: the hook or step method running (its name decides ``self.log``'s defaults and
+            whether logging is allowed), or None outside hooks.
+        store: the :class:`~plcore.metrics.MetricStore` values go to (training's or
+            evaluation's), or None when nothing may be logged.
+        dataloader_idx: the evaluation dataloader running, or None.
+        num_dataloaders: how many evaluation dataloaders this run has (names get a
+            ``/dataloader_idx_N`` suffix when several).
+        batch: the current batch (its size weighs epoch means; found once per batch).
+    """
 
     __slots__ = (
         "_bs",
@@ -104,10 +117,10 @@ class LightningModule(nn.Module):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._trainer: Any = None
+        self._trainer: TrainerLink | None = None  # all plcore reads of it (plcore.interfaces)
         self._automatic_optimization = True
         self._example_input_array: Any = None
-        self._log_ctx = _LogContext()
+        self._log_ctx = LogContext()
         self._toggled_requires_grad: dict[nn.Parameter, bool] | None = None
 
     # --- what the module reads of the runtime ---------------------------------------------
@@ -121,6 +134,11 @@ class LightningModule(nn.Module):
     @trainer.setter
     def trainer(self, trainer: Any) -> None:
         object.__setattr__(self, "_trainer", trainer)
+
+    @property
+    def log_context(self) -> LogContext:
+        """Where ``self.log`` writes right now; the Trainer's loops set it (see :class:`LogContext`)."""
+        return self._log_ctx
 
     @property
     def current_epoch(self) -> int:

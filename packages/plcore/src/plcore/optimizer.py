@@ -26,9 +26,16 @@ class LightningOptimizer:
         optimizer: the optimizer returned by ``configure_optimizers``.
         step_fn: ``step_fn(optimizer, closure, **kwargs)`` performs the step (set by the Trainer).
             Without one, ``step`` calls the optimizer directly, as in a plain loop.
+        module: the LightningModule it belongs to (``toggle_model`` toggles its parameters);
+            None: ``toggle_model`` does nothing.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, step_fn: StepFn | None = None) -> None:
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        step_fn: StepFn | None = None,
+        module: Any = None,
+    ) -> None:
         if isinstance(optimizer, LightningOptimizer):
             optimizer = optimizer.optimizer
         # Become an instance of a subclass of the optimizer's type, so `isinstance` checks in user
@@ -39,9 +46,10 @@ class LightningOptimizer:
         )
         self._optimizer = optimizer
         self._step_fn = step_fn
+        self._module = module  # the LightningModule whose parameters toggle_model toggles
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("_optimizer", "_step_fn", "__setstate__"):
+        if name in ("_optimizer", "_step_fn", "_module", "__setstate__"):
             raise AttributeError(name)
         return getattr(self._optimizer, name)
 

@@ -41,7 +41,7 @@ class HookCaller:
         self.trainer = trainer
         self.model = model
         self.datamodule = datamodule
-        self.ctx = model._log_ctx
+        self.ctx = model.log_context
         self.dispatcher = HookDispatcher(callbacks, Callback)
         self.overridden = frozenset(
             n for n in _MODULE_HOOKS if is_overridden(model, n, LightningModule)

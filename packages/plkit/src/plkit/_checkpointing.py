@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from plcore.checkpoint import CheckpointError, check_plain, for_checkpoint
+from plcore.checkpoint import CheckpointError, TrainingState, build_checkpoint, check_plain
 from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.seed import collect_rng_states
 from plkit import _console
@@ -37,10 +37,6 @@ __all__ = [
     "resolve_ckpt_path",
     "select_ckpt_path",
 ]
-
-#: The Lightning release whose checkpoint layout plkit writes (Lightning's loader checks this key
-#: to decide which of its format migrations a file needs: none, for this one).
-LIGHTNING_FORMAT_VERSION = "2.6.6"
 
 
 def _exact_state(run: RunState) -> dict[str, Any]:
@@ -162,34 +158,34 @@ def _loop_state(run: RunState) -> dict[str, Any]:
 
 
 def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
-    """Build the checkpoint dict, calling the save hooks in Lightning's order."""
+    """Fill plcore's checkpoint layout from the run, then call the save hooks in Lightning's
+    order."""
     model, dm = run.lightning_module, run.datamodule
-    checkpoint: dict[str, Any] = {
-        "epoch": run.progress.epoch,
-        "global_step": run.progress.global_step,
-        "pytorch-lightning_version": LIGHTNING_FORMAT_VERSION,
-        "state_dict": model.state_dict(),
-        "loops": _loop_state(run),
-    }
+    training = None
     if not weights_only:
-        checkpoint["callbacks"] = {}
+        callbacks = {}
         for cb in run.trainer.callbacks:
             state = cb.state_dict()
             if state:
-                checkpoint["callbacks"][cb.state_key] = state
-        checkpoint["optimizer_states"] = [opt.state_dict() for opt in run.optim.optimizers]
-        checkpoint["lr_schedulers"] = [
-            c.scheduler.state_dict() for c in run.optim.lr_scheduler_configs
-        ]
+                callbacks[cb.state_key] = state
         precision_state = run.strategy.precision_state_dict()
-        if precision_state:
-            checkpoint[type(run.strategy.precision).__qualname__] = precision_state
-    _add_hparams(checkpoint, model, "")
-    if dm is not None:
-        _add_hparams(checkpoint, dm, "datamodule_")
-        dm_state = dm.state_dict()
-        if dm_state:
-            checkpoint[type(dm).__qualname__] = dm_state
+        training = TrainingState(
+            callbacks=callbacks,
+            optimizer_states=[opt.state_dict() for opt in run.optim.optimizers],
+            lr_schedulers=[c.scheduler.state_dict() for c in run.optim.lr_scheduler_configs],
+            precision=(type(run.strategy.precision).__qualname__, precision_state)
+            if precision_state
+            else None,
+        )
+    checkpoint = build_checkpoint(
+        epoch=run.progress.epoch,
+        global_step=run.progress.global_step,
+        state_dict=model.state_dict(),
+        loops=_loop_state(run),
+        module=model,
+        datamodule=dm,
+        training=training,
+    )
     if not weights_only:
         run.hooks.callbacks("on_save_checkpoint", checkpoint)
     run.hooks.module("on_save_checkpoint", checkpoint)
@@ -197,14 +193,6 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
         dm.on_save_checkpoint(checkpoint)
     check_plain(checkpoint)
     return checkpoint
-
-
-def _add_hparams(checkpoint: dict[str, Any], obj: Any, prefix: str) -> None:
-    hparams = getattr(obj, "_hparams", None)
-    if not hparams:  # none saved, or all removed (Lightning writes no keys then)
-        return
-    checkpoint[f"{prefix}hparams_name"] = getattr(obj, "_hparams_name", None)
-    checkpoint[f"{prefix}hyper_parameters"] = for_checkpoint(hparams)
 
 
 def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> None:

@@ -112,8 +112,9 @@ def _agree_on_logger_versions(run: RunState) -> None:
     if run.world_size == 1:
         return
     for logger in run.trainer.loggers:
-        if hasattr(logger, "_version"):
-            logger._version = run.strategy.broadcast(logger.version, src=0)
+        version = getattr(type(logger), "version", None)
+        if isinstance(version, property) and version.fset is not None:  # a settable version
+            logger.version = run.strategy.broadcast(logger.version, src=0)
 
 
 def _prepare_data(run: RunState, calls: HookCaller) -> None:
@@ -168,9 +169,7 @@ def setup_optimizers(run: RunState) -> None:
         assert run.optimization is not None, "optimizer steps happen inside fit"
         return run.optimization.user_step(optimizer, closure, **kwargs)
 
-    lightning_optimizers = [LightningOptimizer(opt, user_step) for opt in optimizers]
-    for lopt in lightning_optimizers:
-        lopt._module = model  # type: ignore[attr-defined]
+    lightning_optimizers = [LightningOptimizer(opt, user_step, module=model) for opt in optimizers]
     run.optim = OptimizerSetup(optimizers, lightning_optimizers, configs)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from plcore.utilities.parsing import logs_hyperparameters
 from plkit._runstate import RunState
 
 __all__ = ["log_hyperparams"]
@@ -35,8 +36,8 @@ def log_hyperparams(run: RunState) -> None:
 def _hparams_to_log(model: Any, dm: Any) -> dict[str, Any] | None:
     """The module's and the datamodule's initial hyper-parameters, merged (None: neither saved
     any)."""
-    from_model = bool(getattr(model, "_log_hyperparams", False))
-    from_dm = dm is not None and bool(getattr(dm, "_log_hyperparams", False))
+    from_model = logs_hyperparameters(model)
+    from_dm = dm is not None and logs_hyperparameters(dm)
     if from_model and from_dm:
         model_hp, dm_hp = model.hparams_initial, dm.hparams_initial
         inconsistent = [

@@ -71,7 +71,7 @@ class MetricsHub:
         self.train.reset()
         progress = self.progress
         self.train.step_clock = lambda: progress.total_batch_idx  # finished training batches
-        self.trainer.lightning_module._log_ctx.store = self.train
+        self.trainer.lightning_module.log_context.store = self.train
 
     def flush(self) -> None:
         """Merge the values logged since the last read into the three views.
@@ -82,7 +82,7 @@ class MetricsHub:
         a callback there sees what the epoch logged (Lightning computes the views live).
         """
         module = self.trainer.lightning_module
-        ctx = None if module is None else module._log_ctx
+        ctx = None if module is None else module.log_context
         self._flush_train_steps()
         if ctx is not None and ctx.fx in _EPOCH_END_HOOKS and ctx.store in (self.train, self.eval):
             self._merge(ctx.store.epoch_views())
@@ -95,7 +95,7 @@ class MetricsHub:
         self.eval.discard_step_values()
 
     def _flush_train_steps(self) -> None:
-        if not self.train._step_dirty:
+        if not self.train.step_dirty:
             return
         self._merge(self.train.step_views())
 
@@ -129,7 +129,7 @@ class MetricsHub:
         self.eval.reset()
         self._eval_writes = []
         self._eval_new_keys = {}
-        ctx = self.trainer.lightning_module._log_ctx
+        ctx = self.trainer.lightning_module.log_context
         previous, ctx.store = ctx.store, self.eval
         return previous
 
@@ -140,7 +140,7 @@ class MetricsHub:
         waits for the device."""
         views = self.eval.step_views()
         self.pbar.update(views.pbar)
-        several = self.trainer.lightning_module._log_ctx.num_dataloaders > 1
+        several = self.trainer.lightning_module.log_context.num_dataloaders > 1
         if several:  # remember which dataloader brought each new key (see _order_by_dataloader)
             new = self._eval_new_keys.setdefault(dataloader_idx, [])
             new.extend(k for k in views.log if k not in self.logged_metrics)

@@ -159,6 +159,12 @@ class CSVLogger(Logger):
             self._version = next_version(self.root_dir)
         return self._version
 
+    @version.setter
+    def version(self, version: int | str) -> None:
+        """Fix the version (a trainer gives every process rank 0's, so all write one folder)."""
+        check_version(version)
+        self._version = version
+
     @property
     def save_dir(self) -> str:
         """The folder given as ``save_dir``."""

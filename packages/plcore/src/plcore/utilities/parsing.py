@@ -2,7 +2,8 @@
 
 ``AttributeDict`` is the type of ``self.hparams``; :func:`clean_namespace` is what the Trainer
 applies to ``model.hparams`` when a run starts: a value that cannot be pickled is removed with a
-warning, as Lightning does.
+warning, as Lightning does. :func:`logs_hyperparameters` tells a trainer whether to send an
+object's hyper-parameters to the loggers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from typing import Any
 from plcore._hparams import AttributeDict
 from plcore.utilities.rank_zero import rank_zero_warn
 
-__all__ = ["AttributeDict", "clean_namespace", "is_picklable"]
+__all__ = ["AttributeDict", "clean_namespace", "is_picklable", "logs_hyperparameters"]
+
+
+def logs_hyperparameters(obj: Any) -> bool:
+    """Whether ``obj`` (a LightningModule or LightningDataModule) saved hyper-parameters for the
+    loggers: ``save_hyperparameters(...)`` was called, without ``logger=False``.
+
+    Args:
+        obj: the module or datamodule.
+    """
+    return bool(getattr(obj, "_log_hyperparams", False))
 
 
 def is_picklable(obj: Any) -> bool:

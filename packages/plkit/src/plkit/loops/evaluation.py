@@ -42,7 +42,7 @@ def _grad_context(run: RunState) -> Any:
 
 def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int | float]) -> None:
     calls, model = run.hooks, run.lightning_module
-    ctx, transfer = model._log_ctx, run.transfer
+    ctx, transfer = model.log_context, run.transfer
     several = len(loaders) > 1
     ctx.num_dataloaders = len(loaders)
     has_start = (
@@ -56,7 +56,7 @@ def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int 
     step_fn = step_caller(getattr(model, step_name))  # decided once, not per batch
     strategy, metrics = run.strategy, run.metrics
     forward_context = strategy.precision.has_forward_context
-    dirty = metrics.eval._step_dirty  # non-empty when a batch logged on_step values
+    dirty = metrics.eval.step_dirty  # non-empty when a batch logged on_step values
     progress = run.eval_progress
     for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
         ctx.dataloader_idx = dl_idx
@@ -125,7 +125,7 @@ def run_evaluation(
         calls.both(f"on_{name}_end")
     finally:
         run.state.stage = previous_stage
-        model._log_ctx.store = previous_store
+        model.log_context.store = previous_store
         if run.rng_at_eval_start is not None:
             set_rng_states(run.rng_at_eval_start)
             run.rng_at_eval_start = None

@@ -97,7 +97,7 @@ class Optimization:
         self.run = run
         calls = self.calls = run.hooks
         self.model = run.lightning_module
-        self.ctx = self.model._log_ctx
+        self.ctx = self.model.log_context
         self.strategy = run.strategy
         self.steps = run.strategy.step_functions()
         self.forward = run.forward_module

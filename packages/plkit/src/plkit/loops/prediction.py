@@ -21,7 +21,7 @@ def run_prediction(
 ) -> list[list[Any]]:
     """Run ``predict_step`` over every loader; returns the predictions per loader."""
     calls, model = run.hooks, run.lightning_module
-    ctx, transfer, strategy = model._log_ctx, run.transfer, run.strategy
+    ctx, transfer, strategy = model.log_context, run.transfer, run.strategy
     run.state.stage = RunningStage.PREDICTING
     several = len(loaders) > 1
     check_dataloader_idx(

@@ -49,8 +49,8 @@ def run_training_epoch(run: RunState, iterator: Any) -> None:
     log_every = plan.log_every_n_steps
     schedulers = bool(run.optim.lr_scheduler_configs)
     preemption = run.preemption
-    ctx = model._log_ctx
-    dirty = metrics.train._step_dirty  # non-empty when this step logged something
+    ctx = model.log_context
+    dirty = metrics.train.step_dirty  # non-empty when this step logged something
     accumulate, max_steps = plan.accumulate_grad_batches, plan.max_steps
     may_validate = run.validates_this_epoch()  # else validation_due is False for every batch
     batch_end_hooks = calls.dispatcher.bound("on_train_batch_end")

@@ -8,8 +8,8 @@
 
 from enum import Enum
 
-from plcore._hparams import AttributeDict
 from plcore.utilities import (
+    AttributeDict,
     apply_to_collection,
     grad_norm,
     move_data_to_device,
