@@ -102,6 +102,49 @@ def test_a_preemption_checkpoint_resumes_only_its_own_run(tmp_path):
     assert not (tmp_path / "hpc_ckpt_1.ckpt").exists()
 
 
+def test_sigterm_during_validation_saves_the_last_training_step(tmp_path):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    assert run(reference).returncode == 0  # validation does not change training
+    expected = torch.load(reference / "final.pt", weights_only=True)
+    out = tmp_path / "preempted"
+    out.mkdir()
+    proc = preempt(out, PLKIT_TEST_VAL="1")  # signalled in the second epoch's validation
+    start = time.monotonic()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert time.monotonic() - start < 10  # not after the 2 s validation, nor the other epochs
+    ckpt = torch.load(out / "hpc_ckpt_1.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 2 * 256 // 8  # the last finished training step
+    resumed = run(out, PLKIT_TEST_VAL="1", PLKIT_TEST_VAL_FAST="1")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    final = torch.load(out / "final.pt", weights_only=True)
+    assert final["step"] == expected["step"]
+    for key, value in expected["weights"].items():
+        assert torch.equal(final["weights"][key], value), key
+
+
+def test_sigterm_during_validate_exits_promptly(tmp_path):
+    proc = preempt(tmp_path, PLKIT_TEST_VALIDATE="1")
+    start = time.monotonic()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert time.monotonic() - start < 5  # the 2 s pass was abandoned after the current batch
+    assert not (tmp_path / "validated").exists()
+    assert not list(tmp_path.glob("hpc_ckpt_*.ckpt"))  # nothing to resume
+
+
+def test_a_stuck_step_ends_within_the_grace_period(tmp_path):
+    proc = preempt(tmp_path, PLKIT_TEST_STUCK="1", PLKIT_PREEMPTION_GRACE="5")
+    start = time.monotonic()
+    _, stderr = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert 4 < elapsed < 5, elapsed  # 0.9 of the grace period: before the scheduler's SIGKILL
+    assert "still running" in stderr and "PLKIT_PREEMPTION_GRACE=5" in stderr
+    assert "training_step" in stderr  # where it was stuck
+
+
 @pytest.mark.distributed
 def test_sigterm_under_ddp_stops_every_rank_with_one_checkpoint(tmp_path):
     proc = preempt(tmp_path, PLKIT_TEST_STRATEGY="ddp", PLKIT_TEST_DEVICES="2")
@@ -114,5 +157,27 @@ def test_sigterm_under_ddp_stops_every_rank_with_one_checkpoint(tmp_path):
     ckpt = torch.load(checkpoints[0], weights_only=True)
     assert ckpt["global_step"] >= 5
     resumed = run(tmp_path, PLKIT_TEST_STRATEGY="ddp", PLKIT_TEST_DEVICES="2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert torch.load(tmp_path / "final.pt", weights_only=True)["step"] == 6 * 256 // 16
+
+
+@pytest.mark.distributed
+def test_sigterm_during_validation_under_ddp_agrees_on_one_stop(tmp_path):
+    proc = preempt(tmp_path, PLKIT_TEST_STRATEGY="ddp", PLKIT_TEST_DEVICES="2", PLKIT_TEST_VAL="1")
+    start = time.monotonic()
+    _, stderr = proc.communicate(timeout=90)
+    assert time.monotonic() - start < 15, stderr[-3000:]
+    assert proc.returncode != 0
+    checkpoints = list(tmp_path.glob("hpc_ckpt_*.ckpt"))
+    assert [p.name for p in checkpoints] == ["hpc_ckpt_1.ckpt"], stderr[-3000:]
+    ckpt = torch.load(checkpoints[0], weights_only=True)
+    assert ckpt["global_step"] == 2 * 256 // 16  # the second epoch's validation was cut short
+    resumed = run(
+        tmp_path,
+        PLKIT_TEST_STRATEGY="ddp",
+        PLKIT_TEST_DEVICES="2",
+        PLKIT_TEST_VAL="1",
+        PLKIT_TEST_VAL_FAST="1",
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(tmp_path / "final.pt", weights_only=True)["step"] == 6 * 256 // 16

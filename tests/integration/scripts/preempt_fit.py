@@ -1,6 +1,9 @@
 """A fit that a test preempts with SIGTERM (env: PLKIT_TEST_OUT, PLKIT_TEST_STRATEGY, PLKIT_TEST_DEVICES).
 
 It writes `started` once a few steps ran, and `final.pt` (weights, step) when fit returns.
+PLKIT_TEST_VAL=1 adds a validation loop that is slow from the first epoch's end on (`started`
+is then written in validation; PLKIT_TEST_VAL_FAST=1 keeps it fast); PLKIT_TEST_VALIDATE=1 runs `trainer.validate` only;
+PLKIT_TEST_STUCK=1 makes training_step hang after step 5.
 """
 
 import os
@@ -22,13 +25,33 @@ class Model(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         if os.environ.get("PLKIT_TEST_SLOW"):
             time.sleep(0.02)
-        if self.global_step == 5 and self.global_rank == 0:
+        if self.global_step == 5 and self.global_rank == 0 and not _val_marks():
             open(os.path.join(os.environ["PLKIT_TEST_OUT"], "started"), "w").close()
+            if os.environ.get("PLKIT_TEST_STUCK"):
+                time.sleep(600)  # a step that never returns
         x, y = batch
         return nn.functional.mse_loss(self.net(x), y)
 
+    def validation_step(self, batch, batch_idx):
+        slow = os.environ.get("PLKIT_TEST_VALIDATE") or (
+            os.environ.get("PLKIT_TEST_VAL")
+            and not os.environ.get("PLKIT_TEST_VAL_FAST")
+            and not self.trainer.sanity_checking
+            and self.current_epoch >= 1
+        )
+        if slow:
+            if batch_idx == 1 and self.global_rank == 0:
+                open(os.path.join(os.environ["PLKIT_TEST_OUT"], "started"), "w").close()
+            time.sleep(0.2)  # a long validation
+        x, y = batch
+        self.log("val_loss", nn.functional.mse_loss(self.net(x), y))
+
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.02, momentum=0.9)
+
+
+def _val_marks():
+    return bool(os.environ.get("PLKIT_TEST_VAL") or os.environ.get("PLKIT_TEST_VALIDATE"))
 
 
 def main():
@@ -49,7 +72,12 @@ def main():
         enable_checkpointing=False,
     )
     model = Model()
-    trainer.fit(model, loader)
+    val_loader = DataLoader(TensorDataset(x[:80], x[:80].sum(1, keepdim=True)), batch_size=8)
+    if os.environ.get("PLKIT_TEST_VALIDATE"):
+        trainer.validate(model, val_loader, verbose=False)
+        open(os.path.join(out, "validated"), "w").close()
+        return
+    trainer.fit(model, loader, val_loader if os.environ.get("PLKIT_TEST_VAL") else None)
     if trainer.is_global_zero:
         torch.save(
             {"weights": model.state_dict(), "step": trainer.global_step},

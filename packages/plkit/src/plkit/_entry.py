@@ -24,7 +24,7 @@ from plkit._calls import HookCaller
 from plkit._hparams_logging import log_hyperparams
 from plkit._model_setup import setup_model
 from plkit._optimizers import check_for_mode, parse_optimizers
-from plkit._preemption import retire_hpc_checkpoints, run_identity
+from plkit._preemption import Preempted, retire_hpc_checkpoints, run_identity
 from plkit._runstate import OptimizerSetup, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerStatus
 from plkit.loops import evaluation
@@ -75,10 +75,14 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         if run.resumed_hpc is not None and run.strategy.is_global_zero:
             # the preempted run is complete: its checkpoints must not resume anything again
             retire_hpc_checkpoints(trainer.default_root_dir, run_identity())
-    elif fn == TrainerFn.PREDICTING:
-        result = _predict(run)
     else:
-        result = _evaluate(run, fn)
+        try:
+            result = _predict(run) if fn == TrainerFn.PREDICTING else _evaluate(run, fn)
+        except Preempted:  # nothing to resume: close the loggers and leave (128 + signal)
+            run.preempted = True
+            _finalize_loggers(run, "interrupted")
+            run.strategy.teardown()
+            return None
     if dm is not None:
         dm.teardown(stage)
     calls.callbacks("teardown", stage)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from plkit.trainer import Trainer
 
 __all__ = [
+    "Preempted",
     "Preemption",
     "hpc_checkpoint_path",
     "hpc_run_of",
@@ -120,8 +121,26 @@ class Preemption:
     def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
-        self._posted = False
-        self._target: int | None = None
+        self._posted: set[str] = set()  # the agreements this rank has posted its progress to
+        self._targets: dict[str, int] = {}  # agreed stopping points, per agreement
+        self._eval_passes = 0  # evaluation passes begun (the same count on every rank)
+        self._watchdog: threading.Timer | None = None
+
+    @staticmethod
+    def grace_period() -> float:
+        """Seconds from the signal to the end of the process at the latest
+        (``PLKIT_PREEMPTION_GRACE``, default 30): schedulers send SIGKILL after theirs."""
+        value = os.environ.get("PLKIT_PREEMPTION_GRACE", "30")
+        try:
+            grace = float(value)
+        except ValueError:
+            raise ValueError(
+                f"PLKIT_PREEMPTION_GRACE={value!r} is not a number of seconds; set it to the"
+                " scheduler's grace period, e.g. 30."
+            ) from None
+        if grace <= 0:
+            raise ValueError(f"PLKIT_PREEMPTION_GRACE={value!r} must be a positive number of seconds.")
+        return grace
 
     @staticmethod
     def _signals() -> list[int]:
@@ -133,6 +152,7 @@ class Preemption:
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
+        self.grace_period()  # a bad value fails now, not when the signal arrives
         for signum in self._signals():
             self._previous[signum] = signal.signal(signum, self._on_signal)
 
@@ -140,29 +160,53 @@ class Preemption:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
         self._previous.clear()
+        if self._watchdog is not None:  # the run ended (or saved and is leaving) in time
+            self._watchdog.cancel()
+            self._watchdog = None
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        self.received = signum  # the loop acts on it between steps
+        self.received = signum  # the loops act on it between batches
+        if self._watchdog is None:
+            # A step or a hook that never returns would outlast the grace period and be killed
+            # without a word: leave on our own, a little before the scheduler's SIGKILL.
+            self._watchdog = threading.Timer(
+                0.9 * self.grace_period(), _give_up, args=(signum, self.grace_period())
+            )
+            self._watchdog.daemon = True
+            self._watchdog.start()
 
     # --- in the loop --------------------------------------------------------------------------
     def should_stop(self, run: RunState) -> bool:
-        """Whether to stop after this batch (called only once a signal arrived)."""
+        """Whether to stop training after this batch (called only once a signal arrived)."""
+        return self._agreed(run, "train", run.progress.batches_that_stepped)
+
+    def begin_eval_pass(self) -> None:
+        """An evaluation or prediction pass starts (its stop is agreed separately)."""
+        self._eval_passes += 1
+
+    def should_stop_eval(self, run: RunState, batches_done: int) -> bool:
+        """Whether to abandon the evaluation pass after this batch (once a signal arrived)."""
+        return self._agreed(run, f"eval{self._eval_passes}", batches_done)
+
+    def _agreed(self, run: RunState, what: str, done: int) -> bool:
+        """One process stops at once; several agree through the store to stop after the same
+        batch: one past the furthest rank, once every rank has the signal (no collective)."""
         strategy = run.strategy
         if strategy.world_size == 1:
             return True
         store = _default_store()
         if store is None:
             return True
-        done = run.progress.batches_that_stepped
-        if not self._posted:
-            store.set(_KEY.format(strategy.global_rank), str(done))
-            self._posted = True
-        keys = [_KEY.format(rank) for rank in range(strategy.world_size)]
-        if self._target is None:
+        key = _KEY + "/" + what
+        if what not in self._posted:
+            store.set(key.format(strategy.global_rank), str(done))
+            self._posted.add(what)
+        if what not in self._targets:
+            keys = [key.format(rank) for rank in range(strategy.world_size)]
             if not store.check(keys):
-                return False  # not every rank has the signal yet: keep training
-            self._target = max(int(store.get(key)) for key in keys) + 1
-        return done >= self._target
+                return False  # not every rank has the signal yet: keep going
+            self._targets[what] = max(int(store.get(k)) for k in keys) + 1
+        return done >= self._targets[what]
 
     def stop(self, run: RunState) -> None:
         """Write the preemption checkpoint (every rank calls; rank 0 writes)."""
@@ -183,6 +227,25 @@ class Preemption:
             )
         if self.received == getattr(signal, "SIGUSR1", None):
             _requeue_on_slurm(trainer)
+
+
+class Preempted(Exception):
+    """Raised by an evaluation or prediction loop that stops for a preemption signal; the fit
+    loop (or the entry point) catches it and leaves as after a preempted training batch."""
+
+
+def _give_up(signum: int, grace: float) -> None:
+    """The watchdog: the process is still running near the end of the grace period."""
+    import faulthandler
+
+    sys.stderr.write(
+        f"plkit: still running {0.9 * grace:.0f} s after signal {signum}, near the end of the"
+        f" grace period (PLKIT_PREEMPTION_GRACE={grace:g} s); exiting now without a checkpoint."
+        " Where each thread was:\n"
+    )
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 def _default_store() -> Any:

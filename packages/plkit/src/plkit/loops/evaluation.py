@@ -18,6 +18,7 @@ import torch
 
 from plcore.utilities.seed import collect_rng_states, set_rng_states
 from plkit import _dataloaders
+from plkit._preemption import Preempted
 from plkit._runstate import RunState
 from plkit._state import RunningStage, TrainerFn
 from plkit.loops._data import set_sampler_epoch
@@ -58,6 +59,7 @@ def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int 
     forward_context = strategy.precision.has_forward_context
     dirty = metrics.eval.step_dirty  # non-empty when a batch logged on_step values
     progress = run.eval_progress
+    preemption = run.preemption
     for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
         ctx.dataloader_idx = dl_idx
         progress.dataloader_idx = dl_idx
@@ -83,6 +85,10 @@ def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int 
             if dirty:
                 metrics.eval_batch_end(dl_idx, batch_idx)
             progress.batches_done += 1
+            if preemption.received is not None and preemption.should_stop_eval(
+                run, progress.batches_done
+            ):
+                raise Preempted  # the fit loop or the entry point leaves, as preempted
     ctx.dataloader_idx = None
     ctx.num_dataloaders = 1
 
@@ -103,6 +109,7 @@ def run_evaluation(
         calls.overridden | {f"{name}_step"},
     )
     run.eval_progress.reset()
+    run.preemption.begin_eval_pass()
     mode = ModuleMode()
     mode.capture(model)
     calls.module(f"on_{name}_model_eval")

@@ -13,6 +13,7 @@ Stops when ``max_epochs`` or ``max_steps`` is reached (:meth:`RunState.training_
 from __future__ import annotations
 
 from plkit import _console, _dataloaders
+from plkit._preemption import Preempted
 from plkit._runstate import RunState
 from plkit._state import RunningStage
 from plkit.loops import evaluation
@@ -52,7 +53,21 @@ def _no_training(run: RunState) -> bool:
 
 
 def run_fit(run: RunState) -> None:
-    """Train from the run's current progress (zero, or a restored checkpoint)."""
+    """Train from the run's current progress (zero, or a restored checkpoint).
+
+    A preemption signal ends fit after the current training batch, or (``Preempted``) in the
+    middle of the sanity check or a validation: either way the checkpoint holds the last
+    finished training step, and the next fit of the run continues from it.
+    """
+    try:
+        _run_fit(run)
+    except Preempted:
+        run.preempted = True
+    if run.preempted:  # save where we are and leave; the next fit resumes from here
+        run.preemption.stop(run)
+
+
+def _run_fit(run: RunState) -> None:
     calls, progress = run.hooks, run.progress
     evaluation.run_sanity_check(run)
     if run.plan.limit_train_batches != 0:
@@ -85,8 +100,7 @@ def run_fit(run: RunState) -> None:
             calls.both("on_train_epoch_start")
         if run.loaders.num_training_batches > start:
             run_training_epoch(run, train_iterator(run, loader, start))
-        if run.preempted:  # save where we are and leave; the next fit resumes from here
-            run.preemption.stop(run)
+        if run.preempted:
             return
         _epoch_end(run)
         progress.epoch += 1

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from plkit._preemption import Preempted
 from plkit._runstate import RunState
 from plkit._state import RunningStage
 from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
@@ -37,6 +38,9 @@ def run_prediction(
     calls.module("on_predict_model_eval")
     grad = torch.inference_mode() if run.plan.inference_mode else torch.no_grad()
     outputs: list[list[Any]] = []
+    preemption = run.preemption
+    preemption.begin_eval_pass()
+    done = 0
     with grad:
         calls.both("on_predict_start")
         calls.both("on_predict_epoch_start")
@@ -55,6 +59,9 @@ def run_prediction(
                 calls.both("on_predict_batch_end", out, batch, batch_idx, *extra)
                 if keep:
                     kept.append(out)
+                done += 1
+                if preemption.received is not None and preemption.should_stop_eval(run, done):
+                    raise Preempted  # the entry point leaves, as preempted
             outputs.append(kept)
         calls.both("on_predict_epoch_end")
         calls.both("on_predict_end")
