@@ -181,3 +181,24 @@ def test_sigterm_during_validation_under_ddp_agrees_on_one_stop(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(tmp_path / "final.pt", weights_only=True)["step"] == 6 * 256 // 16
+
+
+@pytest.mark.distributed
+def test_a_stuck_rank_ends_the_job_with_a_report(tmp_path):
+    start = time.monotonic()
+    result = run(
+        tmp_path,
+        PLKIT_TEST_STRATEGY="ddp",
+        PLKIT_TEST_DEVICES="2",
+        PLKIT_TEST_HANG_RANK="1",
+        PLKIT_HANG_TIMEOUT="3",
+    )
+    assert time.monotonic() - start < 60  # not the 30-minute collective timeout
+    assert result.returncode != 0
+    err = result.stderr
+    assert "no rank has made progress for 3 s (PLKIT_HANG_TIMEOUT): rank 1 is stuck" in err, err[
+        -3000:
+    ]
+    assert "rank 1: training batch 3, running" in err and "in training_step" in err
+    assert "rank 0: training batch 3, waiting" in err  # in all-reduce, inside torch
+    assert not (tmp_path / "final.pt").exists()

@@ -3,7 +3,8 @@
 It writes `started` once a few steps ran, and `final.pt` (weights, step) when fit returns.
 PLKIT_TEST_VAL=1 adds a validation loop that is slow from the first epoch's end on (`started`
 is then written in validation; PLKIT_TEST_VAL_FAST=1 keeps it fast); PLKIT_TEST_VALIDATE=1 runs `trainer.validate` only;
-PLKIT_TEST_STUCK=1 makes training_step hang after step 5.
+PLKIT_TEST_STUCK=1 makes training_step hang after step 5; PLKIT_TEST_HANG_RANK=N makes rank N
+hang at step 3.
 """
 
 import os
@@ -29,6 +30,9 @@ class Model(pl.LightningModule):
             open(os.path.join(os.environ["PLKIT_TEST_OUT"], "started"), "w").close()
             if os.environ.get("PLKIT_TEST_STUCK"):
                 time.sleep(600)  # a step that never returns
+        hang_rank = os.environ.get("PLKIT_TEST_HANG_RANK")
+        if hang_rank and self.global_step == 3 and self.global_rank == int(hang_rank):
+            time.sleep(600)  # one rank stuck in its own code; the others wait in all-reduce
         x, y = batch
         return nn.functional.mse_loss(self.net(x), y)
 

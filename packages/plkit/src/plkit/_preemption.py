@@ -139,7 +139,9 @@ class Preemption:
                 " scheduler's grace period, e.g. 30."
             ) from None
         if grace <= 0:
-            raise ValueError(f"PLKIT_PREEMPTION_GRACE={value!r} must be a positive number of seconds.")
+            raise ValueError(
+                f"PLKIT_PREEMPTION_GRACE={value!r} must be a positive number of seconds."
+            )
         return grace
 
     @staticmethod

@@ -13,6 +13,7 @@ Stops when ``max_epochs`` or ``max_steps`` is reached (:meth:`RunState.training_
 from __future__ import annotations
 
 from plkit import _console, _dataloaders
+from plkit._hang import HangDetector
 from plkit._preemption import Preempted
 from plkit._runstate import RunState
 from plkit._state import RunningStage
@@ -55,14 +56,19 @@ def _no_training(run: RunState) -> bool:
 def run_fit(run: RunState) -> None:
     """Train from the run's current progress (zero, or a restored checkpoint).
 
-    A preemption signal ends fit after the current training batch, or (``Preempted``) in the
+    With several processes a hang detector watches every rank's progress (``plkit._hang``). A
+    preemption signal ends fit after the current training batch, or (``Preempted``) in the
     middle of the sanity check or a validation: either way the checkpoint holds the last
     finished training step, and the next fit of the run continues from it.
     """
+    detector = HangDetector.start_for(run)  # several processes: a stuck rank ends the job
     try:
         _run_fit(run)
     except Preempted:
         run.preempted = True
+    finally:
+        if detector is not None:
+            detector.stop()
     if run.preempted:  # save where we are and leave; the next fit resumes from here
         run.preemption.stop(run)
 
