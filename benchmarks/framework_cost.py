@@ -23,6 +23,7 @@ from _common import Row, machine_summary, parse_args, print_table, quiet
 from torch import nn
 
 import plkit as pl
+from plkit.callbacks import NonFiniteLossCheck
 
 MLP_STEP_US = 330.0  # the plain MLP step of loop_overhead.py on this machine (for the ratio)
 TARGETS = {"(a) bare": 1.03, "(b) self.log every step": 1.05, "(c) defaults + self.log": 1.10}
@@ -81,7 +82,7 @@ def _plain(batches: list) -> float:
     return (time.thread_time() - start) / len(batches)
 
 
-def _plkit(batches: list, log: bool, defaults: bool) -> float:
+def _plkit(batches: list, log: bool, defaults: bool, extra: list | None = None) -> float:
     clock = _Clock()
     switches = dict(
         logger=False,
@@ -92,7 +93,11 @@ def _plkit(batches: list, log: bool, defaults: bool) -> float:
     if defaults:
         switches = dict(default_root_dir=tempfile.mkdtemp(prefix="plkit-bench-"))
     trainer = pl.Trainer(
-        max_epochs=1, accelerator="cpu", callbacks=[clock], num_sanity_val_steps=0, **switches
+        max_epochs=1,
+        accelerator="cpu",
+        callbacks=[clock, *(extra or [])],
+        num_sanity_val_steps=0,
+        **switches,
     )
     with quiet():
         trainer.fit(_Tiny(log), _Batches(batches))
@@ -109,6 +114,10 @@ def main() -> None:
         "(a) bare": lambda: _plkit(batches, log=False, defaults=False),
         "(b) self.log every step": lambda: _plkit(batches, log=True, defaults=False),
         "(c) defaults + self.log": lambda: _plkit(batches, log=True, defaults=True),
+        # the optional NaN guard: one device-side add per step, one host read per 100 steps
+        "(a) + NonFiniteLossCheck": lambda: _plkit(
+            batches, log=False, defaults=False, extra=[NonFiniteLossCheck(every_n_steps=100)]
+        ),
     }
     best = {name: float("inf") for name in cases}
     for _ in range(rounds):

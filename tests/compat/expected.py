@@ -44,6 +44,12 @@ EXPECTED: tuple[Expected, ...] = (
         scenarios=("s016_*",),
     ),
     Expected(
+        name="trains-nothing-warns",
+        anchor="trains-nothing-warns",
+        paths=("warnings/*", "warnings"),
+        scenarios=("s119_*",),
+    ),
+    Expected(
         name="misspelt-hooks-warn",
         anchor="misspelt-hooks-warn",
         paths=("warnings/*", "warnings"),

@@ -19,6 +19,7 @@ from plcore import LightningModule
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.parsing import clean_namespace
+from plcore.utilities.rank_zero import rank_zero_warn
 from plkit import _checkpointing, _console, _dataloaders, _setup
 from plkit._calls import HookCaller
 from plkit._hparams_logging import log_hyperparams
@@ -169,12 +170,27 @@ def setup_optimizers(run: RunState) -> None:
                     "and accumulate or clip in training_step (self.clip_gradients(opt, ...))."
                 )
 
+    _warn_foreign_optimizers(model, optimizers)
+
     def user_step(optimizer: torch.optim.Optimizer, closure: Any = None, **kwargs: Any) -> Any:
         assert run.optimization is not None, "optimizer steps happen inside fit"
         return run.optimization.user_step(optimizer, closure, **kwargs)
 
     lightning_optimizers = [LightningOptimizer(opt, user_step, module=model) for opt in optimizers]
     run.optim = OptimizerSetup(optimizers, lightning_optimizers, configs)
+
+
+def _warn_foreign_optimizers(model: LightningModule, optimizers: list[Any]) -> None:
+    """An optimizer that holds parameters but none of the module's trains nothing of it."""
+    own = {id(p) for p in model.parameters()}
+    for index, optimizer in enumerate(optimizers):
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        if params and not any(id(p) in own for p in params):
+            rank_zero_warn(
+                f"Optimizer {index} ({type(optimizer).__name__}) from configure_optimizers holds"
+                f" {len(params)} parameter(s), none of them this module's: stepping it will not"
+                " change the model. Build it from self.parameters() (or the submodules to train)."
+            )
 
 
 def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:

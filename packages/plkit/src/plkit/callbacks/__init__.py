@@ -9,6 +9,7 @@
 
 from plcore.callback import Callback
 from plkit.callbacks.early_stopping import EarlyStopping
+from plkit.callbacks.finite_loss import NonFiniteLossCheck, NonFiniteLossError
 from plkit.callbacks.lr_monitor import LearningRateMonitor
 from plkit.callbacks.model_checkpoint import ModelCheckpoint
 from plkit.callbacks.model_summary import ModelSummary
@@ -21,6 +22,8 @@ __all__ = [
     "LearningRateMonitor",
     "ModelCheckpoint",
     "ModelSummary",
+    "NonFiniteLossCheck",
+    "NonFiniteLossError",
     "ProgressBar",
     "TQDMProgressBar",
     "Timer",

@@ -12,6 +12,7 @@ Stops when ``max_epochs`` or ``max_steps`` is reached (:meth:`RunState.training_
 
 from __future__ import annotations
 
+from plcore.utilities.rank_zero import rank_zero_warn
 from plkit import _console, _dataloaders
 from plkit._hang import HangDetector
 from plkit._preemption import Preempted
@@ -25,7 +26,22 @@ from plkit.loops.training import run_training_epoch
 __all__ = ["run_fit"]
 
 
+def _warn_if_nothing_trained(run: RunState) -> None:
+    """Every training_step of the epoch returned None: the epoch trained nothing."""
+    step = run.optimization
+    if step is None or not run.lightning_module.automatic_optimization:
+        return
+    skipped, step.skipped = step.skipped, 0
+    if skipped and skipped >= run.progress.batches_done:
+        rank_zero_warn(
+            f"`training_step` returned None for every batch of epoch {run.progress.epoch}"
+            f" ({skipped} batches): nothing was trained. Return the loss (or a dict with"
+            " 'loss') from training_step; None skips a batch."
+        )
+
+
 def _epoch_end(run: RunState) -> None:
+    _warn_if_nothing_trained(run)
     calls, metrics = run.hooks, run.metrics
     run.progress.epoch_finished = True
     metrics.train_epoch_end(log=False)  # callbacks see the epoch aggregates

@@ -141,6 +141,7 @@ class Optimization:
         self.zero_now = True
         self.output: Any = None
         self.loss: torch.Tensor | None = None
+        self.skipped = 0  # batches whose training_step returned None, this epoch
 
     # --- the pieces ------------------------------------------------------------------------------
     def run_step(self, batch: Any, batch_idx: int) -> Any:
@@ -189,6 +190,8 @@ class Optimization:
                 self.zero_grad(self.optimizer, self.batch_idx)  # type: ignore[arg-type]
         if loss is not None:
             self.backward(loss)
+        else:
+            self.skipped += 1  # counted for the end of the epoch (nothing trained?)
         return loss
 
     def after_closure(self, optimizer: torch.optim.Optimizer) -> None:
