@@ -192,13 +192,17 @@ def compat(session: nox.Session) -> None:
 @nox.session(venv_backend="venv")
 def lint(session: nox.Session) -> None:
     """ruff (check and format), the import-direction contracts, mypy on the run state and
-    the loops (the files in pyproject.toml's ``[tool.mypy]``), and the layering tests."""
+    the loops (the files in pyproject.toml's ``[tool.mypy]``) and on examples/, and the
+    layering tests."""
     session.install(*LINT_REQUIREMENTS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     _install_all_editable(session)
     session.run("lint-imports", "--no-cache", "--no-logo")
     session.run("mypy")
+    # examples/ as a user's type checker sees them through the public, typed API (py.typed)
+    mypy_examples = ("--allow-untyped-defs", "--allow-incomplete-defs", "--ignore-missing-imports")
+    session.run("mypy", *mypy_examples, "examples")
     _pytest(session, "tests/lint")
 
 

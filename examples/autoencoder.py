@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         log_every_n_steps=5,
     )
     trainer.fit(model, train_loader, val_loader)
-    reconstructions = torch.cat(trainer.predict(model, val_loader))
+    predictions = trainer.predict(model, val_loader)
+    assert predictions is not None  # None only with return_predictions=False
+    reconstructions = torch.cat(predictions)
     (val_images,) = val_set.tensors
     baseline = F.mse_loss(train_set.tensors[0].mean(0).expand_as(val_images), val_images)
     print(f"reconstruction error: {F.mse_loss(reconstructions, val_images).item():.4f}")

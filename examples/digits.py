@@ -201,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"final validation accuracy: {val_acc:.4f}")
     print(f"test accuracy: {test_acc:.4f}")
     print(f"TensorBoard logs: {trainer.logger.log_dir}")
-    print(f"checkpoint: {trainer.checkpoint_callback.best_model_path}")
+    checkpoint = trainer.checkpoint_callback
+    assert checkpoint is not None  # the Trainer adds one unless enable_checkpointing=False
+    print(f"checkpoint: {checkpoint.best_model_path}")
     curves = plot_curves(trainer.logger.log_dir)
     if curves is not None:
         print(f"curves: {curves}")

@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:  # what Ctrl-C ends a fit with, as in Lightning
         pass
     print(f"interrupted at step: {interrupted.global_step}")
-    print(f"last checkpoint: {interrupted.checkpoint_callback.last_model_path}")
+    checkpoint = interrupted.checkpoint_callback
+    assert checkpoint is not None  # _checkpointing() added one
+    print(f"last checkpoint: {checkpoint.last_model_path}")
 
     resumed_model = Regressor()  # fresh weights: the checkpoint restores everything
     resumed = _trainer(root / "run", ReportStart(), _checkpointing(root / "run"))
