@@ -55,6 +55,7 @@ __all__ = [
     "for_checkpoint",
     "load_from_checkpoint",
     "load_hparams_file",
+    "local_path",
     "safe_load",
 ]
 
@@ -162,6 +163,36 @@ class UnsafeCheckpointError(CheckpointError):
 
 
 # ---------------------------------------------------------------------------------------------
+# Paths
+
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def local_path(path: _PathLike, what: str = "path") -> str:
+    """``path`` as a path of the local file system: ``file://`` URLs become plain paths; any
+    other URL (``s3://``, ``gs://``, ``memory://``, ...) is refused with a ``ValueError`` naming
+    ``what``, instead of being written to a local folder named after the URL.
+
+    Args:
+        path: a path, or a URL.
+        what: how the error names the argument, e.g. ``"ModelCheckpoint(dirpath=...)"``.
+    """
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    match = _URL.match(text)
+    if match is None:
+        return text
+    if match.group(1).lower() == "file":
+        return text[len(match.group(0)) :] or "/"
+    raise ValueError(
+        f"{what}: {text!r} is remote storage ({match.group(1)}://), which plkit does not support"
+        " yet; nothing was read or written. Use a local path (a mounted bucket, or a folder you"
+        " sync afterwards)."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Writing
 
 
@@ -260,7 +291,7 @@ def safe_load(
         UnsafeCheckpointError: the file needs full unpickling and ``weights_only`` is True.
         CheckpointError: the file is truncated, corrupt, or holds something other than a dict.
     """
-    path = os.fspath(path)
+    path = local_path(path, "checkpoint path")
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "Checkpoint file not found", path)
     try:
@@ -447,7 +478,7 @@ class TorchCheckpointIO(CheckpointIO):
                 "`storage_options` is not supported by TorchCheckpointIO; subclass it and override"
                 " `save_checkpoint` to use them, or pass storage_options=None."
             )
-        atomic_save(checkpoint, path)
+        atomic_save(checkpoint, local_path(path, "checkpoint path"))
 
     def load_checkpoint(
         self, path: _PathLike, map_location: Any = None, weights_only: bool = True
@@ -460,6 +491,7 @@ class TorchCheckpointIO(CheckpointIO):
             weights_only: False allows arbitrary unpickling, for trusted files only.
         """
         location = _default_map_location if map_location is None else map_location
+        path = local_path(path, "checkpoint path")
         return safe_load(path, map_location=location, weights_only=weights_only)
 
     def remove_checkpoint(self, path: _PathLike) -> None:
@@ -468,7 +500,7 @@ class TorchCheckpointIO(CheckpointIO):
         Args:
             path: the checkpoint to delete.
         """
-        path = os.fspath(path)
+        path = local_path(path, "checkpoint path")
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
             return

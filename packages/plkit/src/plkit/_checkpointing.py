@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from plcore.checkpoint import CheckpointError, TrainingState, build_checkpoint, check_plain
+from plcore.checkpoint import (
+    CheckpointError,
+    TrainingState,
+    build_checkpoint,
+    check_plain,
+    local_path,
+)
 from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.seed import collect_rng_states
 from plkit import _console
@@ -312,7 +318,7 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         raise TypeError(
             f"ckpt_path must be a path, 'last' or 'best'; got {type(ckpt_path).__name__}."
         )
-    ckpt_path = os.fspath(ckpt_path)
+    ckpt_path = local_path(ckpt_path, "ckpt_path")
     if ckpt_path == "best":
         if len(trainer.checkpoint_callbacks) > 1:
             warnings.warn(

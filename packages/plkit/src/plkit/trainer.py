@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from plcore import Callback, LightningDataModule, LightningModule
-from plcore.checkpoint import TorchCheckpointIO
+from plcore.checkpoint import TorchCheckpointIO, local_path
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities.rank_zero import rank_zero_only
 from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
@@ -198,7 +198,11 @@ class Trainer:
             sync_batchnorm=sync_batchnorm,
             checkpoint_io=checkpoint_io or TorchCheckpointIO(),
         )
-        self._default_root_dir = os.fspath(default_root_dir) if default_root_dir else os.getcwd()
+        self._default_root_dir = (
+            local_path(default_root_dir, "Trainer(default_root_dir=...)")
+            if default_root_dir
+            else os.getcwd()
+        )
         self._loggers = _setup.build_loggers(logger, self._plan, self._default_root_dir)
         self._callbacks = _setup.build_callbacks(callbacks, self._plan)
         _console.construction_messages(

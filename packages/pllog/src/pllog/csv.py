@@ -15,6 +15,7 @@ from argparse import Namespace
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from plcore.checkpoint import local_path
 from plcore.utilities.rank_zero import rank_zero_only, rank_zero_warn
 from pllog._hparams_io import save_hparams_to_yaml
 from pllog._params import add_prefix, convert_params, to_number
@@ -140,7 +141,7 @@ class CSVLogger(Logger):
                 f"`flush_logs_every_n_steps` must be an int >= 1, got {flush_logs_every_n_steps!r}."
             )
         check_version(version)
-        self._save_dir = os.fspath(save_dir)
+        self._save_dir = local_path(save_dir, "CSVLogger(save_dir=...)")
         self._name = name or ""
         self._version = version
         self._prefix = prefix

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from plcore.checkpoint import local_path
 from plcore.utilities.rank_zero import rank_zero_only, rank_zero_warn
 from pllog._hparams_io import save_hparams_to_yaml
 from pllog._params import add_prefix, convert_params, flatten_dict, sanitize_params, to_number
@@ -76,7 +77,7 @@ class TensorBoardLogger(Logger):
             raise TypeError(f"`save_dir` must be a path, got {type(save_dir).__name__}.")
         check_version(version)
         _check_writer_kwargs(kwargs)
-        self._save_dir = os.fspath(save_dir)
+        self._save_dir = local_path(save_dir, "TensorBoardLogger(save_dir=...)")
         self._name = name or ""
         self._version = version
         self._log_graph = bool(log_graph)

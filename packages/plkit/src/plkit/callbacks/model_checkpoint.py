@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 
 from plcore.callback import Callback
+from plcore.checkpoint import local_path
 from plcore.utilities.exceptions import MisconfigurationException
 
 if TYPE_CHECKING:
@@ -665,9 +666,7 @@ class ModelCheckpoint(Callback):
 def _resolve_dirpath(dirpath: str | os.PathLike | None) -> str | None:
     if dirpath is None:
         return None
-    dirpath = os.fspath(dirpath)
-    if "://" in dirpath:  # a remote URL: leave it to the checkpoint writer
-        return dirpath
+    dirpath = local_path(dirpath, "ModelCheckpoint(dirpath=...)")  # s3:// etc.: refused here
     return os.path.realpath(os.path.expanduser(dirpath))
 
 
