@@ -155,17 +155,18 @@ def quiet(terminal: bool = False) -> Iterator[None]:
     """Silence a run's stdout, stderr, warnings and log records (its summary, bars, notices).
 
     Args:
-        terminal: make stderr look like a terminal (see :class:`TTYSink`); otherwise stderr
-            is a pipe-like sink, as under CI or ``nohup``.
+        terminal: make stdout, where the progress bar draws (as Lightning's does), look like a
+            terminal (see :class:`TTYSink`); otherwise stdout is a pipe-like sink, as under CI
+            or ``nohup``.
     """
-    err: io.TextIOBase = TTYSink() if terminal else io.StringIO()
+    out: io.TextIOBase = TTYSink() if terminal else io.StringIO()
     previous_disable = logging.root.manager.disable
     logging.disable(logging.CRITICAL)
     try:
         with (
             warnings.catch_warnings(),
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(err),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(io.StringIO()),
         ):
             warnings.simplefilter("ignore")
             yield
