@@ -55,11 +55,14 @@ class NonFiniteLossCheck(Callback):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        loss = outputs.get("loss") if type(outputs) is dict else outputs
         if isinstance(loss, torch.Tensor):
-            if self._sum is None or self._sum.device != loss.device:
-                self._sum = torch.zeros((), dtype=torch.float64, device=loss.device)
-            self._sum.add_(loss.detach().sum())
+            total = self._sum
+            if total is None or total.device != loss.device:
+                total = self._sum = torch.zeros((), dtype=torch.float64, device=loss.device)
+            if loss.requires_grad or loss.dim():  # the Trainer hands a detached scalar over
+                loss = loss.detach().sum()
+            total.add_(loss)  # one in-place add on the device, no host sync
         if trainer.global_step - self._last_checked >= self.every_n_steps:
             self._check(trainer)
 
