@@ -12,44 +12,21 @@ from typing import Any
 
 import pytest
 
-from plkit._flags import resolve_plan
+import plkit as pl
+from plkit._flags import Plan
 from plkit._runstate import RunState, ValidationSchedule
 
 
-def _flags(**overrides: Any) -> dict[str, Any]:
-    flags: dict[str, Any] = dict(
-        fast_dev_run=False,
-        max_epochs=None,
-        min_epochs=None,
-        max_steps=-1,
-        min_steps=None,
-        max_time=None,
-        limit_train_batches=None,
-        limit_val_batches=None,
-        limit_test_batches=None,
-        limit_predict_batches=None,
-        overfit_batches=0.0,
-        val_check_interval=None,
-        check_val_every_n_epoch=1,
-        num_sanity_val_steps=None,
-        log_every_n_steps=None,
-        enable_checkpointing=None,
-        enable_progress_bar=None,
-        enable_model_summary=None,
-        accumulate_grad_batches=1,
-        gradient_clip_val=None,
-        gradient_clip_algorithm=None,
-        deterministic=None,
-        benchmark=None,
-        inference_mode=True,
-        use_distributed_sampler=True,
-        detect_anomaly=False,
-        barebones=False,
-        reload_dataloaders_every_n_epochs=0,
+def _plan(**flags: Any) -> Plan:
+    """The plan the Trainer resolves from ``flags`` (its own defaults for the rest)."""
+    trainer = pl.Trainer(
         logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **flags,
     )
-    flags.update(overrides)
-    return flags
+    return trainer._plan
 
 
 def _due(
@@ -60,7 +37,7 @@ def _due(
     length: int | None = None,
     **flags: Any,
 ) -> list[tuple[int, int]]:
-    plan = resolve_plan(**_flags(**flags))
+    plan = _plan(**flags)
     run = RunState(plan=plan, strategy=None, trainer=None, metrics=None)  # type: ignore[arg-type]
     run.schedule = ValidationSchedule.of(plan, ValidationSchedule.check_batch(plan, batches))
     run.schedule.enabled = enabled
@@ -126,10 +103,10 @@ def test_validation_due(case: dict[str, Any], expected: list[tuple[int, int]]) -
 )
 def test_once_per_epoch(flags: dict[str, Any], once: bool) -> None:
     """What ModelCheckpoint and EarlyStopping read (``trainer.validates_once_per_epoch``)."""
-    assert ValidationSchedule.of(resolve_plan(**_flags(**flags))).once_per_epoch is once
+    assert ValidationSchedule.of(_plan(**flags)).once_per_epoch is once
 
 
 def test_int_interval_longer_than_epoch_names_the_fix() -> None:
-    plan = resolve_plan(**_flags(val_check_interval=10))
+    plan = _plan(val_check_interval=10)
     with pytest.raises(ValueError, match="check_val_every_n_epoch=None"):
         ValidationSchedule.check_batch(plan, 4)

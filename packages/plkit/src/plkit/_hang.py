@@ -30,6 +30,8 @@ __all__ = ["HangDetector", "hang_timeout"]
 _BEAT = "plkit/heartbeat/{}"
 _DUMP = "plkit/hang/dump"
 _WHERE = "plkit/hang/where/{}"
+#: One heartbeat counts training batches in this unit, plus the evaluation batches of the pass.
+_PER_TRAINING_BATCH = 1_000_003
 
 
 def hang_timeout() -> float:
@@ -87,7 +89,7 @@ class HangDetector:
 
     def _progress(self) -> int:
         run = self.run
-        return run.progress.total_batch_idx * 1_000_003 + run.eval_progress.batches_done
+        return run.progress.total_batch_idx * _PER_TRAINING_BATCH + run.eval_progress.batches_done
 
     def _loop(self) -> None:
         last: dict[int, str] = {}
@@ -141,7 +143,7 @@ class HangDetector:
         behind = [rank for rank, count in counts.items() if count == lowest]
         stuck = [rank for rank in behind if where[rank].startswith("running")] or behind
         lines = "\n".join(
-            f"  rank {rank}: training batch {counts[rank] // 1_000_003}, {where[rank]}"
+            f"  rank {rank}: training batch {counts[rank] // _PER_TRAINING_BATCH}, {where[rank]}"
             for rank in sorted(counts)
         )
         names = ", ".join(f"rank {r}" for r in stuck)

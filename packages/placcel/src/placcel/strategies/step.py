@@ -78,11 +78,7 @@ def plain_optimizer_step(
     the closure's result. Optimizers that run the closure once get it called directly, which
     gives the same result without torch's closure plumbing."""
     if closure_runs_once(optimizer):
-        result = closure()
-        if after_closure is not None:
-            after_closure()
-        optimizer.step()
-        return result
+        return _closure_then_step(optimizer, closure, after_closure)
     if after_closure is None:
         return optimizer.step(closure=closure)
 
@@ -106,13 +102,22 @@ def plain_stepper(optimizer: torch.optim.Optimizer) -> Callable[..., Any]:
     def step(closure: Callable[[], Any], after_closure: Callable[[], None] | None = None) -> Any:
         if hooks or _GLOBAL_PRE_HOOKS:  # registered since: let torch order them
             return plain_optimizer_step(optimizer, closure, after_closure)
-        result = closure()
-        if after_closure is not None:
-            after_closure()
-        optimizer.step()
-        return result
+        return _closure_then_step(optimizer, closure, after_closure)
 
     return step
+
+
+def _closure_then_step(
+    optimizer: torch.optim.Optimizer,
+    closure: Callable[[], Any],
+    after_closure: Callable[[], None] | None,
+) -> Any:
+    """What ``step(closure)`` amounts to for an optimizer that runs the closure once, first."""
+    result = closure()
+    if after_closure is not None:
+        after_closure()
+    optimizer.step()
+    return result
 
 
 def _tensor_backward(tensor: torch.Tensor, *args: Any) -> None:

@@ -110,5 +110,5 @@ def run_training_epoch(run: RunState, iterator: Any) -> None:
             run.should_stop = True
         if max_steps != -1 and progress.global_step >= max_steps:
             break  # (max_epochs is the fit loop's business)
-        if run.should_stop and run.may_stop_early():
+        if run.stopping():
             break
