@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from plcore import Callback, LightningDataModule, LightningModule
-from plcore.checkpoint import TorchCheckpointIO, local_path
+from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
+from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
 from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
 from plkit._flags import resolve_plan
@@ -199,7 +200,7 @@ class Trainer:
             checkpoint_io=checkpoint_io or TorchCheckpointIO(),
         )
         self._default_root_dir = (
-            local_path(default_root_dir, "Trainer(default_root_dir=...)")
+            cloud_io.check_path(default_root_dir, "Trainer(default_root_dir=...)")
             if default_root_dir
             else os.getcwd()
         )
