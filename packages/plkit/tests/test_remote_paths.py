@@ -221,3 +221,24 @@ def test_fit_with_a_missing_package_fails_before_training(tmp_path, monkeypatch)
     with pytest.raises(ImportError, match="^ckpt_path: 'gs://b/last.ckpt' is on gs:// storage"):
         trainer.fit(BoringModel(), ckpt_path="gs://b/last.ckpt")
     assert trainer.global_step == 0
+
+
+def test_the_checkpoint_resumed_from_is_not_deleted(memory_root):
+    # As for local folders; Lightning deletes any remote file that drops out of the top k.
+    dirpath = f"{memory_root}/ck"
+    _fit(memory_root, 2, dirpath=dirpath)
+    assert _tree(dirpath) == ["epoch=1-step=8.ckpt"]  # save_top_k=1 removed epoch=0's
+    _fit(memory_root, 3, ckpt_path=f"{dirpath}/epoch=1-step=8.ckpt", dirpath=dirpath)
+    assert _tree(dirpath) == ["epoch=1-step=8.ckpt", "epoch=2-step=12.ckpt"]
+
+
+def test_save_checkpoint_and_hparams_file_urls(memory_root, tmp_path):
+    trainer, model = _fit(memory_root, 1, dirpath=f"{memory_root}/ck")
+    trainer.save_checkpoint(f"{memory_root}/manual/w.ckpt", weights_only=True)
+    loaded = Net.load_from_checkpoint(
+        f"{memory_root}/manual/w.ckpt",
+        hparams_file=f"{memory_root}/lightning_logs/version_0/hparams.yaml",
+    )
+    assert loaded.hparams.lr == 0.05
+    for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)

@@ -100,7 +100,8 @@ class Trainer:
         plugins: a Precision and/or a CheckpointIO (``plkit.plugins``), one or a list.
         sync_batchnorm: convert BatchNorm layers to SyncBatchNorm under DDP.
         reload_dataloaders_every_n_epochs: ask for new dataloaders every N epochs.
-        default_root_dir: where logs and checkpoints go (default: the working directory).
+        default_root_dir: where logs and checkpoints go (default: the working directory); a URL
+            such as ``s3://bucket/run`` writes them there through fsspec.
         resume: "auto" to resume from the newest checkpoint under ``default_root_dir`` when fit
             is called without ``ckpt_path`` (plkit's addition; None: off).
     """

@@ -117,7 +117,7 @@ class CSVLogger(Logger):
     replaced whole at each flush, as object stores cannot append).
 
     Args:
-        save_dir: the folder all experiments go under.
+        save_dir: the folder all experiments go under, local or a URL (``s3://bucket/logs``).
         name: the experiment folder inside ``save_dir``; ``""`` or None writes straight into it.
         version: None picks the next free ``version_<N>``; an int N gives ``version_N``; a string
             is used as the folder name as it is.

@@ -45,7 +45,8 @@ class TensorBoardLogger(Logger):
     """Log to TensorBoard event files through ``torch.utils.tensorboard.SummaryWriter``.
 
     Args:
-        save_dir: the folder all experiments go under.
+        save_dir: the folder all experiments go under, local or a URL (``s3://bucket/logs``;
+            the event files go through tensorboard's own file layer).
         name: the experiment folder inside ``save_dir``; ``""`` or None writes straight into it.
         version: None picks the next free ``version_<N>``; an int N gives ``version_N``; a string
             is used as the folder name as it is.

@@ -62,8 +62,9 @@ class ModelCheckpoint(Callback):
       removed, so a crash in between never leaves fewer than k checkpoints.
 
     Args:
-        dirpath: the folder for checkpoints. Default: ``<save_dir>/<name>/<version>/checkpoints``
-            of the first logger, or ``<default_root_dir>/checkpoints`` without loggers.
+        dirpath: the folder for checkpoints, local or a URL (``s3://bucket/ckpts``, through
+            fsspec). Default: ``<save_dir>/<name>/<version>/checkpoints`` of the first logger,
+            or ``<default_root_dir>/checkpoints`` without loggers.
         filename: a template such as ``"{epoch}-{val_loss:.2f}"`` filled from the logged metrics
             plus ``epoch`` and ``step``; default ``"{epoch}-{step}"``, i.e. ``epoch=0-step=10``.
         monitor: the logged metric that ranks checkpoints; None keeps the latest ones.
