@@ -242,3 +242,24 @@ def test_save_checkpoint_and_hparams_file_urls(memory_root, tmp_path):
     assert loaded.hparams.lr == 0.05
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_preemption_checkpoints_are_found_and_retired_on_memory(memory_root):
+    from plcore.checkpoint import atomic_save
+    from plkit._preemption import (
+        RUN_KEY,
+        hpc_checkpoint_path,
+        hpc_run_of,
+        newest_hpc_checkpoint,
+        retire_hpc_checkpoints,
+    )
+
+    assert hpc_checkpoint_path(memory_root) == f"{memory_root}/hpc_ckpt_1.ckpt"
+    for number, owner in ((1, "run:a"), (2, "run:b"), (3, "run:a")):
+        atomic_save({RUN_KEY: owner}, f"{memory_root}/hpc_ckpt_{number}.ckpt")
+    assert newest_hpc_checkpoint(memory_root) == f"{memory_root}/hpc_ckpt_3.ckpt"
+    assert hpc_run_of(f"{memory_root}/hpc_ckpt_2.ckpt") == "run:b"
+    assert hpc_checkpoint_path(memory_root) == f"{memory_root}/hpc_ckpt_4.ckpt"
+    removed = retire_hpc_checkpoints(memory_root, "run:a", keep=f"{memory_root}/hpc_ckpt_3.ckpt")
+    assert removed == [f"{memory_root}/hpc_ckpt_1.ckpt"]
+    assert _tree(memory_root) == ["hpc_ckpt_2.ckpt", "hpc_ckpt_3.ckpt"]
