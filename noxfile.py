@@ -144,6 +144,8 @@ def tests(session: nox.Session) -> None:
     """
     _install_all_editable(session)
     session.install("import-linter>=2")  # for tests/lint/test_layers.py
+    # tests/integration/test_remote_storage.py: S3 served by moto on 127.0.0.1
+    session.install("s3fs", "moto[server]")
     skip = (
         "--ignore=tests/soak",
         "--ignore=tests/compat",
