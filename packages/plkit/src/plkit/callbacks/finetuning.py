@@ -13,7 +13,8 @@
 ``freeze_before_training`` runs in ``setup`` (before ``configure_optimizers``);
 ``finetune_function`` runs at the start of every training epoch, for every optimizer. The
 parameter groups the callback adds are kept in its checkpoint state (by parameter name), and a
-resumed fit rebuilds them in ``on_fit_start``, before the optimizer states are loaded.
+resumed fit rebuilds them in ``on_fit_start``, before the optimizer states are loaded, and
+unfreezes their parameters again (Lightning leaves them frozen; see docs/differences.md).
 """
 
 from __future__ import annotations
@@ -79,7 +80,21 @@ class BaseFinetuning(Callback):
                 groups = self._internal_optimizer_metadata.get(opt_idx)
                 if groups is not None:
                     optimizer.param_groups = self._apply_mapping_to_param_groups(groups, named)
+                    self._retrain(pl_module, optimizer.param_groups)
         self._restarting = False
+
+    @staticmethod
+    def _retrain(pl_module: Any, param_groups: list[dict[str, Any]]) -> None:
+        """Unfreeze what the restored groups train: ``freeze_before_training`` froze it again in
+        ``setup``, and the epoch that unfroze it is not run again. (Lightning leaves it frozen,
+        so a resumed fit stops training it; see docs/differences.md.)"""
+        grouped = {id(p) for group in param_groups for p in group["params"]}
+        for module in pl_module.modules():
+            own = [p for p in module.parameters(recurse=False) if id(p) in grouped]
+            if own and isinstance(module, _BatchNorm):
+                module.track_running_stats = True
+            for param in own:
+                param.requires_grad = True
 
     # --- helpers (static, as in Lightning) -------------------------------------------------------
     @staticmethod
