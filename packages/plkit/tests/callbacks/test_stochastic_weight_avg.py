@@ -31,7 +31,10 @@ class Net(pl.LightningModule):
 
 def _loader() -> DataLoader:
     g = torch.Generator().manual_seed(1)
-    return DataLoader(TensorDataset(torch.randn(12, 4, generator=g), torch.randn(12, 1, generator=g)), batch_size=4)
+    return DataLoader(
+        TensorDataset(torch.randn(12, 4, generator=g), torch.randn(12, 1, generator=g)),
+        batch_size=4,
+    )
 
 
 class Snapshots(pl.Callback):
@@ -124,7 +127,10 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
         ckpt_cb = ModelCheckpoint(dirpath=tmp_path / sub, save_top_k=-1, filename="{epoch}")
         swa = StochasticWeightAveraging(swa_lrs=0.05, swa_epoch_start=2, annealing_epochs=2)
         trainer = pl.Trainer(
-            max_epochs=4, callbacks=[swa, ckpt_cb], logger=False, enable_progress_bar=False,
+            max_epochs=4,
+            callbacks=[swa, ckpt_cb],
+            logger=False,
+            enable_progress_bar=False,
             enable_model_summary=False,
         )
         trainer.fit(model, _loader(), ckpt_path=ckpt)
@@ -137,7 +143,12 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
     assert resumed_trainer.global_step == full_trainer.global_step == 13
     saved = torch.load(tmp_path / "a" / "epoch=2.ckpt", weights_only=False)
     state = saved["callbacks"]["StochasticWeightAveraging"]
-    assert sorted(state) == ["average_model_state", "latest_update_epoch", "n_averaged", "scheduler_state"]
+    assert sorted(state) == [
+        "average_model_state",
+        "latest_update_epoch",
+        "n_averaged",
+        "scheduler_state",
+    ]
     assert state["n_averaged"] == 2 and state["scheduler_state"]["base_lrs"] == [0.05]
 
 
@@ -157,7 +168,10 @@ def test_errors():
 
     class Two(Net):
         def configure_optimizers(self):
-            return [torch.optim.SGD(self.l1.parameters(), lr=0.1), torch.optim.SGD(self.l2.parameters(), lr=0.1)]
+            return [
+                torch.optim.SGD(self.l1.parameters(), lr=0.1),
+                torch.optim.SGD(self.l2.parameters(), lr=0.1),
+            ]
 
         def training_step(self, batch, batch_idx):
             return None

@@ -37,7 +37,10 @@ class Net(pl.LightningModule):
 
 def _loader() -> DataLoader:
     g = torch.Generator().manual_seed(1)
-    return DataLoader(TensorDataset(torch.randn(12, 4, generator=g), torch.randn(12, 1, generator=g)), batch_size=4)
+    return DataLoader(
+        TensorDataset(torch.randn(12, 4, generator=g), torch.randn(12, 1, generator=g)),
+        batch_size=4,
+    )
 
 
 class AfterSteps(pl.Callback):
@@ -100,7 +103,9 @@ def test_ema_final_weights_validation_and_checkpoint(tmp_path):
 
 
 def test_should_update_schedule():
-    ema = EMAWeightAveraging(update_every_n_steps=2, update_starting_at_step=3, update_starting_at_epoch=1)
+    ema = EMAWeightAveraging(
+        update_every_n_steps=2, update_starting_at_step=3, update_starting_at_epoch=1
+    )
     assert [ema.should_update(step_idx=i) for i in range(7)] == [False] * 4 + [True, False, True]
     assert [ema.should_update(epoch_idx=i) for i in range(3)] == [False, True, True]
     plain = WeightAveraging()
