@@ -69,7 +69,7 @@ class BaseFinetuning(Callback):
         if "internal_optimizer_metadata" in state_dict:
             self._internal_optimizer_metadata = state_dict["internal_optimizer_metadata"]
         else:  # the layout of older checkpoints: the metadata itself
-            self._internal_optimizer_metadata = state_dict
+            self._internal_optimizer_metadata = state_dict  # type: ignore[assignment]
 
     def on_fit_start(self, trainer: Trainer, pl_module: Any) -> None:
         if not self._restarting:
@@ -156,7 +156,8 @@ class BaseFinetuning(Callback):
     ) -> list[torch.Tensor]:
         """``params`` less those the optimizer already holds (compared by value, as Lightning
         does), with a warning when some are left out."""
-        kept, removed = [], []
+        kept: list[torch.Tensor] = []
+        removed: list[torch.Tensor] = []
         for param in params:
             held = any(
                 torch.equal(p, param) for group in optimizer.param_groups for p in group["params"]

@@ -122,11 +122,11 @@ class ModelPruning(Callback):
                     f"The provided `parameter_names` name: {name} isn't in {self.PARAMETER_NAMES}"
                 )
         self.pruning_fn = self._resolve_pruning_fn(pruning_fn, pruning_dim, pruning_norm)
-        if use_global_unstructured and self.pruning_fn.PRUNING_TYPE != "unstructured":  # type: ignore[attr-defined]
+        if use_global_unstructured and self.pruning_fn.PRUNING_TYPE != "unstructured":
             raise MisconfigurationException(
                 'Only the "unstructured" PRUNING_TYPE is supported with '
                 f"`use_global_unstructured=True`. Found method {self.pruning_fn} of type "
-                f"{self.pruning_fn.PRUNING_TYPE}. "  # type: ignore[attr-defined]
+                f"{self.pruning_fn.PRUNING_TYPE}. "
             )
         self._apply_pruning = apply_pruning
         self._make_pruning_permanent = make_pruning_permanent
@@ -334,7 +334,7 @@ class ModelPruning(Callback):
         """The module's state dict with each pruned ``name`` as ``mask * name_orig``, on the CPU
         (the module itself keeps its re-parametrisation)."""
         state_dict = pl_module.state_dict()
-        pruned = {k[: -len("_mask")] for k in state_dict if k.endswith("_mask")}
+        pruned = {k.replace("_mask", "") for k in state_dict if k.endswith("_mask")}
         for name in pruned:
             orig = state_dict.pop(name + "_orig")
             mask = state_dict.pop(name + "_mask")

@@ -263,14 +263,14 @@ class StochasticWeightAveraging(Callback):
                 module.running_var, device=pl_module.device, dtype=module.running_var.dtype
             )
             self.momenta[module] = module.momentum
-            module.momentum = None  # type: ignore[assignment]
+            module.momentum = None
             assert module.num_batches_tracked is not None
             module.num_batches_tracked *= 0
 
     def reset_momenta(self) -> None:
         """Give the BatchNorm layers their momenta back after the BatchNorm epoch."""
         for module, momentum in self.momenta.items():
-            module.momentum = momentum  # type: ignore[assignment]
+            module.momentum = momentum
 
     @staticmethod
     def update_parameters(
