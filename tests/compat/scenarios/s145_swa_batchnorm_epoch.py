@@ -40,8 +40,16 @@ class Seen(pl.Callback):
             accumulate=trainer.accumulate_grad_batches,
         )
 
-    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        T.hook("seen", "batch_end", batch_idx=batch_idx, step=trainer.global_step, loss=float(outputs["loss"]))
+    def on_train_batch_end(
+        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        T.hook(
+            "seen",
+            "batch_end",
+            batch_idx=batch_idx,
+            step=trainer.global_step,
+            loss=float(outputs["loss"]),
+        )
 
     def on_before_backward(self, trainer: Any, pl_module: Any, loss: Any) -> None:
         T.hook("seen", "before_backward", step=trainer.global_step)
@@ -56,7 +64,9 @@ class Seen(pl.Callback):
 def main() -> None:
     torch.manual_seed(0)
     model = BNNet()
-    swa = pl.callbacks.StochasticWeightAveraging(swa_lrs=0.02, swa_epoch_start=2, annealing_epochs=2)
+    swa = pl.callbacks.StochasticWeightAveraging(
+        swa_lrs=0.02, swa_epoch_start=2, annealing_epochs=2
+    )
     trainer = bare_trainer(max_epochs=4, callbacks=[swa, Seen()])
     T.fit(trainer, model, loader(48, 16))
     T.note("max_epochs_after", trainer.max_epochs)

@@ -29,7 +29,9 @@ class BNNet(pl.LightningModule):
 def _fit(ckpt_path: Any = None) -> Any:
     torch.manual_seed(0)
     model = BNNet()
-    swa = pl.callbacks.StochasticWeightAveraging(swa_lrs=0.02, swa_epoch_start=2, annealing_epochs=3)
+    swa = pl.callbacks.StochasticWeightAveraging(
+        swa_lrs=0.02, swa_epoch_start=2, annealing_epochs=3
+    )
     every = pl.callbacks.ModelCheckpoint(dirpath="ckpts", save_top_k=-1, filename="{epoch}")
     trainer = bare_trainer(max_epochs=4, enable_checkpointing=True, callbacks=[swa, every])
     T.fit(trainer, model, loader(48, 16), ckpt_path=ckpt_path)

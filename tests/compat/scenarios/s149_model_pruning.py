@@ -36,7 +36,9 @@ def main() -> None:
         "l1_unstructured", amount=lambda epoch: 0.3 if epoch < 2 else 0, verbose=2
     )
     every = pl.callbacks.ModelCheckpoint(dirpath="ckpts", save_top_k=-1, filename="{epoch}")
-    trainer = bare_trainer(max_epochs=3, enable_checkpointing=True, callbacks=[pruning, Masks(), every])
+    trainer = bare_trainer(
+        max_epochs=3, enable_checkpointing=True, callbacks=[pruning, Masks(), every]
+    )
     T.fit(trainer, model, loader(48, 16))
     T.note("hooks_left", sum(len(m._forward_pre_hooks) for m in model.modules()))
     T.final(model)
