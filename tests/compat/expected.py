@@ -121,6 +121,12 @@ EXPECTED: tuple[Expected, ...] = (
         scenarios=("s148_*",),
     ),
     Expected(
+        name="pruning-resume-keeps-the-masks",
+        anchor="pruning-resume-keeps-the-masks",
+        paths=("notes/resumed_weights/*", "artifacts/checkpoints/*/callbacks/ModelPruning"),
+        scenarios=("s149_*",),
+    ),
+    Expected(
         name="flag-errors-when-the-trainer-is-built",
         anchor="flag-errors-before-the-run",
         paths=("notes/accumulate_zero", "notes/check_val_zero", "notes/callbacks_not_callback"),

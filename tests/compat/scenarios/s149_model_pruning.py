@@ -1,4 +1,5 @@
-"""ModelPruning(verbose=2): sparsity log lines, the lottery ticket, a permanently pruned checkpoint."""
+"""ModelPruning(verbose=2): sparsity log lines, the lottery ticket, a permanently pruned checkpoint,
+and a fit resumed between two prunings (plkit keeps the masks in the checkpoint; Lightning does not)."""
 
 from typing import Any
 
@@ -42,3 +43,11 @@ def main() -> None:
     T.fit(trainer, model, loader(48, 16))
     T.note("hooks_left", sum(len(m._forward_pre_hooks) for m in model.modules()))
     T.final(model)
+    torch.manual_seed(0)
+    again = Mlp()
+    pruning = pl.callbacks.ModelPruning(
+        "l1_unstructured", amount=lambda epoch: 0.3 if epoch < 2 else 0
+    )
+    resumed = bare_trainer(max_epochs=3, callbacks=[pruning])
+    T.fit(resumed, again, loader(48, 16), ckpt_path="ckpts/epoch=0.ckpt")
+    T.note("resumed_weights", again.state_dict())

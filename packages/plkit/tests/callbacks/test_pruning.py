@@ -41,7 +41,7 @@ def _loader() -> DataLoader:
     )
 
 
-def _fit(model, *callbacks, max_epochs=1, val=False, **kw) -> pl.Trainer:
+def _fit(model, *callbacks, max_epochs=1, val=False, ckpt_path=None, **kw) -> pl.Trainer:
     trainer = pl.Trainer(
         max_epochs=max_epochs,
         callbacks=list(callbacks),
@@ -51,7 +51,7 @@ def _fit(model, *callbacks, max_epochs=1, val=False, **kw) -> pl.Trainer:
         num_sanity_val_steps=0,
         **kw,
     )
-    trainer.fit(model, _loader(), _loader() if val else None)
+    trainer.fit(model, _loader(), _loader() if val else None, ckpt_path=ckpt_path)
     return trainer
 
 
@@ -74,7 +74,9 @@ def test_global_l1_with_lottery_ticket_and_permanent_checkpoint(tmp_path):
     saved = torch.load(tmp_path / "last.ckpt", weights_only=False)
     assert sorted(saved["state_dict"]) == sorted(init)  # a pruned copy: no _orig / _mask keys
     torch.testing.assert_close(saved["state_dict"]["l1.weight"], model.l1.weight.detach())
-    assert "ModelPruning" not in saved["callbacks"]
+    masks = saved["callbacks"]["ModelPruning"]["masks"]  # plkit's: what a resumed fit prunes on
+    assert sorted(masks) == ["l1.weight", "l2.weight"]
+    assert torch.equal(masks["l1.weight"], (model.l1.weight != 0).float())
 
 
 def test_not_permanent_keeps_the_reparametrisation(tmp_path):
@@ -204,3 +206,22 @@ def test_sanitize_errors():
         ModelPruning.sanitize_parameters_to_prune(model, [(model.l1,)])
     found = ModelPruning.sanitize_parameters_to_prune(model, parameter_names=["bias"])
     assert found == [(model.l1, "bias"), (model.l2, "bias")]
+
+
+def test_resume_between_prunings_matches_an_uninterrupted_run(tmp_path):
+    def run(ckpt=None, sub="a"):
+        torch.manual_seed(0)
+        model = Net()
+        every = ModelCheckpoint(dirpath=tmp_path / sub, save_top_k=-1, filename="{epoch}")
+        pruning = ModelPruning("l1_unstructured", amount=0.3)
+        _fit(model, pruning, every, max_epochs=4, default_root_dir=tmp_path, ckpt_path=ckpt)
+        return model
+
+    full = run()
+    saved = torch.load(tmp_path / "a" / "epoch=1.ckpt", weights_only=False)
+    state = saved["callbacks"]["ModelPruning"]
+    assert sorted(state["masks"]) == ["l1.bias", "l1.weight", "l2.bias", "l2.weight"]
+    assert state["rewound"] is True
+    resumed = run(str(tmp_path / "a" / "epoch=1.ckpt"), "b")
+    for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)

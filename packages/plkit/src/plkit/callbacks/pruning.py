@@ -11,7 +11,8 @@ end outside the sanity check) the parameters are pruned by ``amount``; with the 
 hypothesis the surviving weights are reset to their values at ``setup``. With
 ``make_pruning_permanent`` every checkpoint holds the pruned weights themselves (``weight``, not
 ``weight_orig`` / ``weight_mask``), on the CPU, and the model's pruning re-parametrisation is
-removed when training ends.
+removed when training ends. The callback's own checkpoint state holds the current masks (plkit's
+addition), so a resumed fit prunes on from them exactly.
 """
 
 from __future__ import annotations
@@ -116,6 +117,10 @@ class ModelPruning(Callback):
         self._global_kwargs: dict[str, Any] = {}
         self._original_layers: dict[int, _LayerRef] | None = None
         self._pruning_method_name: str | None = None
+        self._qualified_names: list[str] = []  # "l1.weight" for each of _parameters_to_prune
+        self._restored_masks: dict[str, Tensor] | None = None
+        self._rewound = False  # the lottery ticket has rewound to the originals (not resampled)
+        self._restored_rewound = False
         for name in self._parameter_names:
             if name not in self.PARAMETER_NAMES:
                 raise MisconfigurationException(
@@ -226,6 +231,9 @@ class ModelPruning(Callback):
             for i, name in ref["names"]:
                 new, _ = self._parameters_to_prune[i]
                 self._copy_param(new, copy, name)
+        # On one device the parameters now share the originals' storage (``.data =``, as in
+        # Lightning), so training moves the originals too and later rewinds change nothing.
+        self._rewound = self._rewound or not self._resample_parameters
 
     def _apply_local_pruning(self, amount: float) -> None:
         for module, name in self._parameters_to_prune:
@@ -294,6 +302,11 @@ class ModelPruning(Callback):
             pl_module, self._parameters_to_prune, parameter_names=self._parameter_names
         )
         self._parameters_to_prune = self.filter_parameters_to_prune(parameters_to_prune)
+        module_names = {id(m): n for n, m in pl_module.named_modules()}
+        self._qualified_names = [
+            f"{module_names[id(m)]}.{name}".lstrip(".") if id(m) in module_names else name
+            for m, name in self._parameters_to_prune
+        ]
         if self._use_lottery_ticket_hypothesis:
             self._original_layers = {}
             for i, (module, name) in enumerate(self._parameters_to_prune):
@@ -312,6 +325,52 @@ class ModelPruning(Callback):
         lottery = self._use_lottery_ticket_hypothesis
         if lottery(current_epoch) if callable(lottery) else lottery:
             self.apply_lottery_ticket_hypothesis()
+
+    # --- checkpoint state (plkit's addition: the masks, so that a resumed fit prunes on) ---------
+    def state_dict(self) -> dict[str, Any]:
+        """The current masks by parameter name (``{}`` before the first pruning and once it is
+        permanent). Lightning keeps no state, so its resumed fits start pruning afresh from the
+        saved weights; see docs/differences.md#pruning-resume-keeps-the-masks."""
+        masks = {
+            qualified: getattr(module, f"{name}_mask").detach().cpu()
+            for (module, name), qualified in zip(self._parameters_to_prune, self._qualified_names)
+            if hasattr(module, f"{name}_mask")
+        }
+        return {"masks": masks, "rewound": self._rewound} if masks else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._restored_masks = state_dict.get("masks") or None
+        self._restored_rewound = bool(state_dict.get("rewound"))
+
+    def on_fit_start(self, trainer: Trainer, pl_module: Any) -> None:
+        """A resumed fit: put the checkpoint's masks back on their parameters, before the next
+        pruning (which then prunes what is left, as the interrupted run would have)."""
+        masks, self._restored_masks = self._restored_masks, None
+        if not masks:
+            return
+        for (module, name), qualified in zip(self._parameters_to_prune, self._qualified_names):
+            mask = masks.get(qualified)
+            if mask is not None and not hasattr(module, f"{name}_mask"):
+                pytorch_prune.custom_from_mask(module, name, mask.to(getattr(module, name).device))
+        if self._restored_rewound and self._original_layers is not None:
+            self._rewound = True
+            self._share_originals()
+
+    def _share_originals(self) -> None:
+        """What the interrupted run had after its rewind: originals sharing the parameters'
+        storage where both live on one device (the loaded values are the trained ones)."""
+        assert self._original_layers is not None
+        for ref in self._original_layers.values():
+            for i, name in ref["names"]:
+                new, _ = self._parameters_to_prune[i]
+                current = getattr(new, name + "_orig", None)
+                original = getattr(ref["data"], name)
+                if (
+                    isinstance(current, Tensor)
+                    and isinstance(original, Tensor)
+                    and original.device == current.device
+                ):
+                    original.data = current.data
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: Any) -> None:
         if self._prune_on_train_epoch_end:
