@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -92,6 +93,8 @@ def test_final_weights_are_the_average_of_the_swa_epochs(caplog):
     assert "Swapping scheduler `StepLR` for `SWALR`" in caplog.text
     assert (trainer.current_epoch, trainer.global_step, trainer.max_epochs) == (4, 12, 4)
     assert int(swa.n_averaged) == 3
+    with pytest.raises(RuntimeError, match="not attached"):  # the copy left the Trainer out
+        swa._average_model.trainer
     state = swa.state_dict()
     assert state["n_averaged"] == 3 and state["latest_update_epoch"] == 3
     assert sorted(state["average_model_state"]) == sorted(model.state_dict())
@@ -153,8 +156,6 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
 
 
 def test_errors():
-    import pytest
-
     for kwargs, match in [
         ({"swa_lrs": 0.1, "swa_epoch_start": 0}, "swa_epoch_start should be"),
         ({"swa_lrs": 0.1, "swa_epoch_start": 1.5}, "swa_epoch_start should be"),

@@ -84,8 +84,11 @@ def test_ema_final_weights_validation_and_checkpoint(tmp_path):
     torch.manual_seed(0)
     model, rec = Net(), AfterSteps()
     ckpt = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=True)
-    trainer = _trainer(tmp_path, rec, EMAWeightAveraging(decay=0.5), ckpt)
+    ema = EMAWeightAveraging(decay=0.5)
+    trainer = _trainer(tmp_path, rec, ema, ckpt)
     trainer.fit(model, _loader(), _loader())
+    with pytest.raises(RuntimeError, match="not attached"):  # the copy left the Trainer out
+        ema._average_model.module.trainer
     average = _ema(rec.states, 0.5)
     tensors = [*model.parameters(), *model.buffers()]
     for t, e in zip(tensors[:-1], average[:-1]):  # the last buffer is num_batches_tracked (int)

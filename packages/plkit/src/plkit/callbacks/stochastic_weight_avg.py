@@ -20,7 +20,6 @@ a resumed fit continue exactly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from copy import deepcopy
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import torch
@@ -31,6 +30,7 @@ from plcore.callback import Callback
 from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.rank_zero import rank_zero_info, rank_zero_warn
 from plkit._optimizers import LRSchedulerConfig
+from plkit.callbacks._module_copy import copy_without_trainer
 
 if TYPE_CHECKING:
     from plkit.trainer import Trainer
@@ -127,7 +127,8 @@ class StochasticWeightAveraging(Callback):
             or "DeepSpeed" in type(trainer.strategy).__name__
         ):
             raise MisconfigurationException("SWA does not currently support sharded models.")
-        self._average_model = deepcopy(pl_module)  # before the module reaches its device
+        # before the module reaches its device; without the Trainer (Lightning's pickling drops it)
+        self._average_model = copy_without_trainer(pl_module)
 
     def on_fit_start(self, trainer: Trainer, pl_module: Any) -> None:
         if len(trainer.optimizers) != 1:

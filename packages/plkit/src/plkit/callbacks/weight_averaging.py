@@ -27,6 +27,7 @@ from plcore import LightningModule
 from plcore.callback import Callback
 from plcore.hooks import is_overridden
 from plcore.utilities.rank_zero import rank_zero_info, rank_zero_warn
+from plkit.callbacks._module_copy import copy_without_trainer
 
 if TYPE_CHECKING:
     from plkit.trainer import Trainer
@@ -76,8 +77,11 @@ class WeightAveraging(Callback):
                 "so you may run out of memory."
             )
             pl_module.configure_model()
-        self._average_model = AveragedModel(
-            model=pl_module, device=device, use_buffers=self._use_buffers, **self._kwargs
+        self._average_model = AveragedModel(  # copies the module: hand it one without the Trainer
+            model=copy_without_trainer(pl_module),
+            device=device,
+            use_buffers=self._use_buffers,
+            **self._kwargs,
         )
 
     def on_train_batch_end(
