@@ -113,6 +113,19 @@ EXPECTED: tuple[Expected, ...] = (
         # the class (mro/0) still has to match; only the bases after it differ
         paths=("*mro/1", "*mro/2", "*mro/3", "*mro/<length>", "notes/MisconfigurationException/1"),
     ),
+    # -- issue 18, item 4 B (weight averaging, finetuning, pruning callbacks) --------------------
+    Expected(
+        name="finetuning-resume-trains-the-backbone",
+        anchor="finetuning-resume-trains-the-backbone",
+        paths=("notes/resumed_requires_grad/*", "notes/resumed_weights/*"),
+        scenarios=("s148_*",),
+    ),
+    Expected(
+        name="pruning-resume-keeps-the-masks",
+        anchor="pruning-resume-keeps-the-masks",
+        paths=("notes/resumed_weights/*", "artifacts/checkpoints/*/callbacks/ModelPruning"),
+        scenarios=("s149_*",),
+    ),
     Expected(
         name="flag-errors-when-the-trainer-is-built",
         anchor="flag-errors-before-the-run",

@@ -210,6 +210,7 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
         dm.on_load_checkpoint(checkpoint)
         if type(dm).__qualname__ in checkpoint:
             dm.load_state_dict(checkpoint[type(dm).__qualname__])
+    _warn_missing_callbacks(run, checkpoint.get("callbacks"))
     run.hooks.callbacks("on_load_checkpoint", checkpoint)
     states = checkpoint.get("callbacks") or {}
     for cb in run.trainer.callbacks:
@@ -220,6 +221,20 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
             cb.load_state_dict(state)
     if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
         _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
+
+
+def _warn_missing_callbacks(run: RunState, states: dict[str, Any] | None) -> None:
+    """The checkpoint holds state of callbacks this Trainer lacks: it stays unused (Lightning's
+    warning, in its words)."""
+    if not states:
+        return
+    missing = states.keys() - {cb.state_key for cb in run.trainer.callbacks}
+    if missing:
+        rank_zero_warn(
+            "Be aware that when using `ckpt_path`, callbacks used to create the checkpoint need to"
+            " be provided during `Trainer` instantiation. Please add the following callbacks:"
+            f" {list(missing)}.",
+        )
 
 
 def _load_weights(model: torch.nn.Module, state_dict: dict[str, Any]) -> None:

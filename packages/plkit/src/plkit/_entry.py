@@ -2,7 +2,7 @@
 
 Order (``spec/hook-order.md``): configure_callbacks, prepare_data (local rank 0), setup
 (datamodule, callbacks, module), configure_model, [checkpoint: weights and callbacks],
-configure_optimizers, [checkpoint: optimizers, schedulers, loops], on_fit_start, the loop,
+configure_optimizers, on_fit_start, [checkpoint: optimizers, schedulers, loops], the loop,
 on_fit_end, teardown. An exception anywhere calls ``on_exception`` and finalizes the loggers
 with "failed" instead of tearing down (:func:`interrupt`).
 """
@@ -197,9 +197,12 @@ def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:
     calls, plan = run.hooks, run.plan
     setup_optimizers(run)
     run.optimization = Optimization(run)
+    # on_fit_start comes before the optimizer and scheduler states are loaded, as in Lightning:
+    # callbacks rebuild parameter groups (BaseFinetuning) or drop schedulers they replace
+    # (StochasticWeightAveraging) there, so that the states fit what the fit will step.
+    calls.both("on_fit_start")
     if checkpoint is not None:
         _checkpointing.restore_training_state(run, checkpoint)
-    calls.both("on_fit_start")
     # The loaders are requested later, as in Lightning: validation's when the sanity check or
     # the first validation runs, training's after the sanity check.
     run.schedule.enabled = _dataloaders.validation_enabled(run)

@@ -36,6 +36,7 @@ from plcore.optimizer import LightningOptimizer
 from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
 from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
+from plkit._fit_loop import FitLoop, replace_plan
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
 from plkit._optimizers import LRSchedulerConfig
@@ -777,7 +778,23 @@ class Trainer:
     min_epochs = property(lambda self: self._plan.min_epochs)
     max_steps = property(lambda self: self._plan.max_steps)
     min_steps = property(lambda self: self._plan.min_steps)
-    accumulate_grad_batches = property(lambda self: self._plan.accumulate_grad_batches)
+
+    @property
+    def accumulate_grad_batches(self) -> int:
+        """Batches per optimizer step; settable during fit, as in Lightning (read when each
+        training epoch starts)."""
+        return self._plan.accumulate_grad_batches
+
+    @accumulate_grad_batches.setter
+    def accumulate_grad_batches(self, value: int) -> None:
+        replace_plan(self, accumulate_grad_batches=value)
+
+    @property
+    def fit_loop(self) -> FitLoop:
+        """The running fit's limits a callback may change (``max_epochs``, ``max_batches``,
+        ``_skip_backward``; see :mod:`plkit._fit_loop`)."""
+        return FitLoop(self)
+
     gradient_clip_val = property(lambda self: self._plan.gradient_clip_val)
     gradient_clip_algorithm = property(lambda self: self._plan.gradient_clip_algorithm)
     val_check_interval = property(lambda self: self._plan.val_check_interval)

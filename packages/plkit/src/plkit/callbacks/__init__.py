@@ -9,11 +9,15 @@
 
 from plcore.callback import Callback
 from plkit.callbacks.early_stopping import EarlyStopping
+from plkit.callbacks.finetuning import BackboneFinetuning, BaseFinetuning
 from plkit.callbacks.finite_loss import NonFiniteLossCheck, NonFiniteLossError
 from plkit.callbacks.lr_monitor import LearningRateMonitor
 from plkit.callbacks.model_checkpoint import ModelCheckpoint
 from plkit.callbacks.model_summary import ModelSummary
+from plkit.callbacks.pruning import ModelPruning
+from plkit.callbacks.stochastic_weight_avg import StochasticWeightAveraging
 from plkit.callbacks.timer import Timer
+from plkit.callbacks.weight_averaging import EMAWeightAveraging, WeightAveraging
 from pllog import ProgressBar, TQDMProgressBar
 
 __all__ = [
@@ -27,4 +31,11 @@ __all__ = [
     "ProgressBar",
     "TQDMProgressBar",
     "Timer",
+    # weight averaging, finetuning, pruning (issue 18, item 4 B)
+    "BackboneFinetuning",
+    "BaseFinetuning",
+    "EMAWeightAveraging",
+    "ModelPruning",
+    "StochasticWeightAveraging",
+    "WeightAveraging",
 ]

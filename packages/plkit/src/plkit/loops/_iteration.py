@@ -44,7 +44,18 @@ def train_iterator(run: RunState, loader: Any, start: int) -> Iterator[tuple[int
     if run.pending_rng is not None:  # continue exactly where the checkpoint was taken
         set_rng_states(run.pending_rng)
         run.pending_rng = None
-    return _with_last(iterator, start, run.loaders.num_training_batches)
+    return _with_last(iterator, start, _epoch_length(loader, run.loaders.num_training_batches))
+
+
+def _epoch_length(loader: Any, num_batches: float) -> float:
+    """The batches this epoch runs: ``num_training_batches``, or fewer when the loader has
+    fewer (a callback may raise ``trainer.fit_loop.max_batches`` past it, as
+    StochasticWeightAveraging does; the epoch's last batch is then the loader's)."""
+    try:
+        length = len(loader)
+    except (TypeError, NotImplementedError):  # no length: the epoch ends when the loader runs out
+        return num_batches
+    return min(num_batches, length)
 
 
 def _skip(iterator: Any, count: int) -> None:
