@@ -15,6 +15,7 @@ import glob
 import os
 import re
 import warnings
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -191,6 +192,7 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
         module=model,
         datamodule=dm,
         training=training,
+        datamodule_state=partial(run.hooks.datamodule_call, "state_dict") if dm is not None else None,
     )
     if not weights_only:
         run.hooks.callbacks("on_save_checkpoint", checkpoint)

@@ -34,7 +34,7 @@ from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import TorchCheckpointIO, local_path
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities.rank_zero import rank_zero_only
-from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
+from plkit import _checkpointing, _console, _dataloaders, _entry, _profiling, _setup, _spawn
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
 from plkit._optimizers import LRSchedulerConfig
@@ -93,7 +93,8 @@ class Trainer:
         benchmark: cudnn.benchmark.
         inference_mode: evaluate under torch.inference_mode (else torch.no_grad).
         use_distributed_sampler: add a DistributedSampler to loaders when several processes run.
-        profiler: not supported yet (None only).
+        profiler: time the run's hooks and steps: "simple", "advanced", "pytorch" or a
+            ``plkit.profilers.Profiler`` (None: nothing is timed); see ``trainer.profiler``.
         detect_anomaly: enable autograd anomaly detection during fit.
         barebones: turn off every feature that costs time per step (logs, checkpoints, bars).
         plugins: a Precision and/or a CheckpointIO (``plkit.plugins``), one or a list.
@@ -180,7 +181,9 @@ class Trainer:
             logger=logger,
         )
         self._fast_dev_run = fast_dev_run  # as given (True, an int or False), like Lightning
-        _setup.check_unsupported(profiler=profiler, resume=resume)
+        _setup.check_unsupported(resume=resume)
+        #: The profiler (a ``PassThroughProfiler`` when none was asked for).
+        self.profiler = _profiling.init_profiler(profiler, self._plan.barebones)
         _setup.check_types(default_root_dir=default_root_dir, sync_batchnorm=sync_batchnorm)
         _setup.attach_log_handler()
         if self._plan.barebones:
@@ -408,9 +411,10 @@ class Trainer:
             raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
         if storage_options is not None:
             raise TypeError("storage_options is not supported by the default checkpoint writer.")
-        checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
-        self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
-        self.strategy.barrier("save_checkpoint")
+        with self.profiler.profile("save_checkpoint"):
+            checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
+            self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
+            self.strategy.barrier("save_checkpoint")
 
     # ======================================================================================
     # state a user reads (Lightning 2.x names)
