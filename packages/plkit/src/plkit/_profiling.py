@@ -46,6 +46,7 @@ __all__ = [
     "ProfiledDispatcher",
     "ProfiledHookCaller",
     "ProfiledOptimization",
+    "check_barebones",
     "init_profiler",
     "make_hook_caller",
     "profiled_batches",
@@ -94,15 +95,19 @@ _STRATEGY_HOOKS = frozenset(
 )
 
 
-def init_profiler(profiler: Any, barebones: bool) -> Profiler:
-    """``Trainer(profiler=...)`` as a Profiler: a name, an instance, or None (pass-through)."""
-    if profiler is None:
-        return PassThroughProfiler()
-    if barebones:
+def check_barebones(profiler: Any, barebones: bool) -> None:
+    """barebones=True is for raw speed: no profiler with it (Lightning's error)."""
+    if barebones and profiler is not None:
         raise ValueError(
             f"`Trainer(barebones=True, profiler={profiler!r})` was passed. Profiling can impact"
             " raw speed so it is disabled in barebones mode."
         )
+
+
+def init_profiler(profiler: Any) -> Profiler:
+    """``Trainer(profiler=...)`` as a Profiler: a name, an instance, or None (pass-through)."""
+    if profiler is None:
+        return PassThroughProfiler()
     if isinstance(profiler, str):
         name = profiler.lower()
         if name not in _PROFILERS:

@@ -182,8 +182,7 @@ class Trainer:
         )
         self._fast_dev_run = fast_dev_run  # as given (True, an int or False), like Lightning
         _setup.check_unsupported(resume=resume)
-        #: The profiler (a ``PassThroughProfiler`` when none was asked for).
-        self.profiler = _profiling.init_profiler(profiler, self._plan.barebones)
+        _profiling.check_barebones(profiler, self._plan.barebones)
         _setup.check_types(default_root_dir=default_root_dir, sync_batchnorm=sync_batchnorm)
         _setup.attach_log_handler()
         if self._plan.barebones:
@@ -223,6 +222,9 @@ class Trainer:
                 "val_check_interval": val_check_interval,
             },
         )
+        #: The profiler (a ``PassThroughProfiler`` when none was asked for); made after the
+        #: device lines are printed, as in Lightning.
+        self.profiler = _profiling.init_profiler(profiler)
         self._resume = resume
         progress = FitProgress()
         #: The current (or last) run; entry points replace it (see plkit._runstate).
