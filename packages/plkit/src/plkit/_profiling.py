@@ -23,6 +23,7 @@ under Lightning's action names:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from plcore import Callback, LightningDataModule, LightningModule
@@ -146,13 +147,26 @@ def is_profiling(profiler: Profiler) -> bool:
 
 
 def timed(profiler: Profiler, action: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` called inside ``profiler.profile(action)``."""
+    """``fn`` called inside ``profiler.profile(action)`` (as ``start`` / ``stop`` around it
+    when the profiler keeps the base class's ``profile``: the same calls, without a generator
+    per call)."""
+    if type(profiler).profile is not Profiler.profile:
 
-    def call(*args: Any, **kwargs: Any) -> Any:
-        with profiler.profile(action):
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with profiler.profile(action):
+                return fn(*args, **kwargs)
+
+        return call
+    start, stop = profiler.start, profiler.stop
+
+    def call_direct(*args: Any, **kwargs: Any) -> Any:
+        start(action)
+        try:
             return fn(*args, **kwargs)
+        finally:
+            stop(action)
 
-    return call
+    return call_direct
 
 
 def profiled_batches(
@@ -236,6 +250,7 @@ class ProfiledHookCaller(HookCaller):
     ) -> None:
         super().__init__(trainer, model, callbacks, datamodule)
         self.profiler: Profiler = profiler
+        self._timed_strategy: dict[str, Callable[..., Any]] = {}
         self.strategy = strategy
         self.dispatcher = ProfiledDispatcher(callbacks, profiler)  # type: ignore[assignment]
         self.overridden = self.overridden | (_MODULE_HOOKS - _ONLY_IF_OVERRIDDEN - _NOT_RECORDED)
@@ -244,18 +259,25 @@ class ProfiledHookCaller(HookCaller):
         self._actions = {n: prefix + n for n in recorded}
         self.strategy_prefix = f"[Strategy]{type(strategy).__name__}."
         self._dm_prefix = f"[LightningDataModule]{type(datamodule).__name__}."
+        plain = super().module
+        # each recorded hook's timed call, made once
+        self._timed = {
+            n: timed(profiler, a, partial(plain, n)) for n, a in self._actions.items()
+        }
+        for name in _STRATEGY_HOOKS:
+            hook = getattr(strategy, name, None)
+            self._timed_strategy[name] = timed(
+                profiler, self.strategy_prefix + name, hook if callable(hook) else _nothing
+            )
 
     def module(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        action = self._actions.get(name)
-        if action is None:
+        call = self._timed.get(name)
+        if call is None:
             return super().module(name, *args, **kwargs)
-        with self.profiler.profile(action):
-            out = super().module(name, *args, **kwargs)
-        if name in _STRATEGY_HOOKS:
-            hook = getattr(self.strategy, name, None)
-            with self.profiler.profile(self.strategy_prefix + name):
-                if callable(hook):
-                    hook(*args)
+        out = call(*args, **kwargs)
+        strategy_hook = self._timed_strategy.get(name)
+        if strategy_hook is not None:
+            strategy_hook(*args)
         return out
 
     def datamodule_call(self, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -270,6 +292,10 @@ class ProfiledHookCaller(HookCaller):
         if name == "on_exception" or is_overridden(dm, name, LightningDataModule):
             return self.datamodule_call(name, *args)
         return None
+
+
+def _nothing(*args: Any) -> None:
+    """A strategy hook this strategy does not define (Lightning's base strategy does nothing)."""
 
 
 def make_hook_caller(
@@ -294,21 +320,13 @@ class ProfiledOptimization(Optimization):
         super().__init__(run)
         calls = run.hooks
         assert isinstance(calls, ProfiledHookCaller)
-        self.profiler = calls.profiler
-        self._step_action = calls.strategy_prefix + "training_step"
-        self.backward = timed(self.profiler, calls.strategy_prefix + "backward", self.backward)
-
-    def run_step(self, batch: Any, batch_idx: int) -> Any:
-        with self.profiler.profile(self._step_action):
-            return super().run_step(batch, batch_idx)
-
-    def run_batch(self, batch: Any, batch_idx: int, window_start: bool, window_end: bool) -> bool:
-        with self.profiler.profile("run_training_batch"):
-            return super().run_batch(batch, batch_idx, window_start, window_end)
-
-    def run_manual(self, batch: Any, batch_idx: int) -> Any:
-        with self.profiler.profile("run_training_batch"):
-            return self.run_step(batch, batch_idx)
+        profiler = self.profiler = calls.profiler
+        prefix = calls.strategy_prefix
+        # instance attributes over the methods: the closure's ``self.run_step`` is timed too
+        self.backward = timed(profiler, prefix + "backward", self.backward)
+        self.run_step = timed(profiler, prefix + "training_step", self.run_step)  # type: ignore[method-assign]
+        self.run_batch = timed(profiler, "run_training_batch", self.run_batch)  # type: ignore[method-assign]
+        self.run_manual = timed(profiler, "run_training_batch", self.run_step)  # type: ignore[method-assign]
 
     def user_step(self, optimizer: Any, closure: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
         if self.model.automatic_optimization:
