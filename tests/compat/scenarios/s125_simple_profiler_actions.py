@@ -4,7 +4,7 @@ many times, in which order first), the report files it writes and their table's 
 import re
 from pathlib import Path
 
-from harness import T, imp, pl
+from harness import T, imp
 from models import DataModule, Net, quiet_trainer
 
 _CELL = re.compile(r"\|  [^|\t]*?\s*\t")

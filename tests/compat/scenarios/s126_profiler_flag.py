@@ -26,9 +26,18 @@ def main() -> None:
     advanced = profilers.AdvancedProfiler()
     T.note("advanced_stop_unstarted", caught(lambda: advanced.stop("b")))
     T.note("pytorch_sort_key", caught(lambda: profilers.PyTorchProfiler(sort_by_key="fast")))
-    T.note("pytorch_table_kwargs", caught(lambda: profilers.PyTorchProfiler(table_kwargs={"row_limit": 3})))
+    T.note(
+        "pytorch_table_kwargs",
+        caught(lambda: profilers.PyTorchProfiler(table_kwargs={"row_limit": 3})),
+    )
     T.note("pytorch_schedule", caught(lambda: profilers.PyTorchProfiler(schedule=3)))
-    T.note("filename", [simple._prepare_filename(), profilers.SimpleProfiler(filename="x")._prepare_filename("a/b:c")])
+    T.note(
+        "filename",
+        [
+            simple._prepare_filename(),
+            profilers.SimpleProfiler(filename="x")._prepare_filename("a/b:c"),
+        ],
+    )
 
 
 def isinstance_of(fn, cls) -> bool:

@@ -11,7 +11,6 @@
 
 from plcore import Callback, LightningDataModule, LightningModule, seed_everything
 from plkit import _setup, accelerators, callbacks, core, loggers, plugins, strategies, utilities
-from plkit import profilers
 from plkit.__about__ import __version__
 from plkit._logo import cli_lightning_logo
 from plkit.trainer import Trainer
@@ -32,7 +31,6 @@ __all__ = [
     "core",
     "loggers",
     "plugins",
-    "profilers",
     "seed_everything",
     "strategies",
     "utilities",

@@ -192,7 +192,9 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
         module=model,
         datamodule=dm,
         training=training,
-        datamodule_state=partial(run.hooks.datamodule_call, "state_dict") if dm is not None else None,
+        datamodule_state=partial(run.hooks.datamodule_call, "state_dict")
+        if dm is not None
+        else None,
     )
     if not weights_only:
         run.hooks.callbacks("on_save_checkpoint", checkpoint)

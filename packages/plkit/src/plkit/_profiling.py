@@ -22,6 +22,7 @@ under Lightning's action names:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -29,15 +30,10 @@ from typing import TYPE_CHECKING, Any
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.hooks import HOOKS, MODULE, MONITORING_CALLBACK_MARK, is_overridden
 from plcore.utilities.exceptions import MisconfigurationException
+from plkit import profilers
 from plkit._calls import HookCaller
 from plkit.loops.optimization import Optimization
-from plkit.profilers import (
-    AdvancedProfiler,
-    PassThroughProfiler,
-    Profiler,
-    PyTorchProfiler,
-    SimpleProfiler,
-)
+from plkit.profilers import PassThroughProfiler, Profiler
 
 if TYPE_CHECKING:
     from plkit._runstate import RunState
@@ -54,10 +50,11 @@ __all__ = [
     "timed",
 ]
 
-_PROFILERS: dict[str, type[Profiler] | None] = {
-    "simple": SimpleProfiler,
-    "advanced": AdvancedProfiler,
-    "pytorch": PyTorchProfiler,
+#: ``Trainer(profiler=name)``: the class in plkit.profilers (imported when asked for)
+_PROFILERS: dict[str, str | None] = {
+    "simple": "SimpleProfiler",
+    "advanced": "AdvancedProfiler",
+    "pytorch": "PyTorchProfiler",
     "xla": None,  # named in Lightning's list; plkit has no XLA support
 }
 
@@ -122,7 +119,8 @@ def init_profiler(profiler: Any) -> Profiler:
                 "Trainer(profiler='xla') profiles TPUs through torch_xla, which plkit does not"
                 " support; use 'simple', 'advanced' or 'pytorch'."
             )
-        return cls()
+        made: Profiler = getattr(profilers, cls)()
+        return made
     if not isinstance(profiler, Profiler):
         raise TypeError(
             f"Trainer(profiler={profiler!r}) must be 'simple', 'advanced', 'pytorch', a"
@@ -135,8 +133,9 @@ def setup_profiler(run: RunState) -> None:
     """Tell the profiler which run starts (Lightning: after ``configure_callbacks``)."""
     trainer = run.trainer
     profiler = trainer.profiler
-    if isinstance(profiler, PyTorchProfiler):
-        profiler._lightning_module = run.lightning_module
+    # every profiler may read the module (Lightning sets it on all; PyTorchProfiler does)
+    # (a weak proxy, as Lightning's: the profiler does not keep the module alive)
+    profiler._lightning_module = weakref.proxy(run.lightning_module)  # type: ignore[attr-defined]
     local_rank = run.strategy.local_rank if run.world_size > 1 else None
     assert run.state.fn is not None
     profiler.setup(stage=str(run.state.fn), local_rank=local_rank, log_dir=trainer.log_dir)
@@ -261,9 +260,7 @@ class ProfiledHookCaller(HookCaller):
         self._dm_prefix = f"[LightningDataModule]{type(datamodule).__name__}."
         plain = super().module
         # each recorded hook's timed call, made once
-        self._timed = {
-            n: timed(profiler, a, partial(plain, n)) for n, a in self._actions.items()
-        }
+        self._timed = {n: timed(profiler, a, partial(plain, n)) for n, a in self._actions.items()}
         for name in _STRATEGY_HOOKS:
             hook = getattr(strategy, name, None)
             self._timed_strategy[name] = timed(
@@ -328,7 +325,9 @@ class ProfiledOptimization(Optimization):
         self.run_batch = timed(profiler, "run_training_batch", self.run_batch)  # type: ignore[method-assign]
         self.run_manual = timed(profiler, "run_training_batch", self.run_step)  # type: ignore[method-assign]
 
-    def user_step(self, optimizer: Any, closure: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
+    def user_step(
+        self, optimizer: Any, closure: Callable[[], Any] | None = None, **kwargs: Any
+    ) -> Any:
         if self.model.automatic_optimization:
             return super().user_step(optimizer, closure, **kwargs)
         with self.profiler.profile("optimizer_step"):

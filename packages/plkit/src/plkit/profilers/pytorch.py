@@ -201,7 +201,11 @@ class PyTorchProfiler(Profiler):
         self._check_table_kwargs()
 
     def _check_table_kwargs(self) -> None:
-        valid = set(inspect.signature(EventList.table).parameters) - {"self", "sort_by", "row_limit"}
+        valid = set(inspect.signature(EventList.table).parameters) - {
+            "self",
+            "sort_by",
+            "row_limit",
+        }
         for key in self._table_kwargs:
             if key in {"sort_by", "row_limit"}:
                 raise KeyError(
@@ -226,14 +230,6 @@ class PyTorchProfiler(Profiler):
         kwargs["schedule"] = self._schedule
         kwargs["activities"] = kwargs.get("activities") or _default_activities()
         kwargs["with_stack"] = kwargs.get("with_stack", False) or self._export_to_flame_graph
-
-    def setup(self, stage: str, local_rank: int | None = None, log_dir: str | None = None) -> None:
-        if self._emit_nvtx and not torch.cuda.is_available():
-            raise MisconfigurationException(
-                "PyTorchProfiler(emit_nvtx=True) emits NVTX ranges for CUDA's nvprof, and CUDA is "
-                "not available here: drop emit_nvtx=True to profile on the CPU."
-            )
-        super().setup(stage, local_rank=local_rank, log_dir=log_dir)
 
     # --- the steps the schedule counts -----------------------------------------------------------
     def _total_steps(self) -> float:
@@ -265,7 +261,8 @@ class PyTorchProfiler(Profiler):
             if self._schedule is not None:
                 self._schedule.first_action = action_name
             self._create_profilers()
-            entered = self.profiler.__enter__()
+            created: Any = self.profiler  # (set by _create_profilers)
+            entered = created.__enter__()
             if entered is not None:
                 self.profiler = entered
             if self._parent_profiler is not None:
@@ -325,13 +322,20 @@ class PyTorchProfiler(Profiler):
             path = name if self.dirpath is None else os.path.join(self.dirpath, name)
             self.function_events.export_chrome_trace(path)
         data = self.function_events.key_averages(group_by_input_shapes=self._group_by_input_shapes)
-        table = data.table(sort_by=self._sort_by_key, row_limit=self._row_limit, **self._table_kwargs)
+        table = data.table(
+            sort_by=self._sort_by_key, row_limit=self._row_limit, **self._table_kwargs
+        )
         return self._stats_to_str({"records": table})
 
     # --- the torch profilers ---------------------------------------------------------------------
     def _create_profilers(self) -> None:
         if self.profiler is not None:
             return
+        if self._emit_nvtx and not torch.cuda.is_available():
+            raise MisconfigurationException(
+                "PyTorchProfiler(emit_nvtx=True) emits NVTX ranges for CUDA's nvprof, and CUDA is "
+                "not available here: drop emit_nvtx=True to profile on the CPU."
+            )
         if self._emit_nvtx:
             if self._parent_profiler is None:
                 self._parent_profiler = torch.cuda.profiler.profile()
@@ -386,8 +390,5 @@ def _default_activities() -> list[ProfilerActivity]:
 
 def _default_sort_by_key(profiler_kwargs: dict[str, Any]) -> str:
     activities = profiler_kwargs.get("activities") or []
-    if activities:
-        cuda = ProfilerActivity.CUDA in activities
-    else:
-        cuda = torch.cuda.is_available()
+    cuda = ProfilerActivity.CUDA in activities if activities else torch.cuda.is_available()
     return "cuda_time_total" if cuda or profiler_kwargs.get("use_cuda", False) else "cpu_time_total"

@@ -66,7 +66,7 @@ class SimpleProfiler(Profiler):
         columns 15 wide, each followed by a tab."""
         width = max(len(k) for k in self.recorded_durations)
         cells = "".join("  {:<15}\t|" for _ in range(widths))
-        return "{sep}|  {:<%d}\t|%s" % (width, cells)
+        return "{sep}|  {:<" + str(width) + "}\t|" + cells
 
     def _table_extended(self) -> str:
         sep = os.linesep
