@@ -53,12 +53,12 @@ class RegisterRecordFunction:
         self._records: dict[str, record_function] = {}
         self._handles: list[Any] = []
 
-    def _enter(self, _: nn.Module, args: Any, name: str) -> None:
+    def _open_record(self, _: nn.Module, args: Any, name: str) -> None:
         record = record_function("[pl][module]" + name)
         record.__enter__()
         self._records[name] = record
 
-    def _exit(self, _: nn.Module, args: Any, output: Any, name: str) -> None:
+    def _close_record(self, _: nn.Module, args: Any, output: Any, name: str) -> None:
         self._records[name].__exit__(None, None, None)
 
     def __enter__(self) -> None:
@@ -66,8 +66,12 @@ class RegisterRecordFunction:
             if not name:
                 continue
             label = f"{type(module).__module__}.{type(module).__name__}: {name}"
-            self._handles.append(module.register_forward_pre_hook(partial(self._enter, name=label)))
-            self._handles.append(module.register_forward_hook(partial(self._exit, name=label)))
+            self._handles.append(
+                module.register_forward_pre_hook(partial(self._open_record, name=label))
+            )
+            self._handles.append(
+                module.register_forward_hook(partial(self._close_record, name=label))
+            )
 
     def __exit__(self, *exc: Any) -> None:
         for handle in self._handles:
