@@ -219,7 +219,7 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
         if type(dm).__qualname__ in checkpoint:
-            dm.load_state_dict(checkpoint[type(dm).__qualname__])
+            run.hooks.datamodule_call("load_state_dict", checkpoint[type(dm).__qualname__])
     run.hooks.callbacks("on_load_checkpoint", checkpoint)
     states = checkpoint.get("callbacks") or {}
     for cb in run.trainer.callbacks:

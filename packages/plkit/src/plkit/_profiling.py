@@ -22,6 +22,7 @@ under Lightning's action names:
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -70,7 +71,6 @@ _ONLY_IF_OVERRIDDEN = frozenset(
         "on_validation_model_train",
         "on_test_model_train",
         "on_predict_model_train",
-        "on_load_checkpoint",
     }
 )
 _NOT_RECORDED = frozenset(
@@ -172,9 +172,18 @@ def profiled_batches(
     batches: Iterable[Any], limit: float, profiler: Profiler, action: str
 ) -> Iterator[Any]:
     """At most ``limit`` items of ``batches``, each fetch timed as ``action``; stops at the
-    limit without fetching more (a sized loader's end is known, so it is not fetched)."""
+    limit without fetching more (a sized loader's end is known, so it is not fetched). As in
+    Lightning, a loader of unknown length (``limit`` infinite) has its first batch fetched
+    ahead when the epoch starts, untimed, and the fetch that finds its end timed."""
     iterator = iter(batches)
     count = 0
+    if limit == math.inf:
+        try:
+            first = next(iterator)
+        except StopIteration:
+            return
+        yield first
+        count = 1
     while count < limit:
         profiler.start(action)
         try:
