@@ -380,3 +380,70 @@ def test_a_failed_run_closes_the_report(tmp_path: Path) -> None:
         trainer(tmp_path, profiler=profiler).fit(Broken(), datamodule=DM())
     assert profiler._output_file is None
     assert not (tmp_path / "fit-perf.txt").exists()  # no report for a failed run
+
+
+# ---------------------------------------------------------------------------------------------
+# counts in the less common paths (each compared with Lightning 2.6.6 when written)
+# ---------------------------------------------------------------------------------------------
+class Stream(torch.utils.data.IterableDataset):
+    def __iter__(self):
+        for i in range(5):
+            yield torch.full((3,), float(i)), torch.ones(1)
+
+
+def test_a_loader_of_unknown_length_counts_one_fetch_per_batch(tmp_path: Path) -> None:
+    profiler = SimpleProfiler()
+    t = trainer(tmp_path, profiler=profiler, enable_checkpointing=False)
+    t.fit(Net(), train_dataloaders=DataLoader(Stream(), batch_size=2))
+    seen = counts(profiler)
+    # 3 batches an epoch: the first fetched ahead untimed, the fetch that finds the end timed
+    assert seen["run_training_batch"] == 6
+    assert seen["[_TrainingEpochLoop].train_dataloader_next"] == 6
+
+
+def test_limits_stop_fetching_at_the_limit(tmp_path: Path) -> None:
+    profiler = SimpleProfiler()
+    t = trainer(tmp_path, profiler=profiler, limit_train_batches=2, limit_val_batches=1)
+    t.fit(Net(), datamodule=DM())
+    seen = counts(profiler)
+    assert seen["[_TrainingEpochLoop].train_dataloader_next"] == 4
+    assert seen["[_EvaluationLoop].val_next"] == 3  # the sanity check and two validations
+
+
+def test_resume_and_datamodule_hooks_are_recorded(tmp_path: Path) -> None:
+    class Stateful(DM):
+        def on_before_batch_transfer(self, batch, dataloader_idx):
+            return batch
+
+        def state_dict(self):
+            return {"seen": 1}
+
+    first = trainer(tmp_path, max_epochs=1)
+    first.fit(Net(), datamodule=Stateful())
+    first.save_checkpoint(tmp_path / "x.ckpt")
+    profiler = SimpleProfiler()
+    t = trainer(tmp_path, profiler=profiler, max_epochs=2)
+    t.fit(Net(), datamodule=Stateful(), ckpt_path=tmp_path / "x.ckpt")
+    seen = counts(profiler)
+    assert seen["[LightningModule]Net.on_load_checkpoint"] == 1
+    assert seen["[LightningDataModule]Stateful.load_state_dict"] == 1
+    # the datamodule's override runs, not the module's default
+    # the sanity check's 2 batches, the epoch's 6, its validation's 2
+    assert seen["[LightningDataModule]Stateful.on_before_batch_transfer"] == 2 + 6 + 2
+    assert "[LightningModule]Net.on_before_batch_transfer" not in seen
+
+
+def test_an_exception_calls_every_callbacks_on_exception(tmp_path: Path) -> None:
+    class Broken(Net):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 1:
+                raise RuntimeError("boom")
+            return super().training_step(batch, batch_idx)
+
+    profiler = SimpleProfiler()
+    with pytest.raises(RuntimeError, match="boom"):
+        trainer(tmp_path, profiler=profiler).fit(Broken(), datamodule=DM())
+    seen = counts(profiler)
+    assert seen["[LightningDataModule]DM.on_exception"] == 1
+    assert sum(k.endswith(".on_exception") and k.startswith("[Callback]") for k in seen) == 1
+    assert seen["run_training_batch"] == 2  # the failed batch's action is stopped too
