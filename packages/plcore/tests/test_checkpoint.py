@@ -735,3 +735,30 @@ def test_remote_checkpoint_paths_are_refused_not_written_locally(tmp_path, monke
     with pytest.raises(ValueError, match="s3://"):
         io_.load_checkpoint("s3://bucket/x.ckpt")
     assert not any(tmp_path.iterdir())  # no ./s3:/bucket folder
+
+
+def test_build_checkpoint_takes_the_datamodule_state_from_the_given_call() -> None:
+    """``datamodule_state`` replaces the call of ``state_dict`` (a trainer passes a timed one)."""
+
+    class Data(plcore.LightningDataModule):
+        def state_dict(self) -> dict:
+            raise AssertionError("called directly")
+
+    calls = []
+
+    def timed() -> dict:
+        calls.append("state_dict")
+        return {"seen": 3}
+
+    data = Data()
+    checkpoint = ckpt_module.build_checkpoint(
+        epoch=0,
+        global_step=0,
+        state_dict={},
+        loops={},
+        module=plcore.LightningModule(),
+        datamodule=data,
+        datamodule_state=timed,
+    )
+    assert checkpoint[type(data).__qualname__] == {"seen": 3}
+    assert calls == ["state_dict"]
