@@ -330,6 +330,8 @@ def test_profiler_flag_errors() -> None:
         pl.Trainer(profiler=3)
     with pytest.raises(ModuleNotFoundError, match="torch_xla"):
         pl.Trainer(profiler="xla")
+    with pytest.raises(ImportError, match="torch_xla, which plkit does not support"):
+        from plkit.profilers import XLAProfiler  # noqa: F401
 
 
 def test_without_a_profiler_the_run_is_not_profiled(tmp_path: Path) -> None:

@@ -32,6 +32,11 @@ _LAZY = {"AdvancedProfiler": "advanced", "PyTorchProfiler": "pytorch"}
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(f"plkit.profilers.{_LAZY[name]}"), name)
+    if name == "XLAProfiler":  # Lightning's TPU profiler: a clear error instead of "no name"
+        raise ImportError(
+            "XLAProfiler profiles TPUs through torch_xla, which plkit does not support; use "
+            "SimpleProfiler, AdvancedProfiler or PyTorchProfiler."
+        )
     raise AttributeError(f"module 'plkit.profilers' has no attribute {name!r}")
 
 
