@@ -449,3 +449,19 @@ def test_an_exception_calls_every_callbacks_on_exception(tmp_path: Path) -> None
     assert seen["[LightningDataModule]DM.on_exception"] == 1
     assert sum(k.endswith(".on_exception") and k.startswith("[Callback]") for k in seen) == 1
     assert seen["run_training_batch"] == 2  # the failed batch's action is stopped too
+
+
+def test_reports_on_remote_storage(tmp_path: Path) -> None:
+    """A ``dirpath`` URL (fsspec's in-memory filesystem here) gets the report and the stats."""
+    from plcore.utilities import cloud_io
+
+    simple = SimpleProfiler(dirpath="memory://prof-test/simple", filename="perf")
+    trainer(tmp_path, profiler=simple, max_epochs=1).fit(Net(), datamodule=DM())
+    assert cloud_io.read_text("memory://prof-test/simple/fit-perf.txt").startswith(
+        "FIT Profiler Report"
+    )
+    advanced = AdvancedProfiler(dirpath="memory://prof-test/adv", filename="a", dump_stats=True)
+    trainer(tmp_path, profiler=advanced, max_epochs=1).fit(Net(), datamodule=DM())
+    names = cloud_io.listdir("memory://prof-test/adv")
+    assert f"fit-a-{STRATEGY}.training_step.prof" in [n.rsplit("/", 1)[-1] for n in names]
+    assert not list(tmp_path.glob("memory*"))  # nothing written to a local folder named so

@@ -6,11 +6,12 @@ import cProfile
 import io
 import os
 import pstats
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from plcore.checkpoint import local_path
+from plcore.utilities import cloud_io
 from plkit.profilers.profiler import Profiler
 
 __all__ = ["AdvancedProfiler"]
@@ -64,11 +65,19 @@ class AdvancedProfiler(Profiler):
                 "AdvancedProfiler(dump_stats=True) needs a folder: pass dirpath=..., or run it "
                 "under a Trainer (which uses its log_dir)."
             )
-        folder = local_path(self.dirpath, "AdvancedProfiler(dirpath=...)")
-        os.makedirs(folder, exist_ok=True)
-        profile.dump_stats(
-            os.path.join(folder, self._prepare_filename(action_name=action_name, extension=".prof"))
+        folder = cloud_io.check_path(self.dirpath, "AdvancedProfiler(dirpath=...)")
+        cloud_io.makedirs(folder)
+        path = os.path.join(
+            folder, self._prepare_filename(action_name=action_name, extension=".prof")
         )
+        if not cloud_io.is_remote(path):
+            profile.dump_stats(path)
+            return
+        with tempfile.TemporaryDirectory() as tmp:  # pstats writes local files only
+            local = os.path.join(tmp, "stats.prof")
+            profile.dump_stats(local)
+            with open(local, "rb") as file:
+                cloud_io.write_bytes(path, file.read())
 
     def summary(self) -> str:
         stats = {}

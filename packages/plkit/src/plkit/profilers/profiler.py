@@ -14,10 +14,11 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from plcore.checkpoint import local_path
+from plcore.utilities import cloud_io
 
 __all__ = ["Profiler"]
 
@@ -79,9 +80,13 @@ class Profiler(ABC):
         if self._write_stream is not None:
             return
         if self.filename and self.dirpath:
-            folder = local_path(self.dirpath, f"{type(self).__name__}(dirpath=...)")
-            os.makedirs(folder, exist_ok=True)
-            file = open(os.path.join(folder, self._prepare_filename()), "a")  # noqa: SIM115
+            folder = cloud_io.check_path(self.dirpath, f"{type(self).__name__}(dirpath=...)")
+            cloud_io.makedirs(folder)
+            path = os.path.join(folder, self._prepare_filename())
+            if cloud_io.is_remote(path):  # an object store: each report added to the object
+                self._write_stream = partial(cloud_io.append_text, path)
+                return
+            file = open(path, "a")  # noqa: SIM115
             self._output_file = file
             self._write_stream = file.write
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ from torch import nn
 from torch.autograd.profiler import EventList, record_function
 from torch.profiler import ProfilerAction, ProfilerActivity, tensorboard_trace_handler
 
+from plcore.utilities import cloud_io
 from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.rank_zero import rank_zero_warn
 from plkit.profilers.profiler import Profiler
@@ -308,12 +310,23 @@ class PyTorchProfiler(Profiler):
         if self.dirpath is None:
             rank_zero_warn("The PyTorchProfiler failed to export trace as `dirpath` is None")
             return
+        folder = cloud_io.check_path(self.dirpath, "PyTorchProfiler(dirpath=...)")
+        if not cloud_io.is_remote(folder):
+            self._write_traces(action_name, profiler, folder)
+            return
+        with tempfile.TemporaryDirectory() as tmp:  # torch writes local files: then uploaded
+            self._write_traces(action_name, profiler, tmp)
+            for name in sorted(os.listdir(tmp)):
+                with open(os.path.join(tmp, name), "rb") as file:
+                    cloud_io.write_bytes(f"{folder.rstrip('/')}/{name}", file.read())
+
+    def _write_traces(self, action_name: str, profiler: Any, folder: str) -> None:
         if self._export_to_chrome:
             name = self._prepare_filename(action_name=action_name, extension="")
-            tensorboard_trace_handler(str(self.dirpath), name)(profiler)
+            tensorboard_trace_handler(folder, name)(profiler)
         if self._export_to_flame_graph:
             name = self._prepare_filename(action_name=action_name, extension=".stack")
-            profiler.export_stacks(os.path.join(self.dirpath, name), metric=self._metric)
+            profiler.export_stacks(os.path.join(folder, name), metric=self._metric)
 
     def summary(self) -> str:
         if not self._profiler_kwargs.get("enabled", True) or self._emit_nvtx:
