@@ -343,10 +343,35 @@ def test_without_a_profiler_the_run_is_not_profiled(tmp_path: Path) -> None:
     assert type(run.optimization) is Optimization
 
 
-def test_profiling_does_not_change_the_result(tmp_path: Path) -> None:
-    plain, profiled = Net(), Net()
-    trainer(tmp_path / "a").fit(plain, datamodule=DM())
-    trainer(tmp_path / "b", profiler=SimpleProfiler()).fit(profiled, datamodule=DM())
+class Manual(Net):
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(self(batch[0]), batch[1])
+        self.manual_backward(loss)
+        opt.step()
+        return loss
+
+
+@pytest.mark.parametrize(
+    ("model_cls", "flags"),
+    [
+        (Net, {}),
+        (Net, {"accumulate_grad_batches": 2, "gradient_clip_val": 0.1}),
+        (Net, {"gradient_clip_val": 0.05, "gradient_clip_algorithm": "value"}),
+        (Manual, {}),
+    ],
+)
+def test_profiling_does_not_change_the_result(tmp_path: Path, model_cls: type, flags: dict) -> None:
+    """The profiled run calls the default hooks too (zero_grad, clipping, optimizer_step):
+    the weights come out bit for bit the same."""
+    plain, profiled = model_cls(), model_cls()
+    trainer(tmp_path / "a", **flags).fit(plain, datamodule=DM())
+    trainer(tmp_path / "b", profiler=SimpleProfiler(), **flags).fit(profiled, datamodule=DM())
     for a, b in zip(plain.parameters(), profiled.parameters()):
         assert torch.equal(a, b)
 
