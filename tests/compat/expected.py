@@ -62,6 +62,13 @@ EXPECTED: tuple[Expected, ...] = (
         paths=("stdout", "stderr"),
         lines=r"💡 Tip: For seamless cloud .* try installing \[(litlogger|litmodels)\].*",
     ),
+    Expected(
+        name="torch-profiler-console-lines",
+        anchor="torch-profiler-console-lines",
+        paths=("stdout", "stderr"),
+        scenarios=("s129_*",),
+        lines=r"(USDT:\S+ \S+ \d+:\d+ \S+\] profiler_(start|stop)|\[W\d+ \S+ collection\.cpp:\d+\] Warning: .*)",
+    ),
     # -- area B (self.log, loggers, hyper-parameters) -------------------------------------------
     Expected(
         name="hparams-stored-by-import-path",

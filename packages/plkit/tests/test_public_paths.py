@@ -23,6 +23,18 @@ PATHS = {
     "plkit.plugins.environments": ("ClusterEnvironment", "SLURMEnvironment"),
     "plkit.demos.boring_classes": ("BoringModel", "BoringDataModule", "RandomDataset"),
     "plkit.cli": ("LightningCLI",),
+    "plkit.profilers": (
+        "Profiler",
+        "PassThroughProfiler",
+        "SimpleProfiler",
+        "AdvancedProfiler",
+        "PyTorchProfiler",
+    ),
+    "plkit.profilers.profiler": ("Profiler",),
+    "plkit.profilers.base": ("PassThroughProfiler",),
+    "plkit.profilers.simple": ("SimpleProfiler",),
+    "plkit.profilers.advanced": ("AdvancedProfiler",),
+    "plkit.profilers.pytorch": ("PyTorchProfiler", "RegisterRecordFunction"),
 }
 
 

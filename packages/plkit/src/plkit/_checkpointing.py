@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -185,6 +186,9 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
         module=model,
         datamodule=dm,
         training=training,
+        datamodule_state=partial(run.hooks.datamodule_call, "state_dict")
+        if dm is not None
+        else None,
     )
     if not weights_only:
         run.hooks.callbacks("on_save_checkpoint", checkpoint)
@@ -209,7 +213,7 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
         if type(dm).__qualname__ in checkpoint:
-            dm.load_state_dict(checkpoint[type(dm).__qualname__])
+            run.hooks.datamodule_call("load_state_dict", checkpoint[type(dm).__qualname__])
     _warn_missing_callbacks(run, checkpoint.get("callbacks"))
     run.hooks.callbacks("on_load_checkpoint", checkpoint)
     states = checkpoint.get("callbacks") or {}

@@ -20,7 +20,7 @@ from plcore.optimizer import LightningOptimizer
 from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.parsing import clean_namespace
 from plcore.utilities.rank_zero import rank_zero_warn
-from plkit import _checkpointing, _console, _dataloaders, _setup
+from plkit import _checkpointing, _console, _dataloaders, _profiling, _setup
 from plkit._calls import HookCaller
 from plkit._hparams_logging import log_hyperparams
 from plkit._model_setup import setup_model
@@ -45,15 +45,19 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     if run.world_size > 1:  # one process: no reduction at all (the store's sync stays None)
         run.metrics.set_sync(run.strategy.reduce)
     _agree_on_logger_versions(run)
-    trainer.callbacks[:] = _setup.merge_configured_callbacks(trainer.callbacks, model)
-    calls = run.calls = HookCaller(trainer, model, trainer.callbacks, dm)
+    with trainer.profiler.profile(f"[LightningModule]{type(model).__name__}.configure_callbacks"):
+        trainer.callbacks[:] = _setup.merge_configured_callbacks(trainer.callbacks, model)
+    _profiling.setup_profiler(run)
+    calls = run.calls = _profiling.make_hook_caller(
+        trainer, model, trainer.callbacks, dm, run.strategy
+    )
     _setup.check_loop_configuration(model, fn)
     if fn == TrainerFn.FITTING:
         _console.warn_val_loop_mismatch(model, _dataloaders.defines_val_data(run))
     _check_removed_hooks(model, fn)
     _prepare_data(run, calls)
     if dm is not None:
-        dm.setup(stage)
+        calls.datamodule_call("setup", stage)
     calls.callbacks("setup", stage)
     calls.module("setup", stage)
     calls.module_if("configure_model")
@@ -71,6 +75,7 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         result = None
         if run.preempted:  # no teardown hooks: the run is not over, it will resume
             _finalize_loggers(run, "interrupted")
+            trainer.profiler.teardown(stage)
             run.strategy.teardown()
             return None
         if run.resumed_hpc is not None and run.strategy.is_global_zero:
@@ -82,13 +87,15 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         except Preempted:  # nothing to resume: close the loggers and leave (128 + signal)
             run.preempted = True
             _finalize_loggers(run, "interrupted")
+            trainer.profiler.teardown(stage)
             run.strategy.teardown()
             return None
     if dm is not None:
-        dm.teardown(stage)
+        calls.datamodule_call("teardown", stage)
     calls.callbacks("teardown", stage)
     calls.module("teardown", stage)
     _finalize_loggers(run, "success")
+    trainer.profiler.describe()  # the report, after the teardown hooks (Lightning's order)
     run.strategy.teardown()
     return result
 
@@ -124,8 +131,7 @@ def _agree_on_logger_versions(run: RunState) -> None:
 
 def _prepare_data(run: RunState, calls: HookCaller) -> None:
     if run.strategy.local_rank == 0:
-        if run.datamodule is not None:
-            run.datamodule.prepare_data()
+        calls.datamodule_hook("prepare_data")
         calls.module("prepare_data")
     run.strategy.barrier("prepare_data")
 
@@ -147,6 +153,7 @@ def interrupt(run: RunState, err: BaseException) -> None:
             calls.datamodule_hook("on_exception", err)
         _finalize_loggers(run, "failed")
     finally:
+        run.trainer.profiler.teardown(str(run.state.fn) if run.state.fn else None)
         run.strategy.teardown()
 
 
@@ -196,7 +203,8 @@ def _warn_foreign_optimizers(model: LightningModule, optimizers: list[Any]) -> N
 def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:
     calls, plan = run.hooks, run.plan
     setup_optimizers(run)
-    run.optimization = Optimization(run)
+    profiled = isinstance(calls, _profiling.ProfiledHookCaller)
+    run.optimization = (_profiling.ProfiledOptimization if profiled else Optimization)(run)
     # on_fit_start comes before the optimizer and scheduler states are loaded, as in Lightning:
     # callbacks rebuild parameter groups (BaseFinetuning) or drop schedulers they replace
     # (StochasticWeightAveraging) there, so that the states fit what the fit will step.

@@ -68,12 +68,7 @@ def check_types(default_root_dir: Any, sync_batchnorm: Any) -> None:
         raise TypeError(f"Trainer(sync_batchnorm={sync_batchnorm!r}) must be True or False.")
 
 
-def check_unsupported(profiler: Any, resume: Any) -> None:
-    if profiler is not None:
-        raise ValueError(
-            f"Trainer(profiler={profiler!r}) is not supported yet; remove the argument "
-            "(use torch.profiler around trainer.fit instead)."
-        )
+def check_unsupported(resume: Any) -> None:
     if resume not in (None, "auto"):
         raise ValueError(
             f"Trainer(resume={resume!r}) is invalid; use None or 'auto' (resume from "

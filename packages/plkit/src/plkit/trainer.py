@@ -35,7 +35,7 @@ from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
-from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
+from plkit import _checkpointing, _console, _dataloaders, _entry, _profiling, _setup, _spawn
 from plkit._fit_loop import FitLoop, replace_plan
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
@@ -95,7 +95,8 @@ class Trainer:
         benchmark: cudnn.benchmark.
         inference_mode: evaluate under torch.inference_mode (else torch.no_grad).
         use_distributed_sampler: add a DistributedSampler to loaders when several processes run.
-        profiler: not supported yet (None only).
+        profiler: time the run's hooks and steps: "simple", "advanced", "pytorch" or a
+            ``plkit.profilers.Profiler`` (None: nothing is timed); see ``trainer.profiler``.
         detect_anomaly: enable autograd anomaly detection during fit.
         barebones: turn off every feature that costs time per step (logs, checkpoints, bars).
         plugins: a Precision and/or a CheckpointIO (``plkit.plugins``), one or a list.
@@ -183,7 +184,8 @@ class Trainer:
             logger=logger,
         )
         self._fast_dev_run = fast_dev_run  # as given (True, an int or False), like Lightning
-        _setup.check_unsupported(profiler=profiler, resume=resume)
+        _setup.check_unsupported(resume=resume)
+        _profiling.check_barebones(profiler, self._plan.barebones)
         _setup.check_types(default_root_dir=default_root_dir, sync_batchnorm=sync_batchnorm)
         _setup.attach_log_handler()
         if self._plan.barebones:
@@ -223,6 +225,9 @@ class Trainer:
                 "val_check_interval": val_check_interval,
             },
         )
+        #: The profiler (a ``PassThroughProfiler`` when none was asked for); made after the
+        #: device lines are printed, as in Lightning.
+        self.profiler = _profiling.init_profiler(profiler)
         self._resume = resume
         progress = FitProgress()
         #: The current (or last) run; entry points replace it (see plkit._runstate).
@@ -418,9 +423,10 @@ class Trainer:
         if weights_only is None:  # Lightning's default, and its message
             weights_only = False
             _console.info("`weights_only` was not set, defaulting to `False`.")
-        checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
-        self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
-        self.strategy.barrier("save_checkpoint")
+        with self.profiler.profile("save_checkpoint"):
+            checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
+            self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
+            self.strategy.barrier("save_checkpoint")
 
     # ======================================================================================
     # state a user reads (Lightning 2.x names)

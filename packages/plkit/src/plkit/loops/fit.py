@@ -121,7 +121,8 @@ def _run_fit(run: RunState) -> None:
         if start == 0:
             calls.both("on_train_epoch_start")
         if run.loaders.num_training_batches > start:
-            run_training_epoch(run, train_iterator(run, loader, start))
+            with run.trainer.profiler.profile("run_training_epoch"):
+                run_training_epoch(run, train_iterator(run, loader, start))
         if run.preempted:
             return
         _epoch_end(run)

@@ -243,6 +243,9 @@ class Optimization:
             self.step(self.closure, self.after)
         return True
 
+    #: one batch under manual optimization (the profiled optimization times it)
+    run_manual = run_step
+
     # --- steps the user calls --------------------------------------------------------------------
     def user_step(
         self,

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from plkit._preemption import Preempted
+from plkit._profiling import profiled_batches, timed
 from plkit._runstate import RunState
 from plkit._state import RunningStage
 from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
@@ -33,6 +34,9 @@ def run_prediction(
         calls.overridden | {"predict_step"},
     )
     step = step_caller(model.predict_step)  # decided once, not per batch
+    profiler = calls.profiler
+    if profiler is not None:
+        step = timed(profiler, f"[Strategy]{type(strategy).__name__}.predict_step", step)
     mode = ModuleMode()
     mode.capture(model)
     calls.module("on_predict_model_eval")
@@ -47,7 +51,12 @@ def run_prediction(
         for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
             kept: list[Any] = []
             extra = (dl_idx,) if several else ()  # dataloader_idx only with several loaders
-            for batch_idx, batch in enumerate(loader):
+            batches = (
+                loader
+                if profiler is None
+                else profiled_batches(loader, limit, profiler, "[_PredictionLoop].predict_next")
+            )
+            for batch_idx, batch in enumerate(batches):
                 if batch_idx >= limit:
                     break
                 batch = transfer(batch, dl_idx)

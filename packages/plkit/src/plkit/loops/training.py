@@ -78,7 +78,7 @@ def run_training_epoch(run: RunState, iterator: Any) -> None:
                     step_schedulers(run, "epoch", batch_idx)
         else:
             window_end = True
-            output = step.run_step(batch, batch_idx)
+            output = step.run_manual(batch, batch_idx)
             output = manual_output(output) if has_batch_end else None
         progress.batches_done = batch_idx + 1
         progress.total_batch_idx += 1
