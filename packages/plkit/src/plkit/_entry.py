@@ -32,6 +32,7 @@ from plkit.loops import evaluation
 from plkit.loops.fit import run_fit
 from plkit.loops.optimization import Optimization
 from plkit.loops.prediction import run_prediction
+from plkit.utilities.exceptions import _TunerExitException
 
 __all__ = ["interrupt", "run_stage"]
 
@@ -66,6 +67,24 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     _console.cuda_rank_line(trainer)  # where Lightning's strategy sets the accelerator up
     run.metrics.begin_run()  # each entry point starts with empty metrics, as in Lightning
     log_hyperparams(run)
+    try:
+        result = _run_loop(run, fn, checkpoint)
+    except _TunerExitException:  # the tuner is done: teardown as after a finished run
+        run.preempted, result = False, None
+    if run.preempted:
+        return None
+    if dm is not None:
+        dm.teardown(stage)
+    calls.callbacks("teardown", stage)
+    calls.module("teardown", stage)
+    _finalize_loggers(run, "success")
+    run.strategy.teardown()
+    return result
+
+
+def _run_loop(run: RunState, fn: TrainerFn, checkpoint: dict[str, Any] | None) -> Any:
+    """The entry point's loop; a preempted run closes its loggers here (no teardown hooks)."""
+    trainer = run.trainer
     if fn == TrainerFn.FITTING:
         _fit(run, checkpoint)
         result = None
@@ -84,12 +103,6 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
             _finalize_loggers(run, "interrupted")
             run.strategy.teardown()
             return None
-    if dm is not None:
-        dm.teardown(stage)
-    calls.callbacks("teardown", stage)
-    calls.module("teardown", stage)
-    _finalize_loggers(run, "success")
-    run.strategy.teardown()
     return result
 
 
