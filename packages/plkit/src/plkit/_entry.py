@@ -212,7 +212,10 @@ def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:
     run.optimization = Optimization(run)
     if checkpoint is not None:
         _checkpointing.restore_training_state(run, checkpoint)
+    ckpt_path = run.ckpt_path
     calls.both("on_fit_start")
+    if run.ckpt_path != ckpt_path:  # a tuner's finder restored its checkpoint (Lightning's line)
+        _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
     # The loaders are requested later, as in Lightning: validation's when the sanity check or
     # the first validation runs, training's after the sanity check.
     run.schedule.enabled = _dataloaders.validation_enabled(run)

@@ -130,5 +130,9 @@ def restore_checkpoint(run: RunState, path: str, saved: Saved) -> None:
     _copy_into(run.eval_progress, saved.eval_progress)
     message = "Restored all states" if str(run.state.fn) == "fit" else "Loaded model weights"
     _console.info(f"{message} from the checkpoint at {path}")
+    # As in Lightning, whose checkpoint connector keeps the last path it restored from:
+    # ``trainer.ckpt_path`` now names the (removed) temporary file, and a fit whose
+    # on_fit_start ran a finder reports it once more when the fit's own restore ends.
+    run.ckpt_path = path
     run.strategy.barrier("_CheckpointConnector.resume_end")
     run.strategy.remove_checkpoint(path)

@@ -279,7 +279,7 @@ class _LRCallback(Callback):
         if not self._window_ends(trainer, batch_idx):
             return
         if self.progress_bar_refresh_rate and self.progress_bar is None:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped]
 
             self.progress_bar = tqdm(desc="Finding best initial lr", total=self.num_training)
         self.lrs.append(trainer.lr_scheduler_configs[0].scheduler.lr[0])
@@ -323,7 +323,7 @@ class _LinearLR(LRScheduler):
         self.num_iter = num_iter
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         r = (self.last_epoch + 1) / self.num_iter
         if self.last_epoch > 0:
             val = [base + r * (self.end_lr - base) for base in self.base_lrs]
@@ -333,7 +333,7 @@ class _LinearLR(LRScheduler):
         return val
 
     @property
-    def lr(self) -> list[float]:
+    def lr(self) -> list[float | torch.Tensor]:
         return self._lr
 
 
@@ -347,7 +347,7 @@ class _ExponentialLR(LRScheduler):
         self.num_iter = num_iter
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         r = (self.last_epoch + 1) / self.num_iter
         if self.last_epoch > 0:
             val = [base * (self.end_lr / base) ** r for base in self.base_lrs]
@@ -357,5 +357,5 @@ class _ExponentialLR(LRScheduler):
         return val
 
     @property
-    def lr(self) -> list[float]:
+    def lr(self) -> list[float | torch.Tensor]:
         return self._lr

@@ -1,0 +1,180 @@
+"""The Tuner end to end on CPU: the search results, the attribute set, the state restored."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import plkit as pl
+from plkit.callbacks import BatchSizeFinder, LearningRateFinder
+from plkit.tuner import Tuner
+from plkit.utilities.exceptions import MisconfigurationException
+from plkit.utilities.memory import is_oom_error
+
+
+def _data(n: int = 64) -> TensorDataset:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=g)
+    return TensorDataset(x, x.sum(1, keepdim=True))
+
+
+class Net(pl.LightningModule):
+    def __init__(self, lr: float = 0.01, batch_size: int = 4, fits: int = 10**9, n: int = 64):
+        super().__init__()
+        self.save_hyperparameters()
+        self.layer = torch.nn.Linear(4, 1)
+        self.tried: list[int] = []
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        self.tried.append(len(batch[0]))
+        if len(batch[0]) > self.hparams.fits:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1 GiB")
+        return torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1])
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(_data(self.hparams.n), batch_size=self.hparams.batch_size)
+
+
+def _trainer(tmp_path: Any, **kwargs: Any) -> pl.Trainer:
+    options: dict[str, Any] = dict(
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+    )
+    options.update(kwargs)
+    return pl.Trainer(**options)
+
+
+def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_lr_find_restores_state_and_sets_lr(tmp_path: Any) -> None:
+    torch.manual_seed(0)
+    model = Net()
+    before = _weights(model)
+    trainer = _trainer(tmp_path)
+    finder = Tuner(trainer).lr_find(model, num_training=30)
+    assert finder is not None
+    lrs, losses = finder.results["lr"], finder.results["loss"]
+    assert len(lrs) == len(losses) > 10
+    # exponential schedule from min_lr (the second value is two steps along, as in Lightning)
+    assert lrs[0] == pytest.approx(1e-8)
+    assert lrs[1] == pytest.approx(1e-8 * (1 / 1e-8) ** (2 / 30))
+    assert model.hparams.lr == finder.suggestion() and model.hparams.lr != 0.01
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    assert trainer.global_step == 0 and trainer.current_epoch == 0
+    assert not any(isinstance(cb, LearningRateFinder) for cb in trainer.callbacks)
+    assert os.listdir(tmp_path) == []  # the .lr_find_<uuid>.ckpt is gone
+    trainer.fit(model)  # the suggestion trains
+    assert trainer.optimizers[0].param_groups[0]["lr"] == finder.suggestion()
+
+
+def test_lr_finder_callback_keeps_optimizer_state(tmp_path: Any) -> None:
+    torch.manual_seed(0)
+    model = Net()
+    seen: dict[str, Any] = {}
+
+    class Probe(pl.Callback):
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            seen["state"] = dict(trainer.optimizers[0].state)
+            seen["step"] = trainer.global_step
+
+    finder = LearningRateFinder(num_training_steps=15, mode="linear")
+    trainer = _trainer(tmp_path, callbacks=[finder, Probe()], max_epochs=1)
+    trainer.fit(model)
+    assert seen == {"state": {}, "step": 0}  # the search's Adam moments were dropped
+    assert finder.optimal_lr is not None and len(finder.optimal_lr.results["lr"]) == 15
+    assert trainer.global_step == 16  # then the real fit ran its epoch
+
+
+def test_suggestion_needs_points() -> None:
+    from plkit.tuner.lr_finder import _LRFinder
+
+    finder = _LRFinder("exponential", 1e-5, 1, 5)
+    finder.results = {"lr": [1e-5, 1e-4], "loss": [1.0, 0.5]}
+    assert finder.suggestion() is None
+
+
+def test_plot_draws(tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    model = Net()
+    finder = Tuner(_trainer(tmp_path)).lr_find(model, num_training=20, update_attr=False)
+    assert finder is not None
+    fig = finder.plot(suggest=True)
+    assert fig.axes[0].get_xscale() == "log"
+    assert model.hparams.lr == 0.01  # update_attr=False leaves it
+
+
+@pytest.mark.parametrize(
+    ("mode", "fits", "expected"), [("power", 20, 16), ("binsearch", 20, 19), ("binsearch", 37, 35)]
+)
+def test_scale_batch_size_finds_the_largest(
+    tmp_path: Any, mode: str, fits: int, expected: int
+) -> None:
+    model = Net(fits=fits, n=512)
+    before = _weights(model)
+    trainer = _trainer(tmp_path)
+    found = Tuner(trainer).scale_batch_size(model, mode=mode)
+    assert found == expected == model.hparams.batch_size
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert trainer.global_step == 0 and os.listdir(tmp_path) == []
+    assert fits + 1 in model.tried or mode == "power"  # it did run out of memory
+
+
+def test_batch_size_stops_at_the_dataset_length(tmp_path: Any) -> None:
+    model = Net(n=10)
+    assert Tuner(_trainer(tmp_path)).scale_batch_size(model) == 16
+    assert model.hparams.batch_size == 16  # 8 succeeded, 16 >= 10 samples: stop
+
+
+def test_scale_batch_size_errors(tmp_path: Any) -> None:
+    with pytest.raises(MisconfigurationException, match="Field bs not found"):
+        Tuner(_trainer(tmp_path)).scale_batch_size(Net(), batch_arg_name="bs")
+    with pytest.raises(ValueError, match="method 'tune' is invalid"):
+        Tuner(_trainer(tmp_path)).scale_batch_size(Net(), method="tune")  # type: ignore[arg-type]
+    with pytest.raises(MisconfigurationException, match="only valid configuration"):
+        Tuner(_trainer(tmp_path)).lr_find(Net(), method="test")
+    loader = DataLoader(_data(), batch_size=4)
+    with pytest.raises(MisconfigurationException, match="passed directly"):
+        Tuner(_trainer(tmp_path)).scale_batch_size(Net(), train_dataloaders=loader)
+
+
+def test_batch_size_finder_callback_then_fit(tmp_path: Any) -> None:
+    model = Net(fits=20, n=128)
+    finder = BatchSizeFinder(mode="power", steps_per_trial=1)
+    trainer = _trainer(tmp_path, callbacks=[finder], max_epochs=1)
+    trainer.fit(model)
+    assert finder.optimal_batch_size == 16
+    assert trainer.num_training_batches == 128 // 16  # the fit ran at the found size
+
+
+def test_is_oom_error() -> None:
+    assert is_oom_error(torch.cuda.OutOfMemoryError("CUDA out of memory. x"))
+    assert is_oom_error(RuntimeError("CUDA error: out of memory"))
+    assert is_oom_error(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"))
+    assert not is_oom_error(torch.cuda.OutOfMemoryError("no message match"))
+    assert not is_oom_error(ValueError("CUDA out of memory"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_scale_batch_size_on_cuda(tmp_path: Any) -> None:
+    model = Net(n=256)
+    found = Tuner(_trainer(tmp_path, accelerator="gpu", devices=1)).scale_batch_size(
+        model, max_trials=4
+    )
+    assert found == 16  # 2, 4, 8, 16: the fourth trial is the last (max_trials)
