@@ -1,10 +1,11 @@
 """scale_batch_size's edges: a dataset smaller than the batch size (the search stops), a
-missing batch_arg_name (Lightning's error), a non-OOM error (propagates), a bad method."""
+missing batch_arg_name (Lightning's error), a non-OOM error (propagates), a bad method,
+several test loaders (refused)."""
 
 import uuid
 
 from harness import T, imp
-from models import DataModule, Net, bare_trainer
+from models import DataModule, Net, bare_trainer, loader
 
 uuid.uuid4 = lambda: uuid.UUID(int=134)
 
@@ -33,6 +34,12 @@ def main() -> None:
     _try(
         "other_error",
         lambda: tuner.Tuner(bare_trainer()).scale_batch_size(Broken(), datamodule=DataModule()),
+    )
+    _try(
+        "several",
+        lambda: tuner.Tuner(bare_trainer()).scale_batch_size(
+            Net(), dataloaders=[loader(), loader()], method="test"
+        ),
     )
     _try("method", lambda: tuner.Tuner(bare_trainer()).scale_batch_size(Net(), method="tune"))
     _try("lr_method", lambda: tuner.Tuner(bare_trainer()).lr_find(Net(), method="test"))

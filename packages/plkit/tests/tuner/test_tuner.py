@@ -178,3 +178,43 @@ def test_scale_batch_size_on_cuda(tmp_path: Any) -> None:
         model, max_trials=4
     )
     assert found == 16  # 2, 4, 8, 16: the fourth trial is the last (max_trials)
+
+
+class EvalNet(Net):
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.tried.append(len(batch[0]))
+        if len(batch[0]) > self.hparams.fits:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 1 GiB")
+        self.log("test_loss", torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1]))
+
+    def test_dataloader(self) -> DataLoader:
+        return self.train_dataloader()
+
+
+def test_scale_batch_size_for_test(tmp_path: Any) -> None:
+    model = EvalNet(fits=21, n=200)
+    found = Tuner(_trainer(tmp_path)).scale_batch_size(model, method="test", mode="binsearch")
+    # the first trial already runs at init_val (evaluation asks for its loaders each time)
+    assert model.tried[:3] == [2, 2, 2]
+    assert found == 19 == model.hparams.batch_size  # 21, less the 5% margin
+
+
+def test_batch_size_finder_in_test_goes_on_at_the_found_size(tmp_path: Any) -> None:
+    model = EvalNet(fits=21, n=200)
+    finder = BatchSizeFinder()
+    trainer = _trainer(tmp_path, callbacks=[finder], limit_test_batches=2)
+    results = trainer.test(model, verbose=False)
+    assert finder.optimal_batch_size == 16
+    assert model.tried[-2:] == [16, 16]  # the test itself, at the size found
+    x, y = _data(200).tensors
+    expected = sum(
+        torch.nn.functional.mse_loss(model.layer(x[i : i + 16]), y[i : i + 16]).item()
+        for i in (0, 16)
+    ) / 2
+    assert results[0]["test_loss"] == pytest.approx(expected, rel=1e-5)  # no trial values mixed in
+
+
+def test_several_test_loaders_are_refused(tmp_path: Any) -> None:
+    loaders = [DataLoader(_data(), batch_size=4)] * 2
+    with pytest.raises(MisconfigurationException, match="multiple test dataloaders"):
+        Tuner(_trainer(tmp_path)).scale_batch_size(EvalNet(), dataloaders=loaders, method="test")

@@ -76,6 +76,8 @@ class BatchSizeFinder(Callback):
                 " `.fit()`. Please disable the feature or incorporate the dataloader into your"
                 " LightningModule or LightningDataModule."
             )
+        if stage != "fit":
+            _refuse_several_loaders(trainer, str(stage))
         name = self._batch_arg_name
         if not lightning_hasattr(pl_module, name):
             raise MisconfigurationException(
@@ -116,3 +118,24 @@ class BatchSizeFinder(Callback):
 
     def on_predict_start(self, trainer: Any, pl_module: LightningModule) -> None:
         self.scale_batch_size(trainer, pl_module)
+
+
+#: validate / test / predict: the data hook, the entry point's own loaders, the name Lightning uses.
+_EVAL_DATA = {
+    "validate": ("val_dataloader", "val", "val"),
+    "test": ("test_dataloader", "test", "test"),
+    "predict": ("predict_dataloader", "predict", "predict"),
+}
+
+
+def _refuse_several_loaders(trainer: Any, stage: str) -> None:
+    """One evaluation loader only (Lightning asks for them here, in ``setup``, to check)."""
+    from plkit import _dataloaders
+
+    run = trainer._runstate
+    hook, arg, prefix = _EVAL_DATA[stage]
+    loaders = _dataloaders.required_loaders(run, run.state.fn, getattr(run.args, arg), hook)
+    if len(loaders) > 1:
+        raise MisconfigurationException(
+            f"The Batch size finder cannot be used with multiple {prefix} dataloaders."
+        )

@@ -73,10 +73,12 @@ def scale_batch_size(
             "limit_val_batches": steps_per_trial,
             "max_steps": steps_per_trial,
         }
-    else:
+    elif fn != TrainerFn.PREDICTING:  # Lightning leaves predict's limit (and all) as it is
         assert fn is not None
         limits = {_EVAL_LIMIT[fn]: steps_per_trial}
         run.args.verbose = False
+    else:
+        limits = {}
     _trial.prepare_trial(run, [], **limits)
     search = _Search(run, batch_arg_name, max_val, saved)
     try:
@@ -92,10 +94,7 @@ def scale_batch_size(
     finally:
         run.args.verbose = verbose
         saved.restore(run)
-        run.loaders = saved.loaders.fresh()
-        search.setup_data()  # the entry point continues with the new size's loaders
-        if fn == TrainerFn.FITTING and _dataloaders.validation_enabled(run):
-            _dataloaders.setup_fit_val_data(run)
+        search.reload()  # the entry point continues with the new size's loaders
         _trial.restore_checkpoint(run, path, saved)
     return new_size
 
@@ -123,8 +122,8 @@ class _Search:
                 _dataloaders.setup_train_data(run)
             train = run.loaders.train
             return list(train._items) if isinstance(train, CombinedLoader) else [train]
-        if self.eval_loaders is None:
-            self.eval_loaders = self._request_eval()
+        # validate / test / predict ask for their loaders every time (Lightning's eval loops)
+        self.eval_loaders = self._request_eval()
         return self.eval_loaders[0]
 
     def _request_eval(self) -> tuple[list[Any], list[int | float]]:
@@ -137,6 +136,27 @@ class _Search:
         }[fn]
         given = _dataloaders.required_loaders(run, fn, explicit, hook)
         return _dataloaders.eval_loaders(run, given, _EVAL_LIMIT[fn])
+
+    def reload(self) -> None:
+        """After the search, with the run's own flags back: the loaders at the size found,
+        for the rest of the entry point."""
+        run = self.run
+        if self.fn == TrainerFn.FITTING:
+            run.loaders = run.loaders.fresh()
+            self.setup_data()
+            if _dataloaders.validation_enabled(run):
+                _dataloaders.setup_fit_val_data(run)
+            return
+        loaders, limits = self._request_eval()
+        if self.fn != TrainerFn.PREDICTING:
+            run.metrics.begin_eval()  # the pass goes on without the trials' logged values
+        if self.fn == TrainerFn.TESTING:
+            run.loaders.test_batches = limits
+        elif self.fn == TrainerFn.VALIDATING:
+            run.loaders.val, run.loaders.validate_batches = loaders, limits
+        else:
+            run.loaders.predict_batches = limits
+        run.reloaded_eval = (loaders, limits)
 
     def reset_data(self) -> None:
         """Force the loaders to be requested again (the size changed)."""
@@ -208,7 +228,7 @@ class _Search:
 
     def _evaluate(self) -> None:
         run = self.run
-        loaders, limits = self.eval_loaders or self._request_eval()
+        loaders, limits = self._request_eval()
         if not sum(limits):
             return
         if self.fn == TrainerFn.PREDICTING:
