@@ -207,10 +207,13 @@ def test_batch_size_finder_in_test_goes_on_at_the_found_size(tmp_path: Any) -> N
     assert finder.optimal_batch_size == 16
     assert model.tried[-2:] == [16, 16]  # the test itself, at the size found
     x, y = _data(200).tensors
-    expected = sum(
-        torch.nn.functional.mse_loss(model.layer(x[i : i + 16]), y[i : i + 16]).item()
-        for i in (0, 16)
-    ) / 2
+    expected = (
+        sum(
+            torch.nn.functional.mse_loss(model.layer(x[i : i + 16]), y[i : i + 16]).item()
+            for i in (0, 16)
+        )
+        / 2
+    )
     assert results[0]["test_loss"] == pytest.approx(expected, rel=1e-5)  # no trial values mixed in
 
 
@@ -218,3 +221,42 @@ def test_several_test_loaders_are_refused(tmp_path: Any) -> None:
     loaders = [DataLoader(_data(), batch_size=4)] * 2
     with pytest.raises(MisconfigurationException, match="multiple test dataloaders"):
         Tuner(_trainer(tmp_path)).scale_batch_size(EvalNet(), dataloaders=loaders, method="test")
+
+
+def test_plot_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from plkit.tuner.lr_finder import _LRFinder
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    finder = _LRFinder("exponential", 1e-5, 1, 5)
+    finder.results = {"lr": [1e-5], "loss": [1.0]}
+    with pytest.raises(MisconfigurationException, match=r"plkit\[tuner\]"):
+        finder.plot()
+
+
+def test_fast_dev_run_skips_the_search(tmp_path: Any) -> None:
+    model = Net()
+    trainer = _trainer(tmp_path, fast_dev_run=True)
+    with pytest.warns(UserWarning, match="Skipping learning rate finder"):
+        assert Tuner(trainer).lr_find(model) is None
+    with pytest.warns(UserWarning, match="Skipping batch size scaler"):
+        assert Tuner(trainer).scale_batch_size(model) is None
+    assert model.hparams.lr == 0.01 and model.hparams.batch_size == 4
+
+
+def test_lr_find_needs_one_optimizer_and_an_attribute(tmp_path: Any) -> None:
+    class NoLr(Net):
+        def __init__(self) -> None:
+            super().__init__()
+            del self.hparams["lr"]
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    with pytest.raises(AttributeError, match="should have one of these fields"):
+        Tuner(_trainer(tmp_path)).lr_find(NoLr())
+    finder = Tuner(_trainer(tmp_path)).lr_find(NoLr(), update_attr=False, num_training=5)
+    assert finder is not None and len(finder.results["lr"]) == 5
+    assert os.listdir(tmp_path) == []

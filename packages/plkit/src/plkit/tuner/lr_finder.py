@@ -110,9 +110,10 @@ class _LRFinder:
         """
         try:
             import matplotlib.pyplot as plt
-        except ImportError as err:
-            raise ModuleNotFoundError(
-                "_LRFinder.plot needs matplotlib: pip install 'plkit[tuner]' (or matplotlib)."
+        except ImportError as err:  # Lightning's exception class, naming plkit's extra
+            raise MisconfigurationException(
+                "To use the `plot` method, you must have Matplotlib installed."
+                " Install it with `pip install 'plkit[tuner]'` (or `pip install -U matplotlib`)."
             ) from err
         lrs, losses = self.results["lr"], self.results["loss"]
         if ax is None:
