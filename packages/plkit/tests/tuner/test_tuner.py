@@ -172,12 +172,25 @@ def test_is_oom_error() -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_scale_batch_size_on_cuda(tmp_path: Any) -> None:
-    model = Net(n=256)
-    found = Tuner(_trainer(tmp_path, accelerator="gpu", devices=1)).scale_batch_size(
-        model, max_trials=4
-    )
-    assert found == 16  # 2, 4, 8, 16: the fourth trial is the last (max_trials)
+def test_scale_batch_size_on_real_cuda_memory(tmp_path: Any) -> None:
+    """Each sample holds a sixth of the GPU's memory: 2 and 4 samples fit, 8 cannot."""
+    per_sample = torch.cuda.get_device_properties(0).total_memory // 6
+
+    class Hungry(Net):
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            self.tried.append(len(batch[0]))
+            hog = torch.empty(len(batch[0]) * per_sample, dtype=torch.uint8, device=self.device)
+            del hog
+            return super().training_step(batch, batch_idx)
+
+    model = Hungry(n=256)
+    before = _weights(model)
+    trainer = _trainer(tmp_path, accelerator="gpu", devices=1)
+    found = Tuner(trainer).scale_batch_size(model, steps_per_trial=1)
+    assert found == 4 == model.hparams.batch_size
+    assert 8 in model.tried  # it really ran out of memory there
+    assert all(torch.equal(v.cpu(), before[k].cpu()) for k, v in model.state_dict().items())
+    assert os.listdir(tmp_path) == []
 
 
 class EvalNet(Net):
