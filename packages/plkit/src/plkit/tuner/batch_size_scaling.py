@@ -142,10 +142,7 @@ class _Search:
         for the rest of the entry point."""
         run = self.run
         if self.fn == TrainerFn.FITTING:
-            run.loaders = run.loaders.fresh()
-            self.setup_data()
-            if _dataloaders.validation_enabled(run):
-                _dataloaders.setup_fit_val_data(run)
+            self.reset_data()
             return
         loaders, limits = self._request_eval()
         if self.fn != TrainerFn.PREDICTING:
@@ -159,11 +156,13 @@ class _Search:
         run.reloaded_eval = (loaders, limits)
 
     def reset_data(self) -> None:
-        """Force the loaders to be requested again (the size changed)."""
+        """Force the loaders to be requested again (the size changed): fit's validation
+        loaders too, as Lightning's reset does."""
         run = self.run
         run.loaders = run.loaders.fresh()
-        self.eval_loaders = None
         self.setup_data()
+        if self.fn == TrainerFn.FITTING and _dataloaders.validation_enabled(run):
+            _dataloaders.setup_fit_val_data(run)
 
     def _dataset_length(self, loaders: list[Any]) -> int | None:
         lengths = []
