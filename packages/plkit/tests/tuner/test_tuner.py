@@ -273,3 +273,72 @@ def test_lr_find_needs_one_optimizer_and_an_attribute(tmp_path: Any) -> None:
     finder = Tuner(_trainer(tmp_path)).lr_find(NoLr(), update_attr=False, num_training=5)
     assert finder is not None and len(finder.results["lr"]) == 5
     assert os.listdir(tmp_path) == []
+
+
+class Counter(pl.Callback):
+    """A stateful callback: its state must come back from the finder's checkpoint."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+        self.loaded: list[dict[str, int]] = []
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        self.batches += 1
+
+    def state_dict(self) -> dict[str, int]:
+        return {"batches": self.batches}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.loaded.append(dict(state))
+        self.batches = state["batches"]
+
+
+def _snapshot(trainer: pl.Trainer, model: Net) -> dict[str, Any]:
+    opt = trainer.optimizers[0]
+    return {
+        "weights": _weights(model),
+        "opt_state": {k: {n: t.clone() for n, t in v.items()} for k, v in opt.state.items()},
+        "opt_lr": [g["lr"] for g in opt.param_groups],
+        "step": trainer.global_step,
+        "epoch": trainer.current_epoch,
+        "plan": trainer._plan,
+        "callbacks": list(trainer.callbacks),
+        "loggers": list(trainer.loggers),
+        "num_training_batches": trainer.num_training_batches,
+    }
+
+
+def test_a_finder_mid_fit_restores_everything(tmp_path: Any) -> None:
+    """The milestone pattern of Lightning's docs: a search at the start of epoch 1, after the
+    optimizer has state; everything the fit had comes back, and the fit goes on."""
+    seen: dict[str, Any] = {}
+
+    class MidFit(LearningRateFinder):
+        def on_fit_start(self, *args: Any) -> None:
+            return
+
+        def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+            if trainer.current_epoch == 1:
+                seen["before"] = _snapshot(trainer, pl_module)
+                self.lr_find(trainer, pl_module)
+                seen["after"] = _snapshot(trainer, pl_module)
+
+    torch.manual_seed(0)
+    model = Net()
+    counter = Counter()
+    finder = MidFit(num_training_steps=5, update_attr=False)
+    trainer = _trainer(tmp_path, callbacks=[finder, counter], max_epochs=2)
+    trainer.fit(model)
+    before, after = seen["before"], seen["after"]
+    assert before["opt_state"]  # Adam had moments to lose
+    for key in ("step", "epoch", "plan", "callbacks", "loggers", "opt_lr"):
+        assert after[key] == before[key], key
+    for name, value in before["weights"].items():
+        assert torch.equal(after["weights"][name], value)
+    for param, state in before["opt_state"].items():
+        for name, value in state.items():
+            assert torch.equal(after["opt_state"][param][name], value)
+    assert counter.loaded == [{"batches": 16}]  # 16 batches of epoch 0, reloaded as they were
+    assert counter.batches == 32  # and the fit went on counting epoch 1
+    assert finder.optimal_lr is not None and len(finder.optimal_lr.results["lr"]) >= 1
+    assert trainer.global_step == 32 and os.listdir(tmp_path) == []
