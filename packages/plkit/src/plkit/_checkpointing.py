@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "dump_checkpoint",
+    "load_modules_and_callbacks",
+    "load_optimizer_states",
     "restore_model_and_callbacks",
     "restore_training_state",
     "resolve_ckpt_path",
@@ -201,8 +203,16 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
 
 def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> None:
     """Weights, datamodule and callback state (before ``configure_optimizers``)."""
-    model, dm = run.lightning_module, run.datamodule
     _console.info(f"Restoring states from the checkpoint path at {run.ckpt_path}")
+    load_modules_and_callbacks(run, checkpoint)
+    if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
+        _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
+
+
+def load_modules_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> None:
+    """The module's weights, the datamodule's and the callbacks' state, with their load hooks
+    (no messages: the tuner restores its own checkpoint with this too)."""
+    model, dm = run.lightning_module, run.datamodule
     if "state_dict" not in checkpoint:
         raise CheckpointError(
             f"{run.ckpt_path} has no 'state_dict': it is not a plkit or Lightning checkpoint "
@@ -223,8 +233,6 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
             state = states.get(type(cb).__qualname__)  # older or simpler keys
         if state is not None:
             cb.load_state_dict(state)
-    if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
-        _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
 
 
 def _warn_missing_callbacks(run: RunState, states: dict[str, Any] | None) -> None:
@@ -264,6 +272,14 @@ def restore_training_state(run: RunState, checkpoint: dict[str, Any]) -> None:
             f"The checkpoint has {len(states)} optimizer state(s) but configure_optimizers returned "
             f"{len(run.optim.optimizers)} optimizer(s); resume with the same optimizer setup."
         )
+    load_optimizer_states(run, checkpoint)
+    _restore_loops(run, checkpoint)
+    _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
+
+
+def load_optimizer_states(run: RunState, checkpoint: dict[str, Any]) -> None:
+    """Optimizers, schedulers and the precision's state (the loops' progress aside)."""
+    states = checkpoint.get("optimizer_states") or []
     for opt, state in zip(run.optim.optimizers, states):
         opt.load_state_dict(state)
     for config, state in zip(run.optim.lr_scheduler_configs, checkpoint.get("lr_schedulers", [])):
@@ -271,8 +287,6 @@ def restore_training_state(run: RunState, checkpoint: dict[str, Any]) -> None:
     precision_key = type(run.strategy.precision).__qualname__
     if precision_key in checkpoint:
         run.strategy.load_precision_state_dict(checkpoint[precision_key])
-    _restore_loops(run, checkpoint)
-    _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
 
 
 def _restore_loops(run: RunState, checkpoint: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from plkit.loops import evaluation
 from plkit.loops.fit import run_fit
 from plkit.loops.optimization import Optimization
 from plkit.loops.prediction import run_prediction
+from plkit.utilities.exceptions import _TunerExitException
 
 __all__ = ["interrupt", "run_stage"]
 
@@ -70,6 +71,25 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     _console.cuda_rank_line(trainer)  # where Lightning's strategy sets the accelerator up
     run.metrics.begin_run()  # each entry point starts with empty metrics, as in Lightning
     log_hyperparams(run)
+    try:
+        result = _run_loop(run, fn, checkpoint)
+    except _TunerExitException:  # the tuner is done: teardown as after a finished run
+        run.preempted, result = False, None
+    if run.preempted:
+        return None
+    if dm is not None:
+        calls.datamodule_call("teardown", stage)
+    calls.callbacks("teardown", stage)
+    calls.module("teardown", stage)
+    _finalize_loggers(run, "success")
+    trainer.profiler.describe()  # the report, after the teardown hooks (Lightning's order)
+    run.strategy.teardown()
+    return result
+
+
+def _run_loop(run: RunState, fn: TrainerFn, checkpoint: dict[str, Any] | None) -> Any:
+    """The entry point's loop; a preempted run closes its loggers here (no teardown hooks)."""
+    trainer, stage = run.trainer, str(fn)
     if fn == TrainerFn.FITTING:
         _fit(run, checkpoint)
         result = None
@@ -90,13 +110,6 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
             trainer.profiler.teardown(stage)
             run.strategy.teardown()
             return None
-    if dm is not None:
-        calls.datamodule_call("teardown", stage)
-    calls.callbacks("teardown", stage)
-    calls.module("teardown", stage)
-    _finalize_loggers(run, "success")
-    trainer.profiler.describe()  # the report, after the teardown hooks (Lightning's order)
-    run.strategy.teardown()
     return result
 
 
@@ -208,7 +221,10 @@ def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:
     # on_fit_start comes before the optimizer and scheduler states are loaded, as in Lightning:
     # callbacks rebuild parameter groups (BaseFinetuning) or drop schedulers they replace
     # (StochasticWeightAveraging) there, so that the states fit what the fit will step.
+    ckpt_path = run.ckpt_path
     calls.both("on_fit_start")
+    if run.ckpt_path != ckpt_path:  # a tuner's finder restored its checkpoint (Lightning's line)
+        _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
     if checkpoint is not None:
         _checkpointing.restore_training_state(run, checkpoint)
     # The loaders are requested later, as in Lightning: validation's when the sanity check or

@@ -221,6 +221,9 @@ class RunState:
     deadline: float | None = None  # max_time, as time.monotonic()
     pending_rng: Any = None  # RNG states a resumed fit restores when its epoch starts
     rng_at_eval_start: Any = None  # the training RNG while fit's validation runs
+    #: Loaders and limits that replace an evaluation's own once its start hooks have run
+    #: (the BatchSizeFinder requests them again at the size it found).
+    reloaded_eval: tuple[list[Any], list[int | float]] | None = None
 
     def next(self, plan: Plan, args: EntryArgs, module: LightningModule) -> RunState:
         """The state a new entry point starts from: what outlives a call is carried over

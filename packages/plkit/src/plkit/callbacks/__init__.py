@@ -8,9 +8,11 @@
 """
 
 from plcore.callback import Callback
+from plkit.callbacks.batch_size_finder import BatchSizeFinder
 from plkit.callbacks.early_stopping import EarlyStopping
 from plkit.callbacks.finetuning import BackboneFinetuning, BaseFinetuning
 from plkit.callbacks.finite_loss import NonFiniteLossCheck, NonFiniteLossError
+from plkit.callbacks.lr_finder import LearningRateFinder
 from plkit.callbacks.lr_monitor import LearningRateMonitor
 from plkit.callbacks.model_checkpoint import ModelCheckpoint
 from plkit.callbacks.model_summary import ModelSummary
@@ -21,8 +23,10 @@ from plkit.callbacks.weight_averaging import EMAWeightAveraging, WeightAveraging
 from pllog import ProgressBar, TQDMProgressBar
 
 __all__ = [
+    "BatchSizeFinder",
     "Callback",
     "EarlyStopping",
+    "LearningRateFinder",
     "LearningRateMonitor",
     "ModelCheckpoint",
     "ModelSummary",

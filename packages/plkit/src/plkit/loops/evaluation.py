@@ -131,6 +131,8 @@ def run_evaluation(
     try:
         with _grad_context(run):
             calls.both(f"on_{name}_start")
+            if run.reloaded_eval is not None:  # a BatchSizeFinder changed the batch size
+                (loaders, limits), run.reloaded_eval = run.reloaded_eval, None
             calls.both(f"on_{name}_epoch_start")
             _run_batches(run, name, loaders, limits)
             calls.both(f"on_{name}_epoch_end")

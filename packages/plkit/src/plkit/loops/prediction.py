@@ -47,6 +47,8 @@ def run_prediction(
     done = 0
     with grad:
         calls.both("on_predict_start")
+        if run.reloaded_eval is not None:  # a BatchSizeFinder changed the batch size
+            (loaders, limits), run.reloaded_eval = run.reloaded_eval, None
         calls.both("on_predict_epoch_start")
         for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
             kept: list[Any] = []
