@@ -21,6 +21,7 @@ and placcel's ``build_strategy``. The loops live in :mod:`plkit.loops`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import signal
@@ -40,7 +41,7 @@ from plkit._logging import MetricsHub
 from plkit._optimizers import LRSchedulerConfig
 from plkit._preemption import Preemption
 from plkit._progress import FitProgress
-from plkit._runstate import EntryArgs, RunState
+from plkit._runstate import EntryArgs, PredictLoop, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
 
 if TYPE_CHECKING:
@@ -604,11 +605,11 @@ class Trainer:
 
     @property
     def checkpoint_callbacks(self) -> list[ModelCheckpoint]:
-        """Every ModelCheckpoint among the callbacks."""
+        """Every Checkpoint callback (ModelCheckpoint, OnExceptionCheckpoint) among the callbacks."""
         found = [
             cb
             for cb in self._callbacks
-            if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "ModelCheckpoint")
+            if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "Checkpoint")
         ]
         return found  # type: ignore[return-value]
 
@@ -629,6 +630,12 @@ class Trainer:
         """The first EarlyStopping, or None."""
         found = self.early_stopping_callbacks
         return found[0] if found else None
+
+    @property
+    def predict_loop(self) -> PredictLoop:
+        """What ``trainer.predict`` collected: ``predictions``, ``epoch_batch_indices`` and
+        ``current_batch_indices`` (the latter two for prediction writers), as Lightning names them."""
+        return self._runstate.predict_loop
 
     @property
     def progress_bar_callback(self) -> Callback | None:
@@ -768,7 +775,24 @@ class Trainer:
     min_epochs = property(lambda self: self._plan.min_epochs)
     max_steps = property(lambda self: self._plan.max_steps)
     min_steps = property(lambda self: self._plan.min_steps)
-    accumulate_grad_batches = property(lambda self: self._plan.accumulate_grad_batches)
+
+    @property
+    def accumulate_grad_batches(self) -> int:
+        """Batches per optimizer step. Settable, e.g. by ``GradientAccumulationScheduler`` in
+        ``on_train_epoch_start``: the training loop reads it when an epoch's batches begin."""
+        return self._plan.accumulate_grad_batches
+
+    @accumulate_grad_batches.setter
+    def accumulate_grad_batches(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                f"trainer.accumulate_grad_batches = {value!r}: use an int >= 1 (the number of "
+                "batches per optimizer step)."
+            )
+        self._plan = dataclasses.replace(self._plan, accumulate_grad_batches=value)
+        run = self._runstate
+        run.plan = dataclasses.replace(run.plan, accumulate_grad_batches=value)
+
     gradient_clip_val = property(lambda self: self._plan.gradient_clip_val)
     gradient_clip_algorithm = property(lambda self: self._plan.gradient_clip_algorithm)
     val_check_interval = property(lambda self: self._plan.val_check_interval)

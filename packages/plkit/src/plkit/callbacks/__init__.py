@@ -16,6 +16,15 @@ from plkit.callbacks.model_summary import ModelSummary
 from plkit.callbacks.timer import Timer
 from pllog import ProgressBar, TQDMProgressBar
 
+# --- issue 18 item 4 part A: writers, schedules, monitors, rich (cbA) ---
+from plkit.callbacks.checkpoint import Checkpoint
+from plkit.callbacks.device_stats_monitor import DeviceStatsMonitor
+from plkit.callbacks.gradient_accumulation_scheduler import GradientAccumulationScheduler
+from plkit.callbacks.lambda_function import LambdaCallback
+from plkit.callbacks.on_exception_checkpoint import OnExceptionCheckpoint
+from plkit.callbacks.prediction_writer import BasePredictionWriter
+# --- end cbA ---
+
 __all__ = [
     "Callback",
     "EarlyStopping",
@@ -27,4 +36,12 @@ __all__ = [
     "ProgressBar",
     "TQDMProgressBar",
     "Timer",
+    # --- cbA ---
+    "BasePredictionWriter",
+    "Checkpoint",
+    "DeviceStatsMonitor",
+    "GradientAccumulationScheduler",
+    "LambdaCallback",
+    "OnExceptionCheckpoint",
+    # --- end cbA ---
 ]
