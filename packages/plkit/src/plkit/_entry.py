@@ -53,9 +53,9 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     _check_removed_hooks(model, fn)
     _prepare_data(run, calls)
     if dm is not None:
-        dm.setup(stage)
-    calls.callbacks("setup", stage)
-    calls.module("setup", stage)
+        dm.setup(stage=stage)  # by keyword, as Lightning calls them
+    calls.callbacks("setup", stage=stage)
+    calls.module("setup", stage=stage)
     calls.module_if("configure_model")
     setup_model(run)
     path = _checkpointing.select_ckpt_path(run, ckpt_path)
@@ -85,9 +85,9 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
             run.strategy.teardown()
             return None
     if dm is not None:
-        dm.teardown(stage)
-    calls.callbacks("teardown", stage)
-    calls.module("teardown", stage)
+        dm.teardown(stage=stage)
+    calls.callbacks("teardown", stage=stage)
+    calls.module("teardown", stage=stage)
     _finalize_loggers(run, "success")
     run.strategy.teardown()
     return result
