@@ -23,6 +23,8 @@ from plkit.callbacks.gradient_accumulation_scheduler import GradientAccumulation
 from plkit.callbacks.lambda_function import LambdaCallback
 from plkit.callbacks.on_exception_checkpoint import OnExceptionCheckpoint
 from plkit.callbacks.prediction_writer import BasePredictionWriter
+from plkit.callbacks.rich_model_summary import RichModelSummary
+from pllog import RichProgressBar, RichProgressBarTheme
 # --- end cbA ---
 
 __all__ = [
@@ -43,5 +45,8 @@ __all__ = [
     "GradientAccumulationScheduler",
     "LambdaCallback",
     "OnExceptionCheckpoint",
+    "RichModelSummary",
+    "RichProgressBar",
+    "RichProgressBarTheme",
     # --- end cbA ---
 ]
