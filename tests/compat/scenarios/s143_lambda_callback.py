@@ -56,8 +56,8 @@ def main() -> None:
     dm = DataModule()
     models = [Net() for _ in range(4)]  # made first: the loops draw from the RNG differently
     T.fit(trainer, models[0], datamodule=dm)
-    T.validate(trainer, models[1], datamodule=dm)
-    T.test(trainer, models[2], datamodule=dm)
+    T.validate(trainer, models[1], datamodule=dm, verbose=False)
+    T.test(trainer, models[2], datamodule=dm, verbose=False)
     T.predict(trainer, models[3], datamodule=dm)
     only = pl.callbacks.LambdaCallback(on_fit_start=recorder("only_fit_start"))
     T.note("only", sorted(k for k in vars(only) if k in HOOKS))

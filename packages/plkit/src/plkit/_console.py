@@ -314,6 +314,12 @@ def _cell(value: Any) -> str:
     return f"{value}"
 
 
+def rich_installed() -> bool:
+    """Whether rich can be imported (looked up, not imported): Lightning's default progress bar,
+    model summary and results table are then rich's."""
+    return importlib.util.find_spec("rich") is not None
+
+
 def _print_rich_table(
     headers: list[str], names: list[str], rows: list[list[str]], width: int
 ) -> None:
@@ -356,7 +362,7 @@ def print_results(results: Sequence[Mapping[str, Any]], stage: str) -> None:
     except UnicodeEncodeError:
         rule = "-" * columns
     half = int(columns / 2)
-    rich = importlib.util.find_spec("rich") is not None  # Lightning draws it with rich then
+    rich = rich_installed()  # Lightning draws it with rich then
     for start in range(0, len(headers), per_table):
         table_headers = [f"{stage} Metric".capitalize(), *headers[start : start + per_table]]
         if rich:

@@ -217,7 +217,9 @@ def build_callbacks(callbacks: Any, plan: Any) -> list[Callback]:
             "Trainer(enable_progress_bar=False) but a progress bar is in callbacks; "
             "remove one of the two."
         )
-    rich = _rich_installed()  # Lightning's defaults are rich's bar and table when it is there
+    from plkit._console import rich_installed
+
+    rich = rich_installed()  # Lightning's defaults are rich's bar and table then
     if plan.enable_progress_bar and not has(builtin.ProgressBar):
         items.append(builtin.RichProgressBar() if rich else builtin.TQDMProgressBar())
     if plan.enable_model_summary and not has(builtin.ModelSummary):
@@ -226,13 +228,6 @@ def build_callbacks(callbacks: Any, plan: Any) -> list[Callback]:
         items.append(builtin.ModelCheckpoint())
     check_unique_state_keys(items)
     return order_callbacks(items)
-
-
-def _rich_installed() -> bool:
-    """Whether rich can be imported (looked up, not imported)."""
-    import importlib.util
-
-    return importlib.util.find_spec("rich") is not None
 
 
 def check_unique_state_keys(items: list[Callback]) -> None:
