@@ -314,7 +314,9 @@ def test_enable_switches_control_default_callbacks(tmp_path):
     t = pl.Trainer(default_root_dir=tmp_path, accelerator="cpu")
     kinds = {type(cb).__name__ for cb in t.callbacks}
     rich = importlib.util.find_spec("rich") is not None  # Lightning's defaults then are rich's
-    bar, summary = ("RichProgressBar", "RichModelSummary") if rich else ("TQDMProgressBar", "ModelSummary")
+    bar, summary = (
+        ("RichProgressBar", "RichModelSummary") if rich else ("TQDMProgressBar", "ModelSummary")
+    )
     assert {bar, summary, "ModelCheckpoint"} <= kinds
     t = make()
     assert not any(

@@ -65,7 +65,9 @@ def main() -> None:
     T.note("after_indices", trainer.predict_loop.epoch_batch_indices)
     # limit_predict_batches: indices of the batches run only
     writer = Writer("preds_limit", "epoch")
-    T.predict(bare_trainer(callbacks=[writer], limit_predict_batches=2), model, dataloaders=shuffled())
+    T.predict(
+        bare_trainer(callbacks=[writer], limit_predict_batches=2), model, dataloaders=shuffled()
+    )
     T.note("bad_interval", _raises(lambda: Writer("x", "step")))
 
 

@@ -44,8 +44,9 @@ def main() -> None:
     T.note(
         "with_trainer_flag",
         caught(
-            lambda: bare_trainer(max_epochs=1, accumulate_grad_batches=2, callbacks=[GAS({0: 2})])
-            .fit(Net(), train_dataloaders=loader(16, 8))
+            lambda: bare_trainer(
+                max_epochs=1, accumulate_grad_batches=2, callbacks=[GAS({0: 2})]
+            ).fit(Net(), train_dataloaders=loader(16, 8))
         ),
     )
     T.note(

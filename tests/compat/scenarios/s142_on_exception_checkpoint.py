@@ -72,9 +72,10 @@ def main() -> None:
     quiet_trainer(
         max_epochs=3, logger=False, enable_progress_bar=False, enable_checkpointing=False
     ).fit(whole, train_dataloaders=loader(64, 16))
-    T.note("resumed_equals_uninterrupted", all(
-        torch.equal(a, b) for a, b in zip(model.parameters(), whole.parameters())
-    ))
+    T.note(
+        "resumed_equals_uninterrupted",
+        all(torch.equal(a, b) for a, b in zip(model.parameters(), whole.parameters())),
+    )
     T.note("empty_name", caught(lambda: OEC("ckpts", filename="")))
     T.note(
         "no_checkpointing",

@@ -61,7 +61,9 @@ def main() -> None:
     T.predict(trainer, models[3], datamodule=dm)
     only = pl.callbacks.LambdaCallback(on_fit_start=recorder("only_fit_start"))
     T.note("only", sorted(k for k in vars(only) if k in HOOKS))
-    failing = quiet_trainer(max_epochs=1, callbacks=[cb, only], logger=False, enable_progress_bar=False)
+    failing = quiet_trainer(
+        max_epochs=1, callbacks=[cb, only], logger=False, enable_progress_bar=False
+    )
     try:
         failing.fit(Fails(), datamodule=dm)
     except ValueError as exc:

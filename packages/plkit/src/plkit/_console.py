@@ -366,7 +366,9 @@ def print_results(results: Sequence[Mapping[str, Any]], stage: str) -> None:
     for start in range(0, len(headers), per_table):
         table_headers = [f"{stage} Metric".capitalize(), *headers[start : start + per_table]]
         if rich:
-            _print_rich_table(table_headers, names, [r[start : start + per_table] for r in rows], width)
+            _print_rich_table(
+                table_headers, names, [r[start : start + per_table] for r in rows], width
+            )
             continue
         fmt = f"{{:^{width}}}" * len(table_headers)
         lines = [rule, fmt.format(*table_headers).rstrip(), rule]

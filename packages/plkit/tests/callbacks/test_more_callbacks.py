@@ -85,7 +85,9 @@ class Writer(BasePredictionWriter):
         self.folder = folder
         self.batches: list[tuple[list[int], int, int]] = []
 
-    def write_on_batch_end(self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx):  # noqa: E501
+    def write_on_batch_end(
+        self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx
+    ):  # noqa: E501
         self.batches.append((list(batch_indices), batch_idx, dataloader_idx))
         torch.save(prediction, os.path.join(self.folder, f"{dataloader_idx}-{batch_idx}.pt"))
 
@@ -199,7 +201,9 @@ def _accumulating_by_hand(schedule: dict[int, int], epochs: int) -> Tiny:
 
 def test_gradient_accumulation_scheduler_changes_the_factor_per_epoch(tmp_path) -> None:
     factors: list[int] = []
-    watch = LambdaCallback(on_train_epoch_end=lambda t, m: factors.append(t.accumulate_grad_batches))
+    watch = LambdaCallback(
+        on_train_epoch_end=lambda t, m: factors.append(t.accumulate_grad_batches)
+    )
     sched = GradientAccumulationScheduler({1: 2, 2: 4})
     model = Tiny()
     trainer = _trainer(tmp_path, max_epochs=3, callbacks=[sched, watch])
@@ -250,7 +254,9 @@ def test_gradient_accumulation_scheduler_errors(tmp_path) -> None:
         _trainer(tmp_path, accumulate_grad_batches=2,
                  callbacks=[GradientAccumulationScheduler({0: 2})]).fit(Tiny(), _loader())  # fmt: skip
     with pytest.raises(RuntimeError, match="manual optimization"):
-        _trainer(tmp_path, callbacks=[GradientAccumulationScheduler({0: 2})]).fit(Manual(), _loader())
+        _trainer(tmp_path, callbacks=[GradientAccumulationScheduler({0: 2})]).fit(
+            Manual(), _loader()
+        )
     with pytest.raises(ValueError, match="int >= 1"):
         _trainer(tmp_path).accumulate_grad_batches = 0
 
@@ -275,7 +281,9 @@ def test_device_stats_monitor_logs_cpu_stats_at_logging_steps(tmp_path) -> None:
     stats = [(s, k) for s, k in calls if k and k[0].startswith("DeviceStatsMonitor")]
     prefix = "DeviceStatsMonitor.on_train_batch_start/"
     assert [s for s, _ in stats] == [1, 1, 3, 3]  # batches 1 and 3: the logging steps
-    assert stats[0][1] == [prefix + n for n in ("cpu_percent", "cpu_swap_percent", "cpu_vm_percent")]
+    assert stats[0][1] == [
+        prefix + n for n in ("cpu_percent", "cpu_swap_percent", "cpu_vm_percent")
+    ]
     assert stats[1][1][0].startswith("DeviceStatsMonitor.on_train_batch_end/")
 
 

@@ -105,7 +105,7 @@ def get_cpu_stats() -> dict[str, float]:
         ModuleNotFoundError: when psutil is not installed.
     """
     try:
-        import psutil
+        import psutil  # type: ignore[import-untyped, unused-ignore]
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
             "Fetching CPU device stats requires `psutil` to be installed. Install it with"

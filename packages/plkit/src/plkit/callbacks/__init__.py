@@ -16,6 +16,7 @@ from plkit.callbacks.model_summary import ModelSummary
 from plkit.callbacks.timer import Timer
 from pllog import ProgressBar, TQDMProgressBar
 
+# isort: split
 # --- issue 18 item 4 part A: writers, schedules, monitors, rich (cbA) ---
 from plkit.callbacks.checkpoint import Checkpoint
 from plkit.callbacks.device_stats_monitor import DeviceStatsMonitor
@@ -25,6 +26,7 @@ from plkit.callbacks.on_exception_checkpoint import OnExceptionCheckpoint
 from plkit.callbacks.prediction_writer import BasePredictionWriter
 from plkit.callbacks.rich_model_summary import RichModelSummary
 from pllog import RichProgressBar, RichProgressBarTheme
+
 # --- end cbA ---
 
 __all__ = [

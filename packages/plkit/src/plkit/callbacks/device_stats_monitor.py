@@ -18,8 +18,8 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from plcore.utilities.exceptions import MisconfigurationException
 from plcore.callback import Callback
+from plcore.utilities.exceptions import MisconfigurationException
 
 __all__ = ["DeviceStatsMonitor"]
 

@@ -49,8 +49,7 @@ class GradientAccumulationScheduler(Callback):
             raise TypeError("Empty dict cannot be interpreted correct")
         if any(not isinstance(epoch, int) or epoch < 0 for epoch in scheduling):
             raise MisconfigurationException(
-                "Epoch should be an int greater than or equal to 0. "
-                f"Got {list(scheduling.keys())}."
+                f"Epoch should be an int greater than or equal to 0. Got {list(scheduling.keys())}."
             )
         if any(not isinstance(factor, int) or factor < 1 for factor in scheduling.values()):
             raise MisconfigurationException(

@@ -68,12 +68,16 @@ class BasePredictionWriter(Callback):
         MisconfigurationException: for another ``write_interval``.
     """
 
-    def __init__(self, write_interval: Literal["batch", "epoch", "batch_and_epoch"] = "batch") -> None:
+    def __init__(
+        self, write_interval: Literal["batch", "epoch", "batch_and_epoch"] = "batch"
+    ) -> None:
         if write_interval not in list(WriteInterval):
             raise MisconfigurationException(
                 f"`write_interval` should be one of {[i.value for i in WriteInterval]}."
             )
-        self.interval = WriteInterval.from_str(str(getattr(write_interval, "value", write_interval)))
+        member = WriteInterval.from_str(str(getattr(write_interval, "value", write_interval)))
+        assert isinstance(member, WriteInterval)  # it is one of them: checked above
+        self.interval: WriteInterval = member
 
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
         step = getattr(pl_module, "predict_step", None)
@@ -135,7 +139,9 @@ class BasePredictionWriter(Callback):
         if not self.interval.on_batch:
             return
         indices = trainer.predict_loop.current_batch_indices
-        self.write_on_batch_end(trainer, pl_module, outputs, indices, batch, batch_idx, dataloader_idx)
+        self.write_on_batch_end(
+            trainer, pl_module, outputs, indices, batch, batch_idx, dataloader_idx
+        )
 
     def on_predict_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if not self.interval.on_epoch:

@@ -80,7 +80,7 @@ def _rich() -> SimpleNamespace:
         total = task.total
         if total is None or not math.isfinite(total):
             return None
-        return task.time_remaining  # type: ignore[no-any-return]
+        return task.time_remaining
 
     class AnyTotalBarColumn(BarColumn):
         """A bar that pulses while a loader of unknown length runs."""
@@ -407,7 +407,9 @@ class RichProgressBar(ProgressBar):
     def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
         """The base class's metrics with tensors as Python numbers (what rich formats)."""
         items = super().get_metrics(trainer, pl_module)
-        return {k: v.item() if hasattr(v, "item") and hasattr(v, "dim") else v for k, v in items.items()}
+        return {
+            k: v.item() if hasattr(v, "item") and hasattr(v, "dim") else v for k, v in items.items()
+        }
 
     def _update_metrics(self, trainer: Any, pl_module: Any, force: bool = True) -> None:
         if not self.is_enabled or self._metric_component is None:
@@ -499,7 +501,9 @@ class RichProgressBar(ProgressBar):
         self._val_batch_idx = batch_idx + 1
         if self.is_disabled:
             return
-        task = self.val_sanity_progress_bar_id if trainer.sanity_checking else self.val_progress_bar_id
+        task = (
+            self.val_sanity_progress_bar_id if trainer.sanity_checking else self.val_progress_bar_id
+        )
         self._update(task, batch_idx + 1)
 
     def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
