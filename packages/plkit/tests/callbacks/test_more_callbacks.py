@@ -331,3 +331,37 @@ def test_rich_model_summary_without_rich_names_the_extra(monkeypatch) -> None:
     )
     with pytest.raises(ModuleNotFoundError, match=r"plkit\[rich\]"):
         RichModelSummary()
+
+
+# --- where Lightning keeps them -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        ("plkit.callbacks", ("BasePredictionWriter", "Checkpoint", "DeviceStatsMonitor",
+                             "GradientAccumulationScheduler", "LambdaCallback",
+                             "OnExceptionCheckpoint", "RichModelSummary", "RichProgressBar")),
+        ("plkit.callbacks.prediction_writer", ("BasePredictionWriter",)),
+        ("plkit.callbacks.lambda_function", ("LambdaCallback",)),
+        ("plkit.callbacks.on_exception_checkpoint", ("OnExceptionCheckpoint",)),
+        ("plkit.callbacks.gradient_accumulation_scheduler", ("GradientAccumulationScheduler",)),
+        ("plkit.callbacks.device_stats_monitor", ("DeviceStatsMonitor",)),
+        ("plkit.callbacks.rich_model_summary", ("RichModelSummary",)),
+        ("plkit.callbacks.progress", ("ProgressBar", "RichProgressBar", "TQDMProgressBar")),
+        ("plkit.callbacks.progress.rich_progress", ("RichProgressBar", "RichProgressBarTheme")),
+    ],
+)  # fmt: skip
+def test_lightnings_module_paths(module: str, names: tuple[str, ...]) -> None:
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert [n for n in names if not hasattr(mod, n)] == []
+
+
+def test_import_plkit_loads_neither_rich_nor_psutil() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, plkit, plkit.callbacks; print(sorted({'rich', 'psutil'} & set(sys.modules)))"
+    )
+    assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "[]"
