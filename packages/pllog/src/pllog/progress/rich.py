@@ -582,6 +582,8 @@ class RichProgressBar(ProgressBar):
         self._stop_progress()
 
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        if self.progress is not None and not self._progress_stopped:
+            self._update_metrics(trainer, pl_module)  # the values of the batch it stopped at
         self._stop_progress()
 
 
