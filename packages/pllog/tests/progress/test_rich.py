@@ -18,6 +18,8 @@ rich = pytest.importorskip("rich")
 from pllog import RichProgressBar, RichProgressBarTheme  # noqa: E402
 from pllog.progress import rich as rich_module  # noqa: E402
 
+_MODULE = object()  # the bar never looks at the LightningModule
+
 
 @pytest.fixture
 def console(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -120,3 +122,20 @@ def test_import_pllog_does_not_load_rich() -> None:
     code = "import sys, pllog; print('rich' in sys.modules)"
     assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "False"
     assert rich_module.__name__ == "pllog.progress.rich"
+
+
+def test_an_exception_draws_the_metrics_of_the_batch_it_stopped_at(
+    console, driver: SimpleNamespace
+) -> None:
+    bar = RichProgressBar(refresh_rate=1, console_kwargs=console)  # metrics read once a second
+    trainer = driver.make_trainer(num_sanity_val_batches=[], num_val_batches=[])
+    trainer.state.fn = "fit"
+    bar.setup(trainer, _MODULE, "fit")
+    bar.on_train_start(trainer, _MODULE)
+    bar.on_train_epoch_start(trainer, _MODULE)
+    for batch_idx in range(4):
+        trainer.progress_bar_metrics = {"loss": 1 / (batch_idx + 1)}
+        bar.on_train_batch_end(trainer, _MODULE, None, None, batch_idx)
+    bar.on_exception(trainer, _MODULE, RuntimeError("stop"))
+    (line,) = _text(console)
+    assert " 4/10 " in line and "loss: 0.250" in line  # not batch 0's 1.000
