@@ -56,14 +56,14 @@ class HookCaller:
         """Whether calling ``name`` would run anything (a callback or the module overrides it)."""
         return self.dispatcher.has(name) or name in self.overridden
 
-    def callbacks(self, name: str, *args: Any) -> None:
+    def callbacks(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Every callback's ``name`` (those that override it), in order."""
         if not self.dispatcher.has(name):
             return
         ctx = self.ctx
         prev, ctx.fx = ctx.fx, name
         try:
-            self.dispatcher.call(name, self.trainer, self.model, *args)
+            self.dispatcher.call(name, self.trainer, self.model, *args, **kwargs)
         finally:
             ctx.fx = prev
 

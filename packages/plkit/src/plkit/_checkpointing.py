@@ -389,10 +389,20 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
     return ckpt_path
 
 
+def _on_exception_paths(trainer: Trainer) -> list[str]:
+    """The files the OnExceptionCheckpoint callbacks write (candidates for ``"last"``)."""
+    from plkit.callbacks.on_exception_checkpoint import OnExceptionCheckpoint
+
+    return [cb.ckpt_path for cb in trainer.callbacks if isinstance(cb, OnExceptionCheckpoint)]
+
+
 def _last_files(trainer: Trainer) -> list[str]:
-    """``last.ckpt`` / ``last-v1.ckpt``... in each ModelCheckpoint's folder (as Lightning looks)."""
-    found: list[str] = []
+    """``last.ckpt`` / ``last-v1.ckpt``... in each ModelCheckpoint's folder (as Lightning looks),
+    and the OnExceptionCheckpoint files."""
+    found: list[str] = _on_exception_paths(trainer)
     for cb in trainer.checkpoint_callbacks:
+        if not hasattr(cb, "CHECKPOINT_NAME_LAST"):  # not a ModelCheckpoint
+            continue
         dirpath = getattr(cb, "dirpath", None)
         name = getattr(cb, "CHECKPOINT_NAME_LAST", "last")
         ext = getattr(cb, "FILE_EXTENSION", ".ckpt")
@@ -444,12 +454,19 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
     model loads fit's best (with Lightning's warning); fit resumes a preemption checkpoint left
     in ``default_root_dir``, or (``resume="auto"``) the newest checkpoint."""
     fn = run.state.fn
+    on_exception = _on_exception_paths(run.trainer)
     if ckpt_path is None and fn != TrainerFn.FITTING and run.args.model_connected_only:
         ckpt_path = "best"
+        tip = (
+            " There is also an on-exception checkpoint available, however it is used by default"
+            " only when fitting."
+            if on_exception
+            else ""
+        )
         rank_zero_warn(
             f"`.{fn}(ckpt_path=None)` was called without a model. The best model of the previous"
-            f" `fit` call will be used. You can pass `.{fn}(ckpt_path='best')` to use the best"
-            f" model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
+            f" `fit` call will be used.{tip} You can pass `.{fn}(ckpt_path='best')` to use the"
+            f" best model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
             " this warning will be silenced."
         )
     if ckpt_path is None and fn == TrainerFn.FITTING:
@@ -457,6 +474,14 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
         if hpc is not None:
             run.resumed_hpc = hpc
             return hpc
-        if run.trainer.resume == "auto":
+        if on_exception:  # Lightning: fit resumes from the newest "last" (its wording)
+            ckpt_path = "last"
+            rank_zero_warn(
+                f"`.{fn}(ckpt_path=None)` was called without a model. The last model of the"
+                f" previous `fit` call will be used. You can pass `{fn}(ckpt_path='best')` to use"
+                f" the best model or `{fn}(ckpt_path='last')` to use the last model. If you pass"
+                " a value, this warning will be silenced."
+            )
+        elif run.trainer.resume == "auto":
             ckpt_path = "auto"
     return resolve_ckpt_path(run.trainer, ckpt_path, str(fn))

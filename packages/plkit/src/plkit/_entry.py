@@ -58,9 +58,9 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     _check_removed_hooks(model, fn)
     _prepare_data(run, calls)
     if dm is not None:
-        calls.datamodule_call("setup", stage)
-    calls.callbacks("setup", stage)
-    calls.module("setup", stage)
+        calls.datamodule_call("setup", stage=stage)  # by keyword, as Lightning calls them
+    calls.callbacks("setup", stage=stage)
+    calls.module("setup", stage=stage)
     calls.module_if("configure_model")
     setup_model(run)
     path = _checkpointing.select_ckpt_path(run, ckpt_path)
@@ -78,9 +78,9 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     if run.preempted:
         return None
     if dm is not None:
-        calls.datamodule_call("teardown", stage)
-    calls.callbacks("teardown", stage)
-    calls.module("teardown", stage)
+        calls.datamodule_call("teardown", stage=stage)
+    calls.callbacks("teardown", stage=stage)
+    calls.module("teardown", stage=stage)
     _finalize_loggers(run, "success")
     trainer.profiler.describe()  # the report, after the teardown hooks (Lightning's order)
     run.strategy.teardown()

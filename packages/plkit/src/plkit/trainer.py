@@ -42,7 +42,7 @@ from plkit._logging import MetricsHub
 from plkit._optimizers import LRSchedulerConfig
 from plkit._preemption import Preemption
 from plkit._progress import FitProgress
-from plkit._runstate import EntryArgs, RunState
+from plkit._runstate import EntryArgs, PredictLoop, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
 
 if TYPE_CHECKING:
@@ -415,7 +415,8 @@ class Trainer:
         storage_options: Any = None,
     ) -> None:
         """Write a checkpoint of the current state (rank 0 writes, every rank must call);
-        ``filepath`` may be a URL (``s3://...``, see docs/checkpoints.md#remote-storage)."""
+        ``filepath`` may be a URL (``s3://...``, see docs/checkpoints.md#remote-storage).
+        ``weights_only=None`` is False, said on the console as Lightning does."""
         if self._runstate.module is None:
             raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
         if storage_options is not None:
@@ -620,11 +621,11 @@ class Trainer:
 
     @property
     def checkpoint_callbacks(self) -> list[ModelCheckpoint]:
-        """Every ModelCheckpoint among the callbacks."""
+        """Every Checkpoint callback (ModelCheckpoint, OnExceptionCheckpoint) among the callbacks."""
         found = [
             cb
             for cb in self._callbacks
-            if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "ModelCheckpoint")
+            if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "Checkpoint")
         ]
         return found  # type: ignore[return-value]
 
@@ -645,6 +646,12 @@ class Trainer:
         """The first EarlyStopping, or None."""
         found = self.early_stopping_callbacks
         return found[0] if found else None
+
+    @property
+    def predict_loop(self) -> PredictLoop:
+        """What ``trainer.predict`` collected: ``predictions``, ``epoch_batch_indices`` and
+        ``current_batch_indices`` (the latter two for prediction writers), as Lightning names them."""
+        return self._runstate.predict_loop
 
     @property
     def progress_bar_callback(self) -> Callback | None:
@@ -793,6 +800,11 @@ class Trainer:
 
     @accumulate_grad_batches.setter
     def accumulate_grad_batches(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                f"trainer.accumulate_grad_batches = {value!r}: use an int >= 1 (the number of "
+                "batches per optimizer step)."
+            )
         replace_plan(self, accumulate_grad_batches=value)
 
     @property

@@ -8,7 +8,7 @@
 from pllog.__about__ import __version__
 from pllog.csv import CSVLogger
 from pllog.logger import DummyLogger, Logger, rank_zero_experiment
-from pllog.progress import ProgressBar, TQDMProgressBar
+from pllog.progress import ProgressBar, RichProgressBar, RichProgressBarTheme, TQDMProgressBar
 from pllog.tensorboard import TensorBoardLogger
 
 __all__ = [
@@ -16,6 +16,8 @@ __all__ = [
     "DummyLogger",
     "Logger",
     "ProgressBar",
+    "RichProgressBar",
+    "RichProgressBarTheme",
     "TQDMProgressBar",
     "TensorBoardLogger",
     "__version__",

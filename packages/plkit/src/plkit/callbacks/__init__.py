@@ -22,6 +22,19 @@ from plkit.callbacks.timer import Timer
 from plkit.callbacks.weight_averaging import EMAWeightAveraging, WeightAveraging
 from pllog import ProgressBar, TQDMProgressBar
 
+# isort: split
+# --- issue 18 item 4 part A: writers, schedules, monitors, rich (cbA) ---
+from plkit.callbacks.checkpoint import Checkpoint
+from plkit.callbacks.device_stats_monitor import DeviceStatsMonitor
+from plkit.callbacks.gradient_accumulation_scheduler import GradientAccumulationScheduler
+from plkit.callbacks.lambda_function import LambdaCallback
+from plkit.callbacks.on_exception_checkpoint import OnExceptionCheckpoint
+from plkit.callbacks.prediction_writer import BasePredictionWriter
+from plkit.callbacks.rich_model_summary import RichModelSummary
+from pllog import RichProgressBar, RichProgressBarTheme
+
+# --- end cbA ---
+
 __all__ = [
     "BatchSizeFinder",
     "Callback",
@@ -42,4 +55,15 @@ __all__ = [
     "ModelPruning",
     "StochasticWeightAveraging",
     "WeightAveraging",
+    # --- cbA ---
+    "BasePredictionWriter",
+    "Checkpoint",
+    "DeviceStatsMonitor",
+    "GradientAccumulationScheduler",
+    "LambdaCallback",
+    "OnExceptionCheckpoint",
+    "RichModelSummary",
+    "RichProgressBar",
+    "RichProgressBarTheme",
+    # --- end cbA ---
 ]
