@@ -52,7 +52,7 @@ def test_on_fit_start_before_the_training_state(tmp_path, caplog):
         max_epochs=2,
         logger=False,
         enable_progress_bar=False,
-        callbacks=[seen],
+        callbacks=[seen, pl.callbacks.ModelSummary()],  # the logged table, rich installed or not
         default_root_dir=tmp_path,
     )
     with caplog.at_level(logging.INFO):
