@@ -538,3 +538,36 @@ def test_rollback_step_without_a_clock_drops_every_unmerged_value():
     store.log("training_step", "loss", torch.tensor(1.0), on_step=True, on_epoch=False)
     store.rollback_step()
     assert _floats(store.step_views().callback) == {}
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+def test_epoch_mean_has_lightnings_bits_on_cpu(monkeypatch, in_order, dtype):
+    """Lightning adds ``value * batch_size`` to a float32 accumulator step by step and divides
+    by the summed batch sizes; on the CPU the epoch mean is those very bits, across folds of
+    the queue (150 steps: two folds of 64 and a rest) and with uneven batch sizes."""
+    import plcore.metrics
+
+    monkeypatch.setattr(plcore.metrics, "IN_ORDER_ON_CPU", in_order)
+    gen = torch.Generator().manual_seed(3)
+    values = (torch.rand(150, generator=gen) * 10).to(dtype)
+    sizes = [int(n) for n in torch.randint(1, 65, (150,), generator=gen)]
+    entry = plcore.metrics.MetricEntry("loss", (False, True, False, True, "mean", False), None)
+    for value, size in zip(values, sizes):
+        entry.update(value, size)
+    got = entry.epoch_value(None)
+    accumulate = torch.promote_types(
+        torch.float32, dtype if dtype != torch.float16 else torch.float32
+    )
+    total = torch.tensor(0.0, dtype=torch.float32)
+    for value, size in zip(values, sizes):
+        value = value if value.dtype in (torch.float32, torch.float64) else value.float()
+        total = total + value * size
+    lightning = total / torch.tensor(sum(sizes))
+    assert got.dtype == (accumulate if in_order else dtype)
+    if in_order:
+        assert got.item() == lightning.item()  # the same bits
+    else:
+        assert got.double().item() == pytest.approx(
+            lightning.item(), rel=1e-3 if dtype == torch.float16 else 1e-6
+        )

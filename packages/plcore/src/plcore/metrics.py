@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from numbers import Number
 from typing import Any
 
+import numpy
 import torch
 
 from plcore.utilities.exceptions import MisconfigurationException
@@ -44,6 +45,9 @@ def _warn_unsynced(name: str) -> None:
 
 _PLAIN_FLOATS = (torch.float32, torch.float64)
 _FOLD_EVERY = 64  # queued epoch values folded into the accumulator at once
+#: Epoch means of CPU tensors are summed in Lightning's order and dtype (bit-equal results).
+#: False takes the accelerator's path everywhere: one stacked float64 sum per fold, no host read.
+IN_ORDER_ON_CPU = True
 SyncFn = Callable[[torch.Tensor, str], torch.Tensor]
 
 #: Hook name -> (default on_step, default on_epoch, on_step allowed, on_epoch allowed).
@@ -261,7 +265,9 @@ class MetricEntry:
         values = torch.stack(self.pending)
         self.dtype = values.dtype
         fx = self.reduce_fx
-        if fx == "mean":
+        if fx == "mean" and IN_ORDER_ON_CPU and values.device.type == "cpu":
+            self._fold_mean_in_order(values)
+        elif fx == "mean":
             weights = torch.tensor(self.weights, dtype=torch.float64, device=values.device)
             part = (values.to(torch.float64) * weights).sum()
             self.count += float(sum(self.weights))
@@ -278,6 +284,26 @@ class MetricEntry:
                 self.acc = torch.minimum(self.acc, part)
         self.pending.clear()
         self.weights.clear()
+
+    def _fold_mean_in_order(self, values: torch.Tensor) -> None:
+        """The weighted sum as Lightning forms it: ``value * batch_size`` added to an accumulator
+        of the default float dtype one step at a time, so that the epoch mean has the same bits.
+        On the CPU that costs a few numpy operations per fold (no per-step tensor operation);
+        on an accelerator ``_fold`` makes one stacked float64 sum instead (no kernel launch per
+        step; the mean can differ from Lightning's in the last bits there)."""
+        default = torch.get_default_dtype()
+        if default not in (torch.float32, torch.float64):
+            default = torch.float32
+        logged = values.dtype if values.dtype in (torch.float32, torch.float64) else default
+        dtype = torch.promote_types(default, logged)
+        array = values.detach().to(dtype).numpy()
+        products = array * numpy.asarray(self.weights, dtype=array.dtype)
+        start = numpy.zeros(1, dtype=array.dtype) if self.acc is None else self.acc.numpy()
+        # ufunc accumulate adds strictly left to right in the array's dtype (no pairwise sum)
+        total = numpy.add.accumulate(numpy.concatenate([start.reshape(1), products]))[-1]
+        self.acc = torch.tensor(total, dtype=dtype)
+        self.count += float(sum(self.weights))
+        self.dtype = dtype
 
     def epoch_value(self, sync: SyncFn | None) -> torch.Tensor | None:
         """The epoch aggregate, reduced across processes once and cached until the next update."""
@@ -298,8 +324,9 @@ class MetricEntry:
         if self.reduce_fx == "mean":
             if self.sync_dist and sync is not None:
                 acc = sync(acc, "sum")
+                # summed batch sizes as an int64 tensor, as Lightning divides by
                 count = sync(
-                    torch.tensor(self.count, dtype=torch.float64, device=acc.device), "sum"
+                    torch.tensor(int(self.count), dtype=torch.int64, device=acc.device), "sum"
                 )
                 return (acc / count).to(self.dtype)
             return (acc / self.count).to(self.dtype)
