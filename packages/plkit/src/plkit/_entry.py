@@ -1,7 +1,7 @@
 """One run of fit / validate / test / predict inside a process, from set-up to teardown.
 
-Order (``spec/hook-order.md``): configure_callbacks, prepare_data (local rank 0), setup
-(datamodule, callbacks, module), configure_model, [checkpoint: weights and callbacks],
+Order (``spec/hook-order.md``): configure_callbacks, prepare_data (local rank 0), each
+logger's ``experiment`` (started on rank 0), setup (datamodule, callbacks, module), configure_model, [checkpoint: weights and callbacks],
 configure_optimizers, [checkpoint: optimizers, schedulers, loops], on_fit_start, the loop,
 on_fit_end, teardown. An exception anywhere calls ``on_exception`` and finalizes the loggers
 with "failed" instead of tearing down (:func:`interrupt`).
@@ -52,6 +52,7 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         _console.warn_val_loop_mismatch(model, _dataloaders.defines_val_data(run))
     _check_removed_hooks(model, fn)
     _prepare_data(run, calls)
+    _start_logger_experiments(run)
     if dm is not None:
         dm.setup(stage)
     calls.callbacks("setup", stage)
@@ -128,6 +129,15 @@ def _prepare_data(run: RunState, calls: HookCaller) -> None:
             run.datamodule.prepare_data()
         calls.module("prepare_data")
     run.strategy.barrier("prepare_data")
+
+
+def _start_logger_experiments(run: RunState) -> None:
+    """Touch each logger's ``experiment`` before any ``setup`` hook, as Lightning does, so that
+    runs (MLflow, W&B) and writers exist, and their ids are known, before training starts.
+    Ranks other than 0 get the do-nothing experiment (``rank_zero_experiment``)."""
+    for logger in run.trainer.loggers:
+        if hasattr(logger, "experiment"):
+            _ = logger.experiment
 
 
 def _finalize_loggers(run: RunState, status: str) -> None:

@@ -1,6 +1,7 @@
-"""pllog: experiment loggers (TensorBoard, CSV) and progress bars for plkit.
+"""pllog: experiment loggers (TensorBoard, CSV, MLflow, W&B) and progress bars for plkit.
 
-``import pllog`` loads neither tensorboard nor tqdm; each is imported when first used.
+``import pllog`` loads neither tensorboard, tqdm, mlflow nor wandb; each is imported when first
+used (``pip install 'pllog[mlflow]'`` / ``'pllog[wandb]'`` for the optional two).
 
     from pllog import CSVLogger, TensorBoardLogger, TQDMProgressBar
 """
@@ -8,16 +9,20 @@
 from pllog.__about__ import __version__
 from pllog.csv import CSVLogger
 from pllog.logger import DummyLogger, Logger, rank_zero_experiment
+from pllog.mlflow import MLFlowLogger
 from pllog.progress import ProgressBar, TQDMProgressBar
 from pllog.tensorboard import TensorBoardLogger
+from pllog.wandb import WandbLogger
 
 __all__ = [
     "CSVLogger",
     "DummyLogger",
     "Logger",
+    "MLFlowLogger",
     "ProgressBar",
     "TQDMProgressBar",
     "TensorBoardLogger",
+    "WandbLogger",
     "__version__",
     "rank_zero_experiment",
 ]

@@ -1,5 +1,6 @@
-"""Loggers (from pllog): ``TensorBoardLogger``, ``CSVLogger`` and the ``Logger`` base class."""
+"""Loggers (from pllog): ``TensorBoardLogger``, ``CSVLogger``, ``MLFlowLogger``, ``WandbLogger``
+and the ``Logger`` base class."""
 
-from pllog import CSVLogger, Logger, TensorBoardLogger
+from pllog import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
 
-__all__ = ["CSVLogger", "Logger", "TensorBoardLogger"]
+__all__ = ["CSVLogger", "Logger", "MLFlowLogger", "TensorBoardLogger", "WandbLogger"]
