@@ -94,11 +94,15 @@ def _package_tests(session: nox.Session, name: str, *, isolated: bool) -> None:
     _pytest(session, f"packages/{name}/tests", "tests/lint/test_isolation.py", env=env)
 
 
+# The extras a package's tests need: pllog's exercise the optional MLflow and W&B loggers.
+TEST_EXTRAS = {"pllog": "test,mlflow,wandb"}
+
+
 def _isolated(session: nox.Session, name: str) -> None:
     """Install ``name`` alone (plus its declared deps) non-editable and run its tests."""
     siblings = [_local(dep) for dep in LOCAL_DEPS[name]]
     session.install(_torch())
-    session.install(*siblings, _local(name, "test"))
+    session.install(*siblings, _local(name, TEST_EXTRAS.get(name, "test")))
     _package_tests(session, name, isolated=True)
 
 
@@ -129,7 +133,7 @@ def plkit(session: nox.Session) -> None:
 def _install_all_editable(session: nox.Session) -> None:
     """torch first, then the four packages editable with their test (and examples) extras."""
     session.install(_torch())
-    extras = {"plkit": "test,examples"}
+    extras = {"plkit": "test,examples", **TEST_EXTRAS}
     editable = [("-e", _local(name, extras.get(name, "test"))) for name in LOCAL_DEPS]
     session.install(*(arg for pair in editable for arg in pair))
 
@@ -184,7 +188,7 @@ def compat(session: nox.Session) -> None:
     pip = (str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
     session.run(*pip, _torch(), external=True)
     lightning = os.environ.get("PLKIT_LIGHTNING", LIGHTNING)
-    session.run(*pip, lightning, "tensorboard", "PyYAML", external=True)
+    session.run(*pip, lightning, "tensorboard", "PyYAML", "mlflow", external=True)
     env = {"PLKIT_COMPAT_LIGHTNING_PYTHON": str(python), "PYTHONPATH": None}
     _pytest(session, "tests/compat", "-n", "2", env=env)
 

@@ -56,9 +56,51 @@ def test_public_api() -> None:
         "Logger",
         "TensorBoardLogger",
         "CSVLogger",
+        "MLFlowLogger",
+        "WandbLogger",
         "ProgressBar",
         "TQDMProgressBar",
         "rank_zero_experiment",
     }
     for name in pllog.__all__:
         assert hasattr(pllog, name)
+
+
+def test_import_loads_no_optional_backend() -> None:
+    # mlflow, wandb, yaml and comet load when a logger needs them, never at import
+    result = _run(
+        """
+        import sys
+        import torch
+        before = set(sys.modules)
+        import pllog
+        import pllog.mlflow, pllog.wandb
+        optional = ("mlflow", "wandb", "yaml", "comet_ml")
+        added = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in optional)
+        assert not added, added
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_missing_backend_names_the_extra() -> None:
+    result = _run(
+        """
+        import sys
+        sys.modules["mlflow"] = None
+        sys.modules["wandb"] = None
+        import pllog
+        for cls, extra in ((pllog.MLFlowLogger, "mlflow"), (pllog.WandbLogger, "wandb")):
+            try:
+                cls()
+            except ModuleNotFoundError as err:
+                assert f"pip install 'pllog[{extra}]'" in str(err), err
+                assert err.name == extra
+            else:
+                raise AssertionError(cls)
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok")
