@@ -188,7 +188,7 @@ def compat(session: nox.Session) -> None:
     pip = (str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
     session.run(*pip, _torch(), external=True)
     lightning = os.environ.get("PLKIT_LIGHTNING", LIGHTNING)
-    session.run(*pip, lightning, "tensorboard", "PyYAML", "mlflow", external=True)
+    session.run(*pip, lightning, "tensorboard", "PyYAML", "mlflow", "wandb", external=True)
     env = {"PLKIT_COMPAT_LIGHTNING_PYTHON": str(python), "PYTHONPATH": None}
     _pytest(session, "tests/compat", "-n", "2", env=env)
 

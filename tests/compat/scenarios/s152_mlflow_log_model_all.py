@@ -33,7 +33,9 @@ def main() -> None:
     client = MlflowClient(URI)
     uploads = {}
     for folder in client.list_artifacts(logger.run_id):
-        files = sorted(i.path.split("/")[-1] for i in client.list_artifacts(logger.run_id, folder.path))
+        files = sorted(
+            i.path.split("/")[-1] for i in client.list_artifacts(logger.run_id, folder.path)
+        )
         local = client.download_artifacts(logger.run_id, f"{folder.path}/aliases.txt", "down")
         with open(local) as f:
             uploads[folder.path] = [files, f.read()]
