@@ -94,8 +94,8 @@ def _package_tests(session: nox.Session, name: str, *, isolated: bool) -> None:
     _pytest(session, f"packages/{name}/tests", "tests/lint/test_isolation.py", env=env)
 
 
-# The extras a package's tests need: pllog's exercise the optional MLflow and W&B loggers.
-TEST_EXTRAS = {"pllog": "test,mlflow,wandb"}
+# The extras a package's tests need: pllog's exercise the optional MLflow, W&B, Comet loggers.
+TEST_EXTRAS = {"pllog": "test,mlflow,wandb,comet"}
 
 
 def _isolated(session: nox.Session, name: str) -> None:

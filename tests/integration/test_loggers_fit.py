@@ -170,3 +170,38 @@ def test_wandb_fit(tmp_path: Path, wandb_offline: Any) -> None:
         ("model-run1", "epoch=0-step=4.ckpt"),
         ("model-run1", "epoch=1-step=8.ckpt"),
     ]
+
+
+# --- Comet ------------------------------------------------------------------------------------
+def test_comet_offline_fit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import zipfile
+
+    if importlib.util.find_spec("comet_ml") is None:
+        pytest.skip("comet_ml is not installed")
+    monkeypatch.delenv("COMET_API_KEY", raising=False)
+    monkeypatch.setenv("COMET_CONFIG", str(tmp_path / "no.comet.config"))
+    monkeypatch.setenv("COMET_DISABLE_AUTO_LOGGING", "1")
+    monkeypatch.setenv("COMET_ERROR_TRACKING_ENABLE", "false")  # no error reports to the network
+    folder = tmp_path / "comet"
+    logger = pl.loggers.CometLogger(project="proj", online=False, offline_directory=str(folder))
+    model, ckpt = _fit(logger, tmp_path)
+    assert model.seen_at_setup == logger.version
+    assert ckpt.dirpath == os.path.join(str(folder), "proj", logger.version, "checkpoints")
+    logger.experiment.end()
+    (archive,) = folder.glob("*.zip")
+    with zipfile.ZipFile(archive) as f:
+        messages = [json.loads(line) for line in f.read("messages.json").decode().splitlines()]
+    metrics = [m["payload"]["metric"] for m in messages if m["type"] == "metric_msg"]
+    assert [(m["step"], m["epoch"]) for m in metrics if m["metricName"] == "train_loss"] == [
+        (1, 0),
+        (3, 0),
+        (5, 1),
+        (7, 1),
+    ]
+    params = {
+        m["payload"]["param"]["paramName"]: m["payload"]["param"]["paramValue"]
+        for m in messages
+        if m["type"] == "parameter_msg" and m["payload"].get("param", {}).get("source") == "manual"
+    }
+    assert {k: params.get(k) for k in ("lr", "nested|a")} == {"lr": 0.1, "nested|a": 1}

@@ -24,6 +24,7 @@ PATHS = {
     "plkit.demos.boring_classes": ("BoringModel", "BoringDataModule", "RandomDataset"),
     "plkit.cli": ("LightningCLI",),
     "plkit.loggers": ("Logger", "CSVLogger", "TensorBoardLogger", "MLFlowLogger", "WandbLogger"),
+    "plkit.loggers.comet": ("CometLogger",),
     "plkit.loggers.mlflow": ("MLFlowLogger",),
     "plkit.loggers.wandb": ("WandbLogger",),
 }

@@ -74,7 +74,7 @@ def test_import_loads_no_optional_backend() -> None:
         import torch
         before = set(sys.modules)
         import pllog
-        import pllog.mlflow, pllog.wandb
+        import pllog.mlflow, pllog.wandb, pllog.comet
         optional = ("mlflow", "wandb", "yaml", "comet_ml")
         added = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in optional)
         assert not added, added
@@ -90,13 +90,19 @@ def test_missing_backend_names_the_extra() -> None:
         import sys
         sys.modules["mlflow"] = None
         sys.modules["wandb"] = None
+        sys.modules["comet_ml"] = None
         import pllog
-        for cls, extra in ((pllog.MLFlowLogger, "mlflow"), (pllog.WandbLogger, "wandb")):
+        cases = (
+            (pllog.MLFlowLogger, "mlflow", "mlflow"),
+            (pllog.WandbLogger, "wandb", "wandb"),
+            (pllog.CometLogger, "comet", "comet_ml"),
+        )
+        for cls, extra, module in cases:
             try:
                 cls()
             except ModuleNotFoundError as err:
                 assert f"pip install 'pllog[{extra}]'" in str(err), err
-                assert err.name == extra
+                assert err.name == module
             else:
                 raise AssertionError(cls)
         print("ok")

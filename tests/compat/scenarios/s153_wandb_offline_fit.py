@@ -7,7 +7,7 @@ import os
 import shutil
 
 import torch
-from harness import T, imp, pl
+from harness import T, imp
 from models import DataModule, Net, quiet_trainer
 
 os.environ["WANDB_MODE"] = "offline"

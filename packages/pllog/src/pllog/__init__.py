@@ -1,12 +1,14 @@
-"""pllog: experiment loggers (TensorBoard, CSV, MLflow, W&B) and progress bars for plkit.
+"""pllog: experiment loggers (TensorBoard, CSV, MLflow, W&B, Comet) and progress bars for plkit.
 
-``import pllog`` loads neither tensorboard, tqdm, mlflow nor wandb; each is imported when first
-used (``pip install 'pllog[mlflow]'`` / ``'pllog[wandb]'`` for the optional two).
+``import pllog`` loads neither tensorboard, tqdm, mlflow, wandb nor comet_ml; each is imported
+when first used (``pip install 'pllog[mlflow]'`` / ``'pllog[wandb]'`` / ``'pllog[comet]'`` for
+the optional three).
 
     from pllog import CSVLogger, TensorBoardLogger, TQDMProgressBar
 """
 
 from pllog.__about__ import __version__
+from pllog.comet import CometLogger
 from pllog.csv import CSVLogger
 from pllog.logger import DummyLogger, Logger, rank_zero_experiment
 from pllog.mlflow import MLFlowLogger
@@ -16,6 +18,7 @@ from pllog.wandb import WandbLogger
 
 __all__ = [
     "CSVLogger",
+    "CometLogger",
     "DummyLogger",
     "Logger",
     "MLFlowLogger",

@@ -1,6 +1,6 @@
-"""Loggers (from pllog): ``TensorBoardLogger``, ``CSVLogger``, ``MLFlowLogger``, ``WandbLogger``
-and the ``Logger`` base class."""
+"""Loggers (from pllog): ``TensorBoardLogger``, ``CSVLogger``, ``MLFlowLogger``, ``WandbLogger``,
+``CometLogger`` and the ``Logger`` base class."""
 
-from pllog import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
+from pllog import CometLogger, CSVLogger, Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
 
-__all__ = ["CSVLogger", "Logger", "MLFlowLogger", "TensorBoardLogger", "WandbLogger"]
+__all__ = ["CSVLogger", "CometLogger", "Logger", "MLFlowLogger", "TensorBoardLogger", "WandbLogger"]
