@@ -133,7 +133,7 @@ def plkit(session: nox.Session) -> None:
 def _install_all_editable(session: nox.Session) -> None:
     """torch first, then the four packages editable with their test (and examples) extras."""
     session.install(_torch())
-    extras = {"plkit": "test,examples", **TEST_EXTRAS}
+    extras = {"plkit": "test,examples"}
     editable = [("-e", _local(name, extras.get(name, "test"))) for name in LOCAL_DEPS]
     session.install(*(arg for pair in editable for arg in pair))
 
@@ -147,6 +147,7 @@ def tests(session: nox.Session) -> None:
     Soak runs are left to ``nox -s soak`` and benchmarks to ``nox -s bench``.
     """
     _install_all_editable(session)
+    session.install("-e", _local("pllog", TEST_EXTRAS["pllog"]))  # the optional loggers' tests
     session.install("import-linter>=2")  # for tests/lint/test_layers.py
     skip = (
         "--ignore=tests/soak",
@@ -180,6 +181,8 @@ def compat(session: nox.Session) -> None:
     processes at a time.
     """
     _install_all_editable(session)
+    # s150-s153 use MLflow and W&B (not comet_ml: it brings rich, which changes Lightning's tables)
+    session.install("-e", _local("pllog", "mlflow,wandb"))
     session.install("pytest-xdist>=3")
     lightning_venv = Path(session.virtualenv.location + "-lightning")
     python = lightning_venv / "bin" / "python"
