@@ -223,3 +223,15 @@ def test_log_model_false_logs_nothing(tmp_path: Path) -> None:
     _ = logger.experiment
     wandb.finish()
     assert _artifacts(tmp_path) == []
+
+
+def test_pickled_logger_reattaches_to_the_run(tmp_path: Path) -> None:
+    import pickle
+
+    logger = WandbLogger(save_dir=tmp_path, version="pick1")
+    data = pickle.dumps(logger)  # starts the run, so a spawned copy can attach to it
+    assert wandb.run is not None and wandb.run.id == "pick1"
+    copy = pickle.loads(data)
+    assert copy.version == "pick1" and copy._experiment is None
+    with pytest.warns(UserWarning, match="There is a wandb run already in progress"):
+        assert copy.experiment is wandb.run  # in this process the open run is reused
