@@ -149,6 +149,8 @@ def tests(session: nox.Session) -> None:
     _install_all_editable(session)
     session.install("-e", _local("pllog", TEST_EXTRAS["pllog"]))  # the optional loggers' tests
     session.install("import-linter>=2")  # for tests/lint/test_layers.py
+    # tests/integration/test_remote_storage.py: S3 served by moto on 127.0.0.1
+    session.install("s3fs", "moto[server]")
     skip = (
         "--ignore=tests/soak",
         "--ignore=tests/compat",
@@ -219,7 +221,8 @@ def dist(session: nox.Session) -> None:
 
     ``twine check --strict`` validates the metadata and that the README renders on PyPI;
     ``tests/lint/check_dists.py`` checks that each distribution carries its LICENSE, its
-    ``py.typed`` marker and its classifiers.
+    ``py.typed`` marker and its classifiers; ``tests/lint/wheel_smoke.py`` installs the wheels
+    alone in a new venv and runs the quick start and mypy on examples/ there.
     """
     session.install("build>=1", "twine>=5")
     out = Path(session.create_tmp()) / "dist"
@@ -228,6 +231,10 @@ def dist(session: nox.Session) -> None:
     dists = sorted(str(p) for p in out.iterdir())
     session.run("twine", "check", "--strict", *dists)
     session.run("python", "tests/lint/check_dists.py", *dists)
+    # A fresh venv with only the wheels and their dependencies: the quick start and a type
+    # check of examples/, from outside the source tree.
+    wheel_venv = Path(session.create_tmp()) / "wheel-venv"
+    session.run("python", "tests/lint/wheel_smoke.py", str(out), str(wheel_venv), _torch())
 
 
 @nox.session(venv_backend="venv", default=False)

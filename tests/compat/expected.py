@@ -119,6 +119,28 @@ EXPECTED: tuple[Expected, ...] = (
         paths=("notes/accumulate_zero", "notes/check_val_zero", "notes/callbacks_not_callback"),
         scenarios=("s090_*",),
     ),
+    # -- remote storage (fsspec) ------------------------------------------------------------------
+    Expected(
+        name="remote-last-checkpoint",
+        anchor="remote-last-checkpoint",
+        paths=(
+            "entry_points/1/*",
+            "bars",
+            "warnings",
+            "warnings/*",
+            "notes/ckpt_path",
+            "weights/*",
+            "stderr",
+        ),
+        scenarios=("s121_*",),
+    ),
+    Expected(
+        name="remote-package-checked-when-built",
+        anchor="remote-package-checked-when-built",
+        paths=("stderr",),
+        scenarios=("s123_*",),
+        lines=r"(GPU|TPU) available: .*",
+    ),
 )
 
 

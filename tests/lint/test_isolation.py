@@ -30,7 +30,7 @@ DEPS: dict[str, frozenset[str]] = {
     "plkit": frozenset({"plcore", "placcel", "pllog"}),
 }
 # Loaded only inside the classes that use them (a logger, a progress bar), never at import.
-OPTIONAL = ("tensorboard", "tqdm")
+OPTIONAL = ("tensorboard", "tqdm", "fsspec")  # fsspec: only once a remote path is seen
 
 
 def _package() -> str | None:

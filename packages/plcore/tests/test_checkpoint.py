@@ -714,24 +714,3 @@ def test_no_warnings_on_clean_load(model_cls, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model_cls.load_from_checkpoint(path)
-
-
-def test_local_path_takes_paths_and_file_urls_and_refuses_remote_ones(tmp_path):
-    from plcore.checkpoint import local_path
-
-    assert local_path(tmp_path / "a.ckpt") == str(tmp_path / "a.ckpt")
-    assert local_path(f"file://{tmp_path}/a.ckpt") == f"{tmp_path}/a.ckpt"
-    assert local_path("relative/dir") == "relative/dir"
-    for url in ("s3://bucket/ckpts", "gs://b/x", "memory://x", "abfs://c/d"):
-        with pytest.raises(ValueError, match="is remote storage .* nothing was read or written"):
-            local_path(url, "ModelCheckpoint(dirpath=...)")
-
-
-def test_remote_checkpoint_paths_are_refused_not_written_locally(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    io_ = TorchCheckpointIO()
-    with pytest.raises(ValueError, match="s3://"):
-        io_.save_checkpoint({"a": 1}, "s3://bucket/x.ckpt")
-    with pytest.raises(ValueError, match="s3://"):
-        io_.load_checkpoint("s3://bucket/x.ckpt")
-    assert not any(tmp_path.iterdir())  # no ./s3:/bucket folder

@@ -25,11 +25,11 @@ import csv
 import dataclasses
 import errno
 import inspect
+import io
 import os
 import pickle
 import re
 import secrets
-import shutil
 import warnings
 import zipfile
 from abc import ABC, abstractmethod
@@ -40,6 +40,7 @@ from typing import Any, TypeVar, get_type_hints
 import torch
 
 from plcore._hparams import AttributeDict, for_checkpoint, from_checkpoint
+from plcore.utilities import cloud_io
 
 __all__ = [
     "CHECKPOINT_KEYS",
@@ -55,7 +56,6 @@ __all__ = [
     "for_checkpoint",
     "load_from_checkpoint",
     "load_hparams_file",
-    "local_path",
     "safe_load",
 ]
 
@@ -163,36 +163,6 @@ class UnsafeCheckpointError(CheckpointError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Paths
-
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-def local_path(path: _PathLike, what: str = "path") -> str:
-    """``path`` as a path of the local file system: ``file://`` URLs become plain paths; any
-    other URL (``s3://``, ``gs://``, ``memory://``, ...) is refused with a ``ValueError`` naming
-    ``what``, instead of being written to a local folder named after the URL.
-
-    Args:
-        path: a path, or a URL.
-        what: how the error names the argument, e.g. ``"ModelCheckpoint(dirpath=...)"``.
-    """
-    text = os.fspath(path)
-    if isinstance(text, bytes):
-        text = os.fsdecode(text)
-    match = _URL.match(text)
-    if match is None:
-        return text
-    if match.group(1).lower() == "file":
-        return text[len(match.group(0)) :] or "/"
-    raise ValueError(
-        f"{what}: {text!r} is remote storage ({match.group(1)}://), which plkit does not support"
-        " yet; nothing was read or written. Use a local path (a mounted bucket, or a folder you"
-        " sync afterwards)."
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Writing
 
 
@@ -203,14 +173,24 @@ def atomic_save(obj: Any, path: _PathLike) -> None:
     temporary file is renamed onto ``path`` in one step. A crash or a full disk leaves whatever
     was at ``path`` before (a killed process may leave a hidden ``.NAME.tmp-*`` file behind).
 
+    A remote ``path`` (``s3://``, ``gs://``, ``memory://``...; see
+    :mod:`plcore.utilities.cloud_io`) is serialised in memory first, then uploaded as one whole
+    object (object stores show it only once complete) or, on filesystems without atomic
+    uploads, to a hidden temporary file moved over ``path``.
+
     Args:
         obj: what to save, usually the checkpoint dict.
-        path: the final file; missing parent folders are created.
+        path: the final file (or URL); missing parent folders are created.
 
     Raises:
         OSError: with the original ``errno`` (e.g. ``ENOSPC``) and ``path`` in the message.
     """
-    path = os.fspath(path)
+    path = cloud_io.check_path(path, "checkpoint path")
+    if cloud_io.is_remote(path):
+        buffer = io.BytesIO()
+        torch.save(obj, buffer)  # fails before anything reaches the store
+        cloud_io.write_bytes(path, buffer.getvalue())
+        return
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(
         folder, f".{os.path.basename(path)}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -291,13 +271,17 @@ def safe_load(
         UnsafeCheckpointError: the file needs full unpickling and ``weights_only`` is True.
         CheckpointError: the file is truncated, corrupt, or holds something other than a dict.
     """
-    path = local_path(path, "checkpoint path")
-    if not os.path.exists(path):
+    path = cloud_io.check_path(path, "checkpoint path")
+    if not cloud_io.exists(path):
         raise FileNotFoundError(errno.ENOENT, "Checkpoint file not found", path)
+    # A remote file is read whole, once: torch.load seeks, which is slow over the network.
+    source: str | io.BytesIO = (
+        io.BytesIO(cloud_io.read_bytes(path)) if cloud_io.is_remote(path) else path
+    )
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
+        checkpoint = torch.load(source, map_location=map_location, weights_only=weights_only)
     except Exception as err:
-        classified = _classify_load_error(err, path, weights_only)
+        classified = _classify_load_error(err, path, weights_only, source)
         if classified is err:
             raise
         raise classified from err
@@ -309,9 +293,11 @@ def safe_load(
     return checkpoint if isinstance(checkpoint, dict) else dict(checkpoint)
 
 
-def _classify_load_error(err: Exception, path: str, weights_only: bool) -> Exception:
+def _classify_load_error(
+    err: Exception, path: str, weights_only: bool, source: str | io.BytesIO
+) -> Exception:
     """The exception to raise for a failed ``torch.load`` of ``path`` (``err`` to re-raise it)."""
-    intact = _zip_intact(path)
+    intact = _zip_intact(source)
     if intact is False:
         return _corrupt_error(path, err)
     if weights_only and isinstance(err, pickle.UnpicklingError):
@@ -345,14 +331,17 @@ def _unsafe_error(path: str, names: list[str]) -> UnsafeCheckpointError:
     )
 
 
-def _zip_intact(path: str) -> bool | None:
+def _zip_intact(source: str | io.BytesIO) -> bool | None:
     """True for a readable zip checkpoint, False for a damaged one, None for a non-zip file."""
     try:
-        with open(path, "rb") as file:
-            magic = file.read(4)
+        if isinstance(source, io.BytesIO):
+            magic = source.getvalue()[:4]
+        else:
+            with open(source, "rb") as file:
+                magic = file.read(4)
         if magic != b"PK\x03\x04":
             return None
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             return archive.testzip() is None
     except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError):
         return False
@@ -478,7 +467,7 @@ class TorchCheckpointIO(CheckpointIO):
                 "`storage_options` is not supported by TorchCheckpointIO; subclass it and override"
                 " `save_checkpoint` to use them, or pass storage_options=None."
             )
-        atomic_save(checkpoint, local_path(path, "checkpoint path"))
+        atomic_save(checkpoint, path)
 
     def load_checkpoint(
         self, path: _PathLike, map_location: Any = None, weights_only: bool = True
@@ -491,7 +480,6 @@ class TorchCheckpointIO(CheckpointIO):
             weights_only: False allows arbitrary unpickling, for trusted files only.
         """
         location = _default_map_location if map_location is None else map_location
-        path = local_path(path, "checkpoint path")
         return safe_load(path, map_location=location, weights_only=weights_only)
 
     def remove_checkpoint(self, path: _PathLike) -> None:
@@ -500,14 +488,7 @@ class TorchCheckpointIO(CheckpointIO):
         Args:
             path: the checkpoint to delete.
         """
-        path = local_path(path, "checkpoint path")
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-            return
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
+        cloud_io.remove(cloud_io.check_path(path, "checkpoint path"))
 
     def teardown(self) -> None:
         """Nothing to release; present so strategies can call it unconditionally."""
@@ -563,7 +544,7 @@ def load_from_checkpoint(
         if state is not None:
             obj.load_state_dict(state)
         return obj
-    return _restore_module(obj, checkpoint, strict, os.fspath(checkpoint_path))
+    return _restore_module(obj, checkpoint, strict, cloud_io.check_path(checkpoint_path))
 
 
 def _is_module_class(cls: Any) -> bool:
@@ -745,11 +726,11 @@ def load_hparams_file(path: _PathLike) -> dict[str, Any]:
     Args:
         path: the file, e.g. a logger's ``hparams.yaml``.
     """
-    path = os.fspath(path)
+    path = cloud_io.check_path(path, "hparams_file")
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".csv", ".yml", ".yaml"):
         raise ValueError(f"`hparams_file` must end in .csv, .yml or .yaml, got {path!r}.")
-    if not os.path.isfile(path):
+    if not cloud_io.isfile(path):
         raise FileNotFoundError(errno.ENOENT, "hparams_file not found", path)
     loaded = _read_csv_hparams(path) if extension == ".csv" else _read_yaml_hparams(path)
     if not isinstance(loaded, Mapping):
@@ -760,8 +741,7 @@ def load_hparams_file(path: _PathLike) -> dict[str, Any]:
 
 
 def _read_csv_hparams(path: str) -> dict[str, Any]:
-    with open(path, newline="") as file:
-        rows = list(csv.reader(file))
+    rows = list(csv.reader(io.StringIO(cloud_io.read_text(path), newline="")))
     return {row[0]: _literal(row[1]) for row in rows[1:] if len(row) >= 2}
 
 
@@ -779,12 +759,11 @@ def _read_yaml_hparams(path: str) -> Any:
         raise ImportError(
             "Reading a YAML `hparams_file` needs PyYAML: `pip install pyyaml`."
         ) from err
-    with open(path) as file:
-        try:
-            loaded = yaml.safe_load(file)
-        except yaml.YAMLError as err:
-            raise ValueError(
-                f"`hparams_file` {path!r} is not plain YAML ({_first_line(err)}); tagged Python objects"
-                " are not read, for safety."
-            ) from err
+    try:
+        loaded = yaml.safe_load(cloud_io.read_text(path))
+    except yaml.YAMLError as err:
+        raise ValueError(
+            f"`hparams_file` {path!r} is not plain YAML ({_first_line(err)}); tagged Python objects"
+            " are not read, for safety."
+        ) from err
     return {} if loaded is None else loaded

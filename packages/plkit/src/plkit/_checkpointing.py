@@ -11,7 +11,6 @@ accumulation window. Everything is tensors and plain types, so the file loads wi
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import warnings
@@ -19,13 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from plcore.checkpoint import (
-    CheckpointError,
-    TrainingState,
-    build_checkpoint,
-    check_plain,
-    local_path,
-)
+from plcore.checkpoint import CheckpointError, TrainingState, build_checkpoint, check_plain
+from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.seed import collect_rng_states
 from plkit import _console
@@ -306,8 +300,8 @@ def _restore_lightning_loops(p: Any, checkpoint: dict[str, Any], fit_loop: dict[
 
 
 def _newest(paths: list[str]) -> str | None:
-    paths = [p for p in paths if os.path.isfile(p)]
-    return max(paths, key=os.path.getmtime) if paths else None
+    paths = [p for p in paths if cloud_io.isfile(p)]
+    return max(paths, key=cloud_io.modified) if paths else None
 
 
 def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
@@ -318,7 +312,7 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         raise TypeError(
             f"ckpt_path must be a path, 'last' or 'best'; got {type(ckpt_path).__name__}."
         )
-    ckpt_path = local_path(ckpt_path, "ckpt_path")
+    ckpt_path = cloud_io.check_path(ckpt_path, "ckpt_path")
     if ckpt_path == "best":
         if len(trainer.checkpoint_callbacks) > 1:
             warnings.warn(
@@ -351,11 +345,11 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         return found
     if ckpt_path == "auto":
         return _find_any(trainer)
-    if os.path.isdir(ckpt_path):
+    if cloud_io.isdir(ckpt_path) and not cloud_io.isfile(ckpt_path):
         raise CheckpointError(
             f"ckpt_path={ckpt_path!r} is a directory; pass a checkpoint file inside it, or 'last'."
         )
-    if not os.path.exists(ckpt_path):
+    if not cloud_io.exists(ckpt_path):
         raise FileNotFoundError(
             f"ckpt_path={ckpt_path!r} does not exist. Pass an existing checkpoint file, 'last' or 'best'."
         )
@@ -369,12 +363,12 @@ def _last_files(trainer: Trainer) -> list[str]:
         dirpath = getattr(cb, "dirpath", None)
         name = getattr(cb, "CHECKPOINT_NAME_LAST", "last")
         ext = getattr(cb, "FILE_EXTENSION", ".ckpt")
-        if not dirpath or not os.path.isdir(dirpath):
+        if not dirpath or not cloud_io.isdir(dirpath):
             continue
         pattern = re.compile(rf"^{re.escape(name)}(-(\d+))?")
         found += [
             os.path.join(dirpath, entry)
-            for entry in os.listdir(dirpath)
+            for entry in cloud_io.listdir(dirpath)
             if entry.endswith(ext) and pattern.match(entry[: -len(ext)])
         ]
     return found
@@ -388,9 +382,9 @@ def _find_any(trainer: Trainer) -> str | None:
             candidates.append(cb.last_model_path)
         dirpath = getattr(cb, "dirpath", None)
         if dirpath:
-            candidates += glob.glob(os.path.join(dirpath, "*.ckpt"))
+            candidates += cloud_io.glob(os.path.join(dirpath, "*.ckpt"))
     root = trainer.default_root_dir
-    candidates += glob.glob(os.path.join(root, "**", "*.ckpt"), recursive=True)
+    candidates += cloud_io.glob(os.path.join(root, "**", "*.ckpt"))
     return _newest(candidates)
 
 

@@ -15,8 +15,8 @@ step's gradient all-reduce holds them together), so every rank can still reach t
 
 from __future__ import annotations
 
-import glob
 import hashlib
+import io
 import json
 import os
 import re
@@ -28,6 +28,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import torch
+
+from plcore.utilities import cloud_io
 
 if TYPE_CHECKING:
     from plkit._runstate import RunState
@@ -75,7 +77,11 @@ def hpc_run_of(path: str) -> str | None:
     """The run a preemption checkpoint was written by (None: not recorded, e.g. an older file).
     The file is memory-mapped, so only the small entry is read."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        if cloud_io.is_remote(path):  # no memory-mapping over the network: read it whole
+            source: Any = io.BytesIO(cloud_io.read_bytes(path))
+            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+        else:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # unreadable here: the resume itself reports it when asked for
         return None
     owner = checkpoint.get(RUN_KEY) if isinstance(checkpoint, dict) else None
@@ -84,7 +90,7 @@ def hpc_run_of(path: str) -> str | None:
 
 def _hpc_checkpoints(root: str) -> list[tuple[int, str]]:
     found = []
-    for path in glob.glob(os.path.join(root, "hpc_ckpt_*.ckpt")):
+    for path in cloud_io.glob(os.path.join(root, "hpc_ckpt_*.ckpt")):
         match = re.fullmatch(r"hpc_ckpt_(\d+)\.ckpt", os.path.basename(path))
         if match:
             found.append((int(match.group(1)), path))
@@ -98,7 +104,7 @@ def retire_hpc_checkpoints(root: str, owner: str, keep: str | None = None) -> li
     removed = []
     for _, path in _hpc_checkpoints(root):
         if path != keep and hpc_run_of(path) == owner:
-            os.remove(path)
+            cloud_io.remove(path)
             removed.append(path)
     return removed
 

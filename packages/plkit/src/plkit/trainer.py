@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from plcore import Callback, LightningDataModule, LightningModule
-from plcore.checkpoint import TorchCheckpointIO, local_path
+from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
+from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
 from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
 from plkit._flags import resolve_plan
@@ -99,7 +100,8 @@ class Trainer:
         plugins: a Precision and/or a CheckpointIO (``plkit.plugins``), one or a list.
         sync_batchnorm: convert BatchNorm layers to SyncBatchNorm under DDP.
         reload_dataloaders_every_n_epochs: ask for new dataloaders every N epochs.
-        default_root_dir: where logs and checkpoints go (default: the working directory).
+        default_root_dir: where logs and checkpoints go (default: the working directory); a URL
+            such as ``s3://bucket/run`` writes them there through fsspec.
         resume: "auto" to resume from the newest checkpoint under ``default_root_dir`` when fit
             is called without ``ckpt_path`` (plkit's addition; None: off).
     """
@@ -199,7 +201,7 @@ class Trainer:
             checkpoint_io=checkpoint_io or TorchCheckpointIO(),
         )
         self._default_root_dir = (
-            local_path(default_root_dir, "Trainer(default_root_dir=...)")
+            cloud_io.check_path(default_root_dir, "Trainer(default_root_dir=...)")
             if default_root_dir
             else os.getcwd()
         )
@@ -401,13 +403,20 @@ class Trainer:
     # checkpoints
     # ======================================================================================
     def save_checkpoint(
-        self, filepath: str | os.PathLike, weights_only: bool = False, storage_options: Any = None
+        self,
+        filepath: str | os.PathLike,
+        weights_only: bool | None = None,
+        storage_options: Any = None,
     ) -> None:
-        """Write a checkpoint of the current state (rank 0 writes, every rank must call)."""
+        """Write a checkpoint of the current state (rank 0 writes, every rank must call);
+        ``filepath`` may be a URL (``s3://...``, see docs/checkpoints.md#remote-storage)."""
         if self._runstate.module is None:
             raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
         if storage_options is not None:
             raise TypeError("storage_options is not supported by the default checkpoint writer.")
+        if weights_only is None:  # Lightning's default, and its message
+            weights_only = False
+            _console.info("`weights_only` was not set, defaulting to `False`.")
         checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
         self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
         self.strategy.barrier("save_checkpoint")

@@ -18,6 +18,7 @@ from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
+from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_warn
 
 __all__ = ["import_path", "load_hparams_from_yaml", "save_hparams_to_yaml", "to_plain"]
@@ -84,7 +85,7 @@ def save_hparams_to_yaml(
         hparams: the hyper-parameters; a Namespace is read through ``vars``.
     """
     folder = os.path.dirname(os.fspath(config_yaml)) or "."
-    if not os.path.isdir(folder):
+    if not cloud_io.isdir(folder, strict=False):
         raise ValueError(
             f"`config_yaml` folder {folder!r} does not exist; create it before saving."
         )
@@ -93,10 +94,8 @@ def save_hparams_to_yaml(
     import yaml  # imported when a file is written: `import pllog` stays cheap
 
     text = yaml.safe_dump(_plain_mapping(hparams), sort_keys=True, default_flow_style=False)
-    tmp = f"{os.fspath(config_yaml)}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, config_yaml)  # a crash mid-write never leaves a truncated file behind
+    # Replaced atomically: a crash mid-write never leaves a truncated file behind.
+    cloud_io.write_text(os.fspath(config_yaml), text)
 
 
 def load_hparams_from_yaml(config_yaml: str | os.PathLike[str]) -> dict[str, Any]:
@@ -105,11 +104,11 @@ def load_hparams_from_yaml(config_yaml: str | os.PathLike[str]) -> dict[str, Any
     Args:
         config_yaml: the ``hparams.yaml`` to read.
     """
-    if not os.path.isfile(config_yaml):
-        rank_zero_warn(f"Missing hyper-parameter file: {os.fspath(config_yaml)}.")
+    path = os.fspath(config_yaml)
+    if not cloud_io.isfile(path):
+        rank_zero_warn(f"Missing hyper-parameter file: {path}.")
         return {}
-    with open(config_yaml, encoding="utf-8") as handle:
-        import yaml
+    import yaml
 
-        loaded = yaml.safe_load(handle)
+    loaded = yaml.safe_load(cloud_io.read_text(path))
     return dict(loaded) if loaded else {}

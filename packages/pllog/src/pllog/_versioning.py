@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from plcore.utilities import cloud_io
+
 __all__ = ["check_version", "next_version", "resolve_root_dir", "version_folder"]
 
 _PREFIX = "version_"
@@ -44,7 +46,7 @@ def next_version(root_dir: str) -> int:
         root_dir: the folder holding the version folders (it may not exist yet).
     """
     try:
-        entries = os.listdir(root_dir)
+        entries = cloud_io.listdir(root_dir)
     except (FileNotFoundError, NotADirectoryError):
         return 0
     versions = [
@@ -52,7 +54,7 @@ def next_version(root_dir: str) -> int:
         for entry in entries
         if entry.startswith(_PREFIX)
         and entry[len(_PREFIX) :].isdigit()
-        and os.path.isdir(os.path.join(root_dir, entry))
+        and cloud_io.isdir(os.path.join(root_dir, entry))
     ]
     return max(versions) + 1 if versions else 0
 

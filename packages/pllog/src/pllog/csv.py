@@ -10,12 +10,13 @@ written when hyper-parameters are logged. Read it back with
 from __future__ import annotations
 
 import csv
+import io
 import os
 from argparse import Namespace
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from plcore.checkpoint import local_path
+from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only, rank_zero_warn
 from pllog._hparams_io import save_hparams_to_yaml
 from pllog._params import add_prefix, convert_params, to_number
@@ -46,12 +47,12 @@ class ExperimentWriter:
         self.metrics_keys: list[str] = []  # the header of metrics.csv as written
         self.metrics_file_path = os.path.join(log_dir, self.NAME_METRICS_FILE)
         self._rows_logged = 0
-        if os.path.isdir(log_dir) and os.listdir(log_dir):
+        if cloud_io.isdir(log_dir) and cloud_io.listdir(log_dir):
             rank_zero_warn(
                 f"Experiment logs directory {log_dir} exists and is not empty; new rows are appended "
                 "to metrics.csv and hparams.yaml is replaced. Pass a new `version` to start afresh."
             )
-        os.makedirs(log_dir, exist_ok=True)
+        cloud_io.makedirs(log_dir)
 
     def log_hparams(self, params: Mapping[str, Any]) -> None:
         """Add hyper-parameters and write ``hparams.yaml`` now (only then: a run without
@@ -80,41 +81,43 @@ class ExperimentWriter:
         if not self.metrics:
             return
         path = self.metrics_file_path
-        file_exists = os.path.isfile(path)
+        file_exists = cloud_io.isfile(path)
         if file_exists and not self.metrics_keys:
             self.metrics_keys = self._read_header()  # a reused version folder: keep its columns
         header = _header([*self.metrics_keys, *(key for row in self.metrics for key in row)])
         if file_exists and header != self.metrics_keys:
             self._rewrite(header)
-        with open(path, "a" if file_exists else "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header, restval="")
-            if not file_exists:
-                writer.writeheader()
-            writer.writerows(self.metrics)
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=header, restval="")
+        if not file_exists:
+            writer.writeheader()
+        writer.writerows(self.metrics)
+        cloud_io.append_text(path, buffer.getvalue())
         self.metrics_keys = header
         self.metrics = []
 
     def _read_header(self) -> list[str]:
-        with open(self.metrics_file_path, newline="", encoding="utf-8") as handle:
-            return next(csv.reader(handle), [])
+        text = cloud_io.read_text(self.metrics_file_path)
+        return next(csv.reader(io.StringIO(text, newline="")), [])
 
     def _rewrite(self, header: list[str]) -> None:
         """Rewrite metrics.csv under a wider header; earlier rows get empty cells for new columns."""
-        with open(self.metrics_file_path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        tmp = f"{self.metrics_file_path}.tmp"
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header, restval="")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.metrics_file_path)
+        text = cloud_io.read_text(self.metrics_file_path)
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=header, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+        cloud_io.write_text(self.metrics_file_path, buffer.getvalue())  # atomic replace
 
 
 class CSVLogger(Logger):
-    """Log metrics to a CSV file and hyper-parameters to YAML, on the local file system.
+    """Log metrics to a CSV file and hyper-parameters to YAML, locally or on remote storage
+    (``s3://``, ``gs://``, ``memory://``... through fsspec; a remote ``metrics.csv`` is
+    replaced whole at each flush, as object stores cannot append).
 
     Args:
-        save_dir: the folder all experiments go under.
+        save_dir: the folder all experiments go under, local or a URL (``s3://bucket/logs``).
         name: the experiment folder inside ``save_dir``; ``""`` or None writes straight into it.
         version: None picks the next free ``version_<N>``; an int N gives ``version_N``; a string
             is used as the folder name as it is.
@@ -141,7 +144,7 @@ class CSVLogger(Logger):
                 f"`flush_logs_every_n_steps` must be an int >= 1, got {flush_logs_every_n_steps!r}."
             )
         check_version(version)
-        self._save_dir = local_path(save_dir, "CSVLogger(save_dir=...)")
+        self._save_dir = cloud_io.check_path(save_dir, "CSVLogger(save_dir=...)")
         self._name = name or ""
         self._version = version
         self._prefix = prefix
@@ -186,7 +189,7 @@ class CSVLogger(Logger):
     def experiment(self) -> ExperimentWriter:
         """The :class:`ExperimentWriter`, created on first use (rank 0 only)."""
         if self._experiment is None:
-            os.makedirs(self.root_dir, exist_ok=True)
+            cloud_io.makedirs(self.root_dir)
             self._experiment = ExperimentWriter(self.log_dir)
         return self._experiment
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from plcore.checkpoint import local_path
+from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only, rank_zero_warn
 from pllog._hparams_io import save_hparams_to_yaml
 from pllog._params import add_prefix, convert_params, flatten_dict, sanitize_params, to_number
@@ -45,7 +45,8 @@ class TensorBoardLogger(Logger):
     """Log to TensorBoard event files through ``torch.utils.tensorboard.SummaryWriter``.
 
     Args:
-        save_dir: the folder all experiments go under.
+        save_dir: the folder all experiments go under, local or a URL (``s3://bucket/logs``;
+            the event files go through tensorboard's own file layer).
         name: the experiment folder inside ``save_dir``; ``""`` or None writes straight into it.
         version: None picks the next free ``version_<N>``; an int N gives ``version_N``; a string
             is used as the folder name as it is.
@@ -77,7 +78,7 @@ class TensorBoardLogger(Logger):
             raise TypeError(f"`save_dir` must be a path, got {type(save_dir).__name__}.")
         check_version(version)
         _check_writer_kwargs(kwargs)
-        self._save_dir = local_path(save_dir, "TensorBoardLogger(save_dir=...)")
+        self._save_dir = cloud_io.check_path(save_dir, "TensorBoardLogger(save_dir=...)")
         self._name = name or ""
         self._version = version
         self._log_graph = bool(log_graph)
@@ -136,7 +137,8 @@ class TensorBoardLogger(Logger):
         if self._experiment is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            os.makedirs(self.root_dir, exist_ok=True)
+            cloud_io.makedirs(self.root_dir)
+            # A URL goes to tensorboard's own file layer (its s3 support, else fsspec).
             self._experiment = SummaryWriter(log_dir=self.log_dir, **self._kwargs)
         return self._experiment
 
@@ -235,7 +237,7 @@ class TensorBoardLogger(Logger):
         version folder has none yet."""
         self.experiment.flush()
         path = os.path.join(self.log_dir, self.NAME_HPARAMS_FILE)
-        if os.path.isdir(self.log_dir) and not os.path.isfile(path):
+        if cloud_io.isdir(self.log_dir, strict=False) and not cloud_io.isfile(path):
             save_hparams_to_yaml(path, self.hparams)
 
     @rank_zero_only

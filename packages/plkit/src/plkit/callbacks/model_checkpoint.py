@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 
 from plcore.callback import Callback
-from plcore.checkpoint import local_path
+from plcore.utilities import cloud_io
 from plcore.utilities.exceptions import MisconfigurationException
 
 if TYPE_CHECKING:
@@ -62,8 +62,9 @@ class ModelCheckpoint(Callback):
       removed, so a crash in between never leaves fewer than k checkpoints.
 
     Args:
-        dirpath: the folder for checkpoints. Default: ``<save_dir>/<name>/<version>/checkpoints``
-            of the first logger, or ``<default_root_dir>/checkpoints`` without loggers.
+        dirpath: the folder for checkpoints, local or a URL (``s3://bucket/ckpts``, through
+            fsspec). Default: ``<save_dir>/<name>/<version>/checkpoints`` of the first logger,
+            or ``<default_root_dir>/checkpoints`` without loggers.
         filename: a template such as ``"{epoch}-{val_loss:.2f}"`` filled from the logged metrics
             plus ``epoch`` and ``step``; default ``"{epoch}-{step}"``, i.e. ``epoch=0-step=10``.
         monitor: the logged metric that ranks checkpoints; None keeps the latest ones.
@@ -226,6 +227,11 @@ class ModelCheckpoint(Callback):
     def setup(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
         # Every rank resolves a folder (logger versions may differ); rank 0's wins.
         self.dirpath = trainer.strategy.broadcast(self._default_dirpath(trainer))
+        if self.save_last == "link" and cloud_io.is_remote(self.dirpath):
+            raise ValueError(
+                "`ModelCheckpoint(save_last='link')` is only supported for local file paths,"
+                f" got `dirpath={self.dirpath}`."
+            )
         if stage == "fit" and not trainer.fast_dev_run and (self.save_top_k != 0 or self.save_last):
             # Fail now, on every rank, rather than after the first epoch's training.
             error = _unwritable(self.dirpath, trainer.default_root_dir, self._dirpath_given)
@@ -558,6 +564,11 @@ class ModelCheckpoint(Callback):
         """Never delete the file just written, the file training resumed from, or foreign files."""
         if previous == current:
             return False
+        if cloud_io.is_remote(previous):  # URLs compare as strings: no abspath for them
+            resume = getattr(trainer, "ckpt_path", None)
+            if resume is not None and previous == os.fspath(resume):
+                return False
+            return previous.startswith((self.dirpath or "").rstrip("/") + "/")
         previous_abs = os.path.abspath(previous)
         resume_path = getattr(trainer, "ckpt_path", None)
         if resume_path is not None and previous_abs == os.path.abspath(resume_path):
@@ -572,7 +583,7 @@ class ModelCheckpoint(Callback):
             filepath: the file to look for.
             trainer: the running Trainer.
         """
-        return bool(trainer.strategy.broadcast(os.path.exists(filepath)))
+        return bool(trainer.strategy.broadcast(cloud_io.exists(filepath)))
 
     def _get_metric_interpolated_filepath_name(
         self, candidates: dict[str, Any], trainer: Trainer, del_filepath: str | None = None
@@ -646,7 +657,7 @@ class ModelCheckpoint(Callback):
         return os.path.join(save_dir, str(logger.name), version, "checkpoints")
 
     def _warn_if_dir_not_empty(self, dirpath: str) -> None:
-        if self.save_top_k != 0 and os.path.isdir(dirpath) and os.listdir(dirpath):
+        if self.save_top_k != 0 and cloud_io.isdir(dirpath) and cloud_io.listdir(dirpath):
             warnings.warn(f"Checkpoint directory {dirpath} exists and is not empty.", stacklevel=2)
 
     def to_yaml(self, filepath: str | os.PathLike | None = None) -> None:
@@ -665,14 +676,15 @@ class ModelCheckpoint(Callback):
         lines = [
             f"{json.dumps(path)}: {float(score)!r}" for path, score in self.best_k_models.items()
         ]
-        with open(filepath, "w", encoding="utf-8") as file:
-            file.write("\n".join(lines) + "\n" if lines else "{}\n")
+        cloud_io.write_text(os.fspath(filepath), "\n".join(lines) + "\n" if lines else "{}\n")
 
 
 def _resolve_dirpath(dirpath: str | os.PathLike | None) -> str | None:
     if dirpath is None:
         return None
-    dirpath = local_path(dirpath, "ModelCheckpoint(dirpath=...)")  # s3:// etc.: refused here
+    dirpath = cloud_io.check_path(dirpath, "ModelCheckpoint(dirpath=...)")  # its package installed?
+    if cloud_io.is_remote(dirpath):
+        return dirpath
     return os.path.realpath(os.path.expanduser(dirpath))
 
 
@@ -680,7 +692,7 @@ def _unwritable(dirpath: str, root: str, given: bool) -> OSError | None:
     """A NotADirectoryError / PermissionError (Lightning's classes, raised by it only at the
     first save) when ``dirpath`` cannot be created or written, naming the folder and the
     argument; None when it can."""
-    if "://" in dirpath:  # remote: the checkpoint writer's business
+    if cloud_io.is_remote(dirpath):  # remote: the store answers at the first save
         return None
     existing = os.path.abspath(dirpath)
     while not os.path.exists(existing):
