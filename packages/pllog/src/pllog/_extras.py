@@ -19,6 +19,7 @@ def require(module: str, extra: str, what: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise ModuleNotFoundError(
             f"{what} needs the `{module}` package, which is not installed. Install it with"
-            f" `pip install 'pllog[{extra}]'` (or `pip install {module}`).",
+            f" `pip install 'pllog[{extra}]'` (`'plkit[{extra}]'` with plkit, or"
+            f" `pip install {module}`).",
             name=module,
         )
