@@ -9,6 +9,8 @@ import tempfile
 from harness import T, imp, pl
 from models import DataModule, Net, quiet_trainer
 
+REQUIRES = ("mlflow",)  # on the Lightning side too (nox -s compat installs it)
+
 os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # mlflow 3 asks before using a folder store
 
 from mlflow.tracking import MlflowClient  # noqa: E402

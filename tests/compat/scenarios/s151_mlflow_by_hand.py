@@ -9,6 +9,8 @@ from argparse import Namespace
 from harness import T, imp
 from models import Net, loader, quiet_trainer
 
+REQUIRES = ("mlflow",)  # on the Lightning side too (nox -s compat installs it)
+
 os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
 
 from mlflow.tracking import MlflowClient  # noqa: E402

@@ -8,6 +8,8 @@ import shutil
 from harness import T, imp, pl
 from models import DataModule, Net
 
+REQUIRES = ("mlflow",)  # on the Lightning side too (nox -s compat installs it)
+
 os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
 
 from mlflow.tracking import MlflowClient  # noqa: E402

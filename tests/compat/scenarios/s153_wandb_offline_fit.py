@@ -10,6 +10,8 @@ import torch
 from harness import T, imp
 from models import DataModule, Net, quiet_trainer
 
+REQUIRES = ("wandb",)  # on the Lightning side too (nox -s compat installs it)
+
 os.environ["WANDB_MODE"] = "offline"
 os.environ["WANDB_SILENT"] = "true"
 for _var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR", "WANDB_ARTIFACT_DIR"):
