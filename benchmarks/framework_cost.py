@@ -24,6 +24,7 @@ from torch import nn
 
 import plkit as pl
 from plkit.callbacks import NonFiniteLossCheck
+from plkit.profilers import SimpleProfiler
 
 MLP_STEP_US = 330.0  # the plain MLP step of loop_overhead.py on this machine (for the ratio)
 TARGETS = {"(a) bare": 1.03, "(b) self.log every step": 1.05, "(c) defaults + self.log": 1.10}
@@ -82,7 +83,9 @@ def _plain(batches: list) -> float:
     return (time.thread_time() - start) / len(batches)
 
 
-def _plkit(batches: list, log: bool, defaults: bool, extra: list | None = None) -> float:
+def _plkit(
+    batches: list, log: bool, defaults: bool, extra: list | None = None, profiler: bool = False
+) -> float:
     clock = _Clock()
     switches = dict(
         logger=False,
@@ -97,6 +100,8 @@ def _plkit(batches: list, log: bool, defaults: bool, extra: list | None = None) 
         accelerator="cpu",
         callbacks=[clock, *(extra or [])],
         num_sanity_val_steps=0,
+        # the report goes to a file (describe() runs after on_train_end, outside the clock)
+        profiler=SimpleProfiler(dirpath=tempfile.mkdtemp(), filename="perf") if profiler else None,
         **switches,
     )
     with quiet():
@@ -118,6 +123,9 @@ def main() -> None:
         "(a) + NonFiniteLossCheck": lambda: _plkit(
             batches, log=False, defaults=False, extra=[NonFiniteLossCheck(every_n_steps=100)]
         ),
+        # profiling on: every hook of every callback and of the module timed (Lightning's
+        # actions), so the cost is what the profiler itself adds per step
+        "(a) + SimpleProfiler": lambda: _plkit(batches, log=False, defaults=False, profiler=True),
     }
     best = {name: float("inf") for name in cases}
     for _ in range(rounds):

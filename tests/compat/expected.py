@@ -62,6 +62,13 @@ EXPECTED: tuple[Expected, ...] = (
         paths=("stdout", "stderr"),
         lines=r"💡 Tip: For seamless cloud .* try installing \[(litlogger|litmodels)\].*",
     ),
+    Expected(
+        name="torch-profiler-console-lines",
+        anchor="torch-profiler-console-lines",
+        paths=("stdout", "stderr"),
+        scenarios=("s129_*",),
+        lines=r"(USDT:\S+ \S+ \d+:\d+ \S+\] profiler_(start|stop)|\[W\d+ \S+ collection\.cpp:\d+\] Warning: .*)",
+    ),
     # -- area B (self.log, loggers, hyper-parameters) -------------------------------------------
     Expected(
         name="hparams-stored-by-import-path",
@@ -106,12 +113,41 @@ EXPECTED: tuple[Expected, ...] = (
         paths=("notes/loops/fit_loop/state_dict*",),
         scenarios=("s066_*",),
     ),
+    # -- cbA: issue 18.4A callbacks --------------------------------------------------------------
+    Expected(
+        name="on-exception-checkpoint-resumes-exactly",
+        anchor="exact-resume-from-any-step",
+        # the failure is mid-epoch: plkit's resumed run equals the uninterrupted one, Lightning's
+        # does not (and warns that the loader is not resumable)
+        paths=(
+            "weights/*",
+            "entry_points/0/state/callback_metrics/*",
+            "entry_points/0/state/logged_metrics/*",
+            "notes/resumed_equals_uninterrupted",
+            "warnings/2/*",
+            "warnings/<length>",
+        ),
+        scenarios=("s142_*",),
+    ),
     # -- area E (optimization, precision, exceptions, public module paths) ---------------------
     Expected(
         name="misconfiguration-also-valueerror-typeerror",
         anchor="misconfiguration-is-also-a-valueerror",
         # the class (mro/0) still has to match; only the bases after it differ
         paths=("*mro/1", "*mro/2", "*mro/3", "*mro/<length>", "notes/MisconfigurationException/1"),
+    ),
+    # -- issue 18, item 4 B (weight averaging, finetuning, pruning callbacks) --------------------
+    Expected(
+        name="finetuning-resume-trains-the-backbone",
+        anchor="finetuning-resume-trains-the-backbone",
+        paths=("notes/resumed_requires_grad/*", "notes/resumed_weights/*"),
+        scenarios=("s148_*",),
+    ),
+    Expected(
+        name="pruning-resume-keeps-the-masks",
+        anchor="pruning-resume-keeps-the-masks",
+        paths=("notes/resumed_weights/*", "artifacts/checkpoints/*/callbacks/ModelPruning"),
+        scenarios=("s149_*",),
     ),
     Expected(
         name="flag-errors-when-the-trainer-is-built",

@@ -42,6 +42,7 @@ PAGES_WITH_RUNNABLE_CODE = {
     "loggers.md",
     "logging.md",
     "plcore-alone.md",
+    "profilers.md",
     "quickstart.md",
     "trainer.md",
 }

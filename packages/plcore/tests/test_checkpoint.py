@@ -714,3 +714,30 @@ def test_no_warnings_on_clean_load(model_cls, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model_cls.load_from_checkpoint(path)
+
+
+def test_build_checkpoint_takes_the_datamodule_state_from_the_given_call() -> None:
+    """``datamodule_state`` replaces the call of ``state_dict`` (a trainer passes a timed one)."""
+
+    class Data(plcore.LightningDataModule):
+        def state_dict(self) -> dict:
+            raise AssertionError("called directly")
+
+    calls = []
+
+    def timed() -> dict:
+        calls.append("state_dict")
+        return {"seen": 3}
+
+    data = Data()
+    checkpoint = ckpt_module.build_checkpoint(
+        epoch=0,
+        global_step=0,
+        state_dict={},
+        loops={},
+        module=plcore.LightningModule(),
+        datamodule=data,
+        datamodule_state=timed,
+    )
+    assert checkpoint[type(data).__qualname__] == {"seen": 3}
+    assert calls == ["state_dict"]

@@ -62,7 +62,8 @@ def test_max_steps_stop_line(tmp_path, caplog) -> None:
     assert caplog.records[-1].getMessage() == "`Trainer.fit` stopped: `max_steps=3` reached."
 
 
-def test_results_table(capsys) -> None:
+def test_results_table(capsys, monkeypatch) -> None:
+    monkeypatch.setattr(_console, "rich_installed", lambda: False)  # the plain table
     _console.print_results(
         [{"loss/dataloader_idx_0": torch.tensor(0.5)}, {"loss/dataloader_idx_1": 0.25, "acc": 1}],
         "test",

@@ -27,6 +27,18 @@ PATHS = {
     "plkit.loggers.comet": ("CometLogger",),
     "plkit.loggers.mlflow": ("MLFlowLogger",),
     "plkit.loggers.wandb": ("WandbLogger",),
+    "plkit.profilers": (
+        "Profiler",
+        "PassThroughProfiler",
+        "SimpleProfiler",
+        "AdvancedProfiler",
+        "PyTorchProfiler",
+    ),
+    "plkit.profilers.profiler": ("Profiler",),
+    "plkit.profilers.base": ("PassThroughProfiler",),
+    "plkit.profilers.simple": ("SimpleProfiler",),
+    "plkit.profilers.advanced": ("AdvancedProfiler",),
+    "plkit.profilers.pytorch": ("PyTorchProfiler", "RegisterRecordFunction"),
 }
 
 

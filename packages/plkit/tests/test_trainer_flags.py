@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from datetime import timedelta
@@ -312,7 +313,11 @@ def test_default_root_dir_holds_logs_and_checkpoints(tmp_path):
 def test_enable_switches_control_default_callbacks(tmp_path):
     t = pl.Trainer(default_root_dir=tmp_path, accelerator="cpu")
     kinds = {type(cb).__name__ for cb in t.callbacks}
-    assert {"TQDMProgressBar", "ModelSummary", "ModelCheckpoint"} <= kinds
+    rich = importlib.util.find_spec("rich") is not None  # Lightning's defaults then are rich's
+    bar, summary = (
+        ("RichProgressBar", "RichModelSummary") if rich else ("TQDMProgressBar", "ModelSummary")
+    )
+    assert {bar, summary, "ModelCheckpoint"} <= kinds
     t = make()
     assert not any(
         isinstance(cb, (ModelCheckpoint, ProgressBar, ModelSummary)) for cb in t.callbacks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import torch
@@ -9,7 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import plkit as pl
-from plkit.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from plkit.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar, TQDMProgressBar
 
 
 def loader(n=8, bs=2):
@@ -114,7 +115,9 @@ def test_trainer_attributes_during_and_after_fit(tmp_path):
     )
     assert t.checkpoint_callback is ckpt and t.checkpoint_callbacks == [ckpt]
     assert t.early_stopping_callback is stop
-    assert isinstance(t.progress_bar_callback, TQDMProgressBar)
+    # Lightning's default bar is rich's when rich is installed
+    default_bar = RichProgressBar if importlib.util.find_spec("rich") else TQDMProgressBar
+    assert isinstance(t.progress_bar_callback, default_bar)
     assert t.lightning_module is model and t.model is model
     assert (
         t.is_global_zero and t.world_size == 1 and t.global_rank == t.local_rank == t.node_rank == 0

@@ -34,7 +34,7 @@ import warnings
 import zipfile
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, get_type_hints
 
 import torch
@@ -106,6 +106,7 @@ def build_checkpoint(
     module: Any,
     datamodule: Any = None,
     training: TrainingState | None = None,
+    datamodule_state: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """A checkpoint dict in Lightning 2.x's layout and key order (:data:`CHECKPOINT_KEYS`).
 
@@ -113,6 +114,8 @@ def build_checkpoint(
     saved hyper-parameters go under ``hparams_name`` / ``hyper_parameters`` (with a
     ``datamodule_`` prefix), as checkpoint-safe values; a datamodule's own ``state_dict()``
     under its class ``__qualname__``. The save hooks are the caller's to run afterwards.
+    ``datamodule_state`` replaces the call of ``datamodule.state_dict`` (a caller that times
+    the hook passes its timed call).
     """
     checkpoint: dict[str, Any] = {
         "epoch": epoch,
@@ -131,7 +134,7 @@ def build_checkpoint(
     _add_hparams(checkpoint, module, "")
     if datamodule is not None:
         _add_hparams(checkpoint, datamodule, "datamodule_")
-        dm_state = datamodule.state_dict()
+        dm_state = (datamodule_state or datamodule.state_dict)()
         if dm_state:
             checkpoint[type(datamodule).__qualname__] = dm_state
     return checkpoint

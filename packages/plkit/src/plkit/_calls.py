@@ -14,6 +14,7 @@ from plcore import Callback, LightningDataModule, LightningModule
 from plcore.hooks import HOOKS, MODULE, HookDispatcher, is_overridden
 
 if TYPE_CHECKING:
+    from plkit.profilers import Profiler
     from plkit.trainer import Trainer
 
 __all__ = ["HookCaller"]
@@ -22,7 +23,8 @@ _MODULE_HOOKS = tuple(h.name for h in HOOKS if MODULE in h.owners)
 
 
 class HookCaller:
-    """Dispatches hooks for one run.
+    """Dispatches hooks for one run (``plkit._profiling.ProfiledHookCaller`` times each call
+    when the Trainer has a profiler).
 
     Args:
         trainer: passed as the first argument of callback hooks.
@@ -30,6 +32,9 @@ class HookCaller:
         callbacks: the callbacks in order.
         datamodule: the LightningDataModule, if any.
     """
+
+    #: What times the hooks (None: nothing; the loops then take their unprofiled paths).
+    profiler: Profiler | None = None
 
     def __init__(
         self,
@@ -51,14 +56,14 @@ class HookCaller:
         """Whether calling ``name`` would run anything (a callback or the module overrides it)."""
         return self.dispatcher.has(name) or name in self.overridden
 
-    def callbacks(self, name: str, *args: Any) -> None:
+    def callbacks(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Every callback's ``name`` (those that override it), in order."""
         if not self.dispatcher.has(name):
             return
         ctx = self.ctx
         prev, ctx.fx = ctx.fx, name
         try:
-            self.dispatcher.call(name, self.trainer, self.model, *args)
+            self.dispatcher.call(name, self.trainer, self.model, *args, **kwargs)
         finally:
             ctx.fx = prev
 
@@ -86,7 +91,12 @@ class HookCaller:
         self.callbacks(name, *args)
         self.module_if(name, *args)
 
+    def datamodule_call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """The datamodule's ``name``, always called (setup, teardown, its loaders)."""
+        return getattr(self.datamodule, name)(*args, **kwargs)
+
     def datamodule_hook(self, name: str, *args: Any) -> Any:
+        """The datamodule's ``name`` only when it overrides it."""
         dm = self.datamodule
         if dm is not None and is_overridden(dm, name, LightningDataModule):
             return getattr(dm, name)(*args)

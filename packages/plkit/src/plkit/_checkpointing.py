@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "dump_checkpoint",
+    "load_modules_and_callbacks",
+    "load_optimizer_states",
     "restore_model_and_callbacks",
     "restore_training_state",
     "resolve_ckpt_path",
@@ -185,6 +188,9 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
         module=model,
         datamodule=dm,
         training=training,
+        datamodule_state=partial(run.hooks.datamodule_call, "state_dict")
+        if dm is not None
+        else None,
     )
     if not weights_only:
         run.hooks.callbacks("on_save_checkpoint", checkpoint)
@@ -197,8 +203,16 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
 
 def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> None:
     """Weights, datamodule and callback state (before ``configure_optimizers``)."""
-    model, dm = run.lightning_module, run.datamodule
     _console.info(f"Restoring states from the checkpoint path at {run.ckpt_path}")
+    load_modules_and_callbacks(run, checkpoint)
+    if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
+        _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
+
+
+def load_modules_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> None:
+    """The module's weights, the datamodule's and the callbacks' state, with their load hooks
+    (no messages: the tuner restores its own checkpoint with this too)."""
+    model, dm = run.lightning_module, run.datamodule
     if "state_dict" not in checkpoint:
         raise CheckpointError(
             f"{run.ckpt_path} has no 'state_dict': it is not a plkit or Lightning checkpoint "
@@ -209,7 +223,8 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
         if type(dm).__qualname__ in checkpoint:
-            dm.load_state_dict(checkpoint[type(dm).__qualname__])
+            run.hooks.datamodule_call("load_state_dict", checkpoint[type(dm).__qualname__])
+    _warn_missing_callbacks(run, checkpoint.get("callbacks"))
     run.hooks.callbacks("on_load_checkpoint", checkpoint)
     states = checkpoint.get("callbacks") or {}
     for cb in run.trainer.callbacks:
@@ -218,8 +233,20 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
             state = states.get(type(cb).__qualname__)  # older or simpler keys
         if state is not None:
             cb.load_state_dict(state)
-    if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
-        _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
+
+
+def _warn_missing_callbacks(run: RunState, states: dict[str, Any] | None) -> None:
+    """The checkpoint holds state of callbacks this Trainer lacks: it stays unused (Lightning's
+    warning, in its words)."""
+    if not states:
+        return
+    missing = states.keys() - {cb.state_key for cb in run.trainer.callbacks}
+    if missing:
+        rank_zero_warn(
+            "Be aware that when using `ckpt_path`, callbacks used to create the checkpoint need to"
+            " be provided during `Trainer` instantiation. Please add the following callbacks:"
+            f" {list(missing)}.",
+        )
 
 
 def _load_weights(model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
@@ -245,6 +272,14 @@ def restore_training_state(run: RunState, checkpoint: dict[str, Any]) -> None:
             f"The checkpoint has {len(states)} optimizer state(s) but configure_optimizers returned "
             f"{len(run.optim.optimizers)} optimizer(s); resume with the same optimizer setup."
         )
+    load_optimizer_states(run, checkpoint)
+    _restore_loops(run, checkpoint)
+    _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
+
+
+def load_optimizer_states(run: RunState, checkpoint: dict[str, Any]) -> None:
+    """Optimizers, schedulers and the precision's state (the loops' progress aside)."""
+    states = checkpoint.get("optimizer_states") or []
     for opt, state in zip(run.optim.optimizers, states):
         opt.load_state_dict(state)
     for config, state in zip(run.optim.lr_scheduler_configs, checkpoint.get("lr_schedulers", [])):
@@ -252,8 +287,6 @@ def restore_training_state(run: RunState, checkpoint: dict[str, Any]) -> None:
     precision_key = type(run.strategy.precision).__qualname__
     if precision_key in checkpoint:
         run.strategy.load_precision_state_dict(checkpoint[precision_key])
-    _restore_loops(run, checkpoint)
-    _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
 
 
 def _restore_loops(run: RunState, checkpoint: dict[str, Any]) -> None:
@@ -356,10 +389,20 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
     return ckpt_path
 
 
+def _on_exception_paths(trainer: Trainer) -> list[str]:
+    """The files the OnExceptionCheckpoint callbacks write (candidates for ``"last"``)."""
+    from plkit.callbacks.on_exception_checkpoint import OnExceptionCheckpoint
+
+    return [cb.ckpt_path for cb in trainer.callbacks if isinstance(cb, OnExceptionCheckpoint)]
+
+
 def _last_files(trainer: Trainer) -> list[str]:
-    """``last.ckpt`` / ``last-v1.ckpt``... in each ModelCheckpoint's folder (as Lightning looks)."""
-    found: list[str] = []
+    """``last.ckpt`` / ``last-v1.ckpt``... in each ModelCheckpoint's folder (as Lightning looks),
+    and the OnExceptionCheckpoint files."""
+    found: list[str] = _on_exception_paths(trainer)
     for cb in trainer.checkpoint_callbacks:
+        if not hasattr(cb, "CHECKPOINT_NAME_LAST"):  # not a ModelCheckpoint
+            continue
         dirpath = getattr(cb, "dirpath", None)
         name = getattr(cb, "CHECKPOINT_NAME_LAST", "last")
         ext = getattr(cb, "FILE_EXTENSION", ".ckpt")
@@ -411,12 +454,19 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
     model loads fit's best (with Lightning's warning); fit resumes a preemption checkpoint left
     in ``default_root_dir``, or (``resume="auto"``) the newest checkpoint."""
     fn = run.state.fn
+    on_exception = _on_exception_paths(run.trainer)
     if ckpt_path is None and fn != TrainerFn.FITTING and run.args.model_connected_only:
         ckpt_path = "best"
+        tip = (
+            " There is also an on-exception checkpoint available, however it is used by default"
+            " only when fitting."
+            if on_exception
+            else ""
+        )
         rank_zero_warn(
             f"`.{fn}(ckpt_path=None)` was called without a model. The best model of the previous"
-            f" `fit` call will be used. You can pass `.{fn}(ckpt_path='best')` to use the best"
-            f" model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
+            f" `fit` call will be used.{tip} You can pass `.{fn}(ckpt_path='best')` to use the"
+            f" best model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
             " this warning will be silenced."
         )
     if ckpt_path is None and fn == TrainerFn.FITTING:
@@ -424,6 +474,14 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
         if hpc is not None:
             run.resumed_hpc = hpc
             return hpc
-        if run.trainer.resume == "auto":
+        if on_exception:  # Lightning: fit resumes from the newest "last" (its wording)
+            ckpt_path = "last"
+            rank_zero_warn(
+                f"`.{fn}(ckpt_path=None)` was called without a model. The last model of the"
+                f" previous `fit` call will be used. You can pass `{fn}(ckpt_path='best')` to use"
+                f" the best model or `{fn}(ckpt_path='last')` to use the last model. If you pass"
+                " a value, this warning will be silenced."
+            )
+        elif run.trainer.resume == "auto":
             ckpt_path = "auto"
     return resolve_ckpt_path(run.trainer, ckpt_path, str(fn))

@@ -9,6 +9,7 @@ under Lightning. Nothing here runs per batch.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -313,6 +314,27 @@ def _cell(value: Any) -> str:
     return f"{value}"
 
 
+def rich_installed() -> bool:
+    """Whether rich can be imported (looked up, not imported): Lightning's default progress bar,
+    model summary and results table are then rich's."""
+    return importlib.util.find_spec("rich") is not None
+
+
+def _print_rich_table(
+    headers: list[str], names: list[str], rows: list[list[str]], width: int
+) -> None:
+    """The results table as rich draws it (names in cyan, values in magenta, centred)."""
+    from rich import get_console
+    from rich.table import Column, Table
+
+    columns = [Column(h, justify="center", style="magenta", width=width) for h in headers]
+    columns[0].style = "cyan"
+    table = Table(*columns)
+    for name, row in zip(names, rows):
+        table.add_row(name, *row)
+    get_console().print(table)
+
+
 def print_results(results: Sequence[Mapping[str, Any]], stage: str) -> None:
     """The table ``validate`` / ``test`` print to stdout: one row per metric, one column per loader.
 
@@ -340,8 +362,14 @@ def print_results(results: Sequence[Mapping[str, Any]], stage: str) -> None:
     except UnicodeEncodeError:
         rule = "-" * columns
     half = int(columns / 2)
+    rich = rich_installed()  # Lightning draws it with rich then
     for start in range(0, len(headers), per_table):
         table_headers = [f"{stage} Metric".capitalize(), *headers[start : start + per_table]]
+        if rich:
+            _print_rich_table(
+                table_headers, names, [r[start : start + per_table] for r in rows], width
+            )
+            continue
         fmt = f"{{:^{width}}}" * len(table_headers)
         lines = [rule, fmt.format(*table_headers).rstrip(), rule]
         for name, row in zip(names, rows):

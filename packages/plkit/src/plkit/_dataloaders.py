@@ -88,7 +88,7 @@ def _loader_from(run: RunState, explicit: Any, hook: str) -> Any:
     if isinstance(source, LightningModule):
         return run.hooks.module(hook)
     if isinstance(source, LightningDataModule):
-        return getattr(source, hook)()
+        return run.hooks.datamodule_call(hook)  # (source is the run's datamodule)
     return source
 
 

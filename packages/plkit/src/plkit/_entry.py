@@ -1,8 +1,9 @@
 """One run of fit / validate / test / predict inside a process, from set-up to teardown.
 
 Order (``spec/hook-order.md``): configure_callbacks, prepare_data (local rank 0), each
-logger's ``experiment`` (started on rank 0), setup (datamodule, callbacks, module), configure_model, [checkpoint: weights and callbacks],
-configure_optimizers, [checkpoint: optimizers, schedulers, loops], on_fit_start, the loop,
+logger's ``experiment`` (started on rank 0), setup (datamodule, callbacks, module),
+configure_model, [checkpoint: weights and callbacks], configure_optimizers, on_fit_start,
+[checkpoint: optimizers, schedulers, loops], the loop,
 on_fit_end, teardown. An exception anywhere calls ``on_exception`` and finalizes the loggers
 with "failed" instead of tearing down (:func:`interrupt`).
 """
@@ -20,7 +21,7 @@ from plcore.optimizer import LightningOptimizer
 from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.parsing import clean_namespace
 from plcore.utilities.rank_zero import rank_zero_warn
-from plkit import _checkpointing, _console, _dataloaders, _setup
+from plkit import _checkpointing, _console, _dataloaders, _profiling, _setup
 from plkit._calls import HookCaller
 from plkit._hparams_logging import log_hyperparams
 from plkit._model_setup import setup_model
@@ -32,6 +33,7 @@ from plkit.loops import evaluation
 from plkit.loops.fit import run_fit
 from plkit.loops.optimization import Optimization
 from plkit.loops.prediction import run_prediction
+from plkit.utilities.exceptions import _TunerExitException
 
 __all__ = ["interrupt", "run_stage"]
 
@@ -45,8 +47,12 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     if run.world_size > 1:  # one process: no reduction at all (the store's sync stays None)
         run.metrics.set_sync(run.strategy.reduce)
     _agree_on_logger_versions(run)
-    trainer.callbacks[:] = _setup.merge_configured_callbacks(trainer.callbacks, model)
-    calls = run.calls = HookCaller(trainer, model, trainer.callbacks, dm)
+    with trainer.profiler.profile(f"[LightningModule]{type(model).__name__}.configure_callbacks"):
+        trainer.callbacks[:] = _setup.merge_configured_callbacks(trainer.callbacks, model)
+    _profiling.setup_profiler(run)
+    calls = run.calls = _profiling.make_hook_caller(
+        trainer, model, trainer.callbacks, dm, run.strategy
+    )
     _setup.check_loop_configuration(model, fn)
     if fn == TrainerFn.FITTING:
         _console.warn_val_loop_mismatch(model, _dataloaders.defines_val_data(run))
@@ -54,9 +60,9 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     _prepare_data(run, calls)
     _start_logger_experiments(run)
     if dm is not None:
-        dm.setup(stage)
-    calls.callbacks("setup", stage)
-    calls.module("setup", stage)
+        calls.datamodule_call("setup", stage=stage)  # by keyword, as Lightning calls them
+    calls.callbacks("setup", stage=stage)
+    calls.module("setup", stage=stage)
     calls.module_if("configure_model")
     setup_model(run)
     path = _checkpointing.select_ckpt_path(run, ckpt_path)
@@ -67,11 +73,31 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     _console.cuda_rank_line(trainer)  # where Lightning's strategy sets the accelerator up
     run.metrics.begin_run()  # each entry point starts with empty metrics, as in Lightning
     log_hyperparams(run)
+    try:
+        result = _run_loop(run, fn, checkpoint)
+    except _TunerExitException:  # the tuner is done: teardown as after a finished run
+        run.preempted, result = False, None
+    if run.preempted:
+        return None
+    if dm is not None:
+        calls.datamodule_call("teardown", stage=stage)
+    calls.callbacks("teardown", stage=stage)
+    calls.module("teardown", stage=stage)
+    _finalize_loggers(run, "success")
+    trainer.profiler.describe()  # the report, after the teardown hooks (Lightning's order)
+    run.strategy.teardown()
+    return result
+
+
+def _run_loop(run: RunState, fn: TrainerFn, checkpoint: dict[str, Any] | None) -> Any:
+    """The entry point's loop; a preempted run closes its loggers here (no teardown hooks)."""
+    trainer, stage = run.trainer, str(fn)
     if fn == TrainerFn.FITTING:
         _fit(run, checkpoint)
         result = None
         if run.preempted:  # no teardown hooks: the run is not over, it will resume
             _finalize_loggers(run, "interrupted")
+            trainer.profiler.teardown(stage)
             run.strategy.teardown()
             return None
         if run.resumed_hpc is not None and run.strategy.is_global_zero:
@@ -83,14 +109,9 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         except Preempted:  # nothing to resume: close the loggers and leave (128 + signal)
             run.preempted = True
             _finalize_loggers(run, "interrupted")
+            trainer.profiler.teardown(stage)
             run.strategy.teardown()
             return None
-    if dm is not None:
-        dm.teardown(stage)
-    calls.callbacks("teardown", stage)
-    calls.module("teardown", stage)
-    _finalize_loggers(run, "success")
-    run.strategy.teardown()
     return result
 
 
@@ -125,8 +146,7 @@ def _agree_on_logger_versions(run: RunState) -> None:
 
 def _prepare_data(run: RunState, calls: HookCaller) -> None:
     if run.strategy.local_rank == 0:
-        if run.datamodule is not None:
-            run.datamodule.prepare_data()
+        calls.datamodule_hook("prepare_data")
         calls.module("prepare_data")
     run.strategy.barrier("prepare_data")
 
@@ -157,6 +177,7 @@ def interrupt(run: RunState, err: BaseException) -> None:
             calls.datamodule_hook("on_exception", err)
         _finalize_loggers(run, "failed")
     finally:
+        run.trainer.profiler.teardown(str(run.state.fn) if run.state.fn else None)
         run.strategy.teardown()
 
 
@@ -206,10 +227,17 @@ def _warn_foreign_optimizers(model: LightningModule, optimizers: list[Any]) -> N
 def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:
     calls, plan = run.hooks, run.plan
     setup_optimizers(run)
-    run.optimization = Optimization(run)
+    profiled = isinstance(calls, _profiling.ProfiledHookCaller)
+    run.optimization = (_profiling.ProfiledOptimization if profiled else Optimization)(run)
+    # on_fit_start comes before the optimizer and scheduler states are loaded, as in Lightning:
+    # callbacks rebuild parameter groups (BaseFinetuning) or drop schedulers they replace
+    # (StochasticWeightAveraging) there, so that the states fit what the fit will step.
+    ckpt_path = run.ckpt_path
+    calls.both("on_fit_start")
+    if run.ckpt_path != ckpt_path:  # a tuner's finder restored its checkpoint (Lightning's line)
+        _console.info(f"Restored all states from the checkpoint at {run.ckpt_path}")
     if checkpoint is not None:
         _checkpointing.restore_training_state(run, checkpoint)
-    calls.both("on_fit_start")
     # The loaders are requested later, as in Lightning: validation's when the sanity check or
     # the first validation runs, training's after the sanity check.
     run.schedule.enabled = _dataloaders.validation_enabled(run)

@@ -39,7 +39,12 @@ def setup_model(run: RunState) -> None:
         strategy.setup_module(model)
         run.forward_module = step_caller(model.training_step)
         run.wrapped_module = None
-    run.transfer = _make_transfer(run)
+    if run.hooks.profiler is not None:
+        from plkit._profiling import profiled_transfer
+
+        run.transfer = profiled_transfer(run)
+    else:
+        run.transfer = _make_transfer(run)
 
 
 class _TrainingStepRouter(torch.nn.Module):

@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     from plkit.loops.optimization import Optimization
     from plkit.trainer import Trainer
 
-__all__ = ["EntryArgs", "LoaderState", "OptimizerSetup", "RunState", "ValidationSchedule"]
+__all__ = [
+    "EntryArgs",
+    "LoaderState",
+    "OptimizerSetup",
+    "PredictLoop",
+    "RunState",
+    "ValidationSchedule",
+]
 
 #: A batch transfer: ``(batch, dataloader_idx) -> batch on the device``.
 Transfer = Any
@@ -187,6 +194,29 @@ class ValidationSchedule:
         return self.every_n_epochs == 1 and self.interval == 1.0
 
 
+class PredictLoop:
+    """``trainer.predict_loop``: what the latest ``trainer.predict`` collected (Lightning's names).
+
+    ``predictions`` is one list of batch predictions (several dataloaders: one list each);
+    ``epoch_batch_indices`` is per dataloader, per batch, the samples' dataset indices;
+    ``current_batch_indices`` those of the batch being predicted. The indices are recorded only
+    when a ``BasePredictionWriter`` is among the callbacks.
+    """
+
+    def __init__(self) -> None:
+        self.return_predictions = True
+        self.current_batch_indices: list[int] = []
+        self.epoch_batch_indices: list[list[list[int]]] = []
+        self._predictions: list[list[Any]] = []
+
+    @property
+    def predictions(self) -> list[Any]:
+        """The kept predictions (one dataloader: its list; several: one list per dataloader)."""
+        if self._predictions == []:
+            return self._predictions
+        return self._predictions[0] if len(self._predictions) == 1 else self._predictions
+
+
 @dataclass
 class RunState:
     """One run of an entry point: what it runs, on what, and how far it got."""
@@ -211,6 +241,8 @@ class RunState:
     forward_module: Any = None
     wrapped_module: torch.nn.Module | None = None  # ``trainer.model`` (e.g. DDP), when wrapped
     transfer: Transfer = None
+    #: ``trainer.predict_loop``: the latest prediction's kept outputs and sample indices.
+    predict_loop: PredictLoop = field(default_factory=PredictLoop)
     #: The training loop's per-batch optimization, while fit runs.
     optimization: Optimization | None = None
     ckpt_path: str | None = None
@@ -221,6 +253,9 @@ class RunState:
     deadline: float | None = None  # max_time, as time.monotonic()
     pending_rng: Any = None  # RNG states a resumed fit restores when its epoch starts
     rng_at_eval_start: Any = None  # the training RNG while fit's validation runs
+    #: Loaders and limits that replace an evaluation's own once its start hooks have run
+    #: (the BatchSizeFinder requests them again at the size it found).
+    reloaded_eval: tuple[list[Any], list[int | float]] | None = None
 
     def next(self, plan: Plan, args: EntryArgs, module: LightningModule) -> RunState:
         """The state a new entry point starts from: what outlives a call is carried over
@@ -241,6 +276,7 @@ class RunState:
             optim=self.optim,
             schedule=ValidationSchedule.of(plan, self.schedule.val_check_batch),
             stop_refused=self.stop_refused,
+            predict_loop=self.predict_loop,
         )
 
     @property

@@ -69,12 +69,7 @@ def check_types(default_root_dir: Any, sync_batchnorm: Any) -> None:
         raise TypeError(f"Trainer(sync_batchnorm={sync_batchnorm!r}) must be True or False.")
 
 
-def check_unsupported(profiler: Any, resume: Any) -> None:
-    if profiler is not None:
-        raise ValueError(
-            f"Trainer(profiler={profiler!r}) is not supported yet; remove the argument "
-            "(use torch.profiler around trainer.fit instead)."
-        )
+def check_unsupported(resume: Any) -> None:
     if resume not in (None, "auto"):
         raise ValueError(
             f"Trainer(resume={resume!r}) is invalid; use None or 'auto' (resume from "
@@ -208,7 +203,7 @@ def build_callbacks(callbacks: Any, plan: Any) -> list[Callback]:
 
     items = _as_callback_list(callbacks)
     has = lambda cls: any(isinstance(cb, cls) for cb in items)  # noqa: E731
-    if has(builtin.ModelCheckpoint) and not plan.enable_checkpointing:
+    if has(builtin.Checkpoint) and not plan.enable_checkpointing:
         raise MisconfigurationException(
             "Trainer(enable_checkpointing=False) but a ModelCheckpoint is in callbacks; "
             "remove one of the two."
@@ -218,11 +213,14 @@ def build_callbacks(callbacks: Any, plan: Any) -> list[Callback]:
             "Trainer(enable_progress_bar=False) but a progress bar is in callbacks; "
             "remove one of the two."
         )
+    from plkit._console import rich_installed
+
+    rich = rich_installed()  # Lightning's defaults are rich's bar and table then
     if plan.enable_progress_bar and not has(builtin.ProgressBar):
-        items.append(builtin.TQDMProgressBar())
+        items.append(builtin.RichProgressBar() if rich else builtin.TQDMProgressBar())
     if plan.enable_model_summary and not has(builtin.ModelSummary):
-        items.append(builtin.ModelSummary())
-    if plan.enable_checkpointing and not has(builtin.ModelCheckpoint):
+        items.append(builtin.RichModelSummary() if rich else builtin.ModelSummary())
+    if plan.enable_checkpointing and not has(builtin.Checkpoint):
         items.append(builtin.ModelCheckpoint())
     check_unique_state_keys(items)
     return order_callbacks(items)
@@ -245,10 +243,10 @@ def check_unique_state_keys(items: list[Callback]) -> None:
 
 
 def order_callbacks(items: list[Callback]) -> list[Callback]:
-    from plkit.callbacks import ModelCheckpoint
+    from plkit.callbacks import Checkpoint
 
-    return [cb for cb in items if not isinstance(cb, ModelCheckpoint)] + [
-        cb for cb in items if isinstance(cb, ModelCheckpoint)
+    return [cb for cb in items if not isinstance(cb, Checkpoint)] + [
+        cb for cb in items if isinstance(cb, Checkpoint)
     ]
 
 

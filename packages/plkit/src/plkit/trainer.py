@@ -35,13 +35,14 @@ from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
-from plkit import _checkpointing, _console, _dataloaders, _entry, _setup, _spawn
+from plkit import _checkpointing, _console, _dataloaders, _entry, _profiling, _setup, _spawn
+from plkit._fit_loop import FitLoop, replace_plan
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
 from plkit._optimizers import LRSchedulerConfig
 from plkit._preemption import Preemption
 from plkit._progress import FitProgress
-from plkit._runstate import EntryArgs, RunState
+from plkit._runstate import EntryArgs, PredictLoop, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
 
 if TYPE_CHECKING:
@@ -94,7 +95,8 @@ class Trainer:
         benchmark: cudnn.benchmark.
         inference_mode: evaluate under torch.inference_mode (else torch.no_grad).
         use_distributed_sampler: add a DistributedSampler to loaders when several processes run.
-        profiler: not supported yet (None only).
+        profiler: time the run's hooks and steps: "simple", "advanced", "pytorch" or a
+            ``plkit.profilers.Profiler`` (None: nothing is timed); see ``trainer.profiler``.
         detect_anomaly: enable autograd anomaly detection during fit.
         barebones: turn off every feature that costs time per step (logs, checkpoints, bars).
         plugins: a Precision and/or a CheckpointIO (``plkit.plugins``), one or a list.
@@ -182,7 +184,8 @@ class Trainer:
             logger=logger,
         )
         self._fast_dev_run = fast_dev_run  # as given (True, an int or False), like Lightning
-        _setup.check_unsupported(profiler=profiler, resume=resume)
+        _setup.check_unsupported(resume=resume)
+        _profiling.check_barebones(profiler, self._plan.barebones)
         _setup.check_types(default_root_dir=default_root_dir, sync_batchnorm=sync_batchnorm)
         _setup.attach_log_handler()
         if self._plan.barebones:
@@ -222,6 +225,9 @@ class Trainer:
                 "val_check_interval": val_check_interval,
             },
         )
+        #: The profiler (a ``PassThroughProfiler`` when none was asked for); made after the
+        #: device lines are printed, as in Lightning.
+        self.profiler = _profiling.init_profiler(profiler)
         self._resume = resume
         progress = FitProgress()
         #: The current (or last) run; entry points replace it (see plkit._runstate).
@@ -409,7 +415,8 @@ class Trainer:
         storage_options: Any = None,
     ) -> None:
         """Write a checkpoint of the current state (rank 0 writes, every rank must call);
-        ``filepath`` may be a URL (``s3://...``, see docs/checkpoints.md#remote-storage)."""
+        ``filepath`` may be a URL (``s3://...``, see docs/checkpoints.md#remote-storage).
+        ``weights_only=None`` is False, said on the console as Lightning does."""
         if self._runstate.module is None:
             raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
         if storage_options is not None:
@@ -417,9 +424,10 @@ class Trainer:
         if weights_only is None:  # Lightning's default, and its message
             weights_only = False
             _console.info("`weights_only` was not set, defaulting to `False`.")
-        checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
-        self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
-        self.strategy.barrier("save_checkpoint")
+        with self.profiler.profile("save_checkpoint"):
+            checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
+            self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
+            self.strategy.barrier("save_checkpoint")
 
     # ======================================================================================
     # state a user reads (Lightning 2.x names)
@@ -613,11 +621,11 @@ class Trainer:
 
     @property
     def checkpoint_callbacks(self) -> list[ModelCheckpoint]:
-        """Every ModelCheckpoint among the callbacks."""
+        """Every Checkpoint callback (ModelCheckpoint, OnExceptionCheckpoint) among the callbacks."""
         found = [
             cb
             for cb in self._callbacks
-            if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "ModelCheckpoint")
+            if type(cb).__name__ == "ModelCheckpoint" or _is_a(cb, "Checkpoint")
         ]
         return found  # type: ignore[return-value]
 
@@ -638,6 +646,12 @@ class Trainer:
         """The first EarlyStopping, or None."""
         found = self.early_stopping_callbacks
         return found[0] if found else None
+
+    @property
+    def predict_loop(self) -> PredictLoop:
+        """What ``trainer.predict`` collected: ``predictions``, ``epoch_batch_indices`` and
+        ``current_batch_indices`` (the latter two for prediction writers), as Lightning names them."""
+        return self._runstate.predict_loop
 
     @property
     def progress_bar_callback(self) -> Callback | None:
@@ -777,7 +791,28 @@ class Trainer:
     min_epochs = property(lambda self: self._plan.min_epochs)
     max_steps = property(lambda self: self._plan.max_steps)
     min_steps = property(lambda self: self._plan.min_steps)
-    accumulate_grad_batches = property(lambda self: self._plan.accumulate_grad_batches)
+
+    @property
+    def accumulate_grad_batches(self) -> int:
+        """Batches per optimizer step; settable during fit, as in Lightning (read when each
+        training epoch starts)."""
+        return self._plan.accumulate_grad_batches
+
+    @accumulate_grad_batches.setter
+    def accumulate_grad_batches(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                f"trainer.accumulate_grad_batches = {value!r}: use an int >= 1 (the number of "
+                "batches per optimizer step)."
+            )
+        replace_plan(self, accumulate_grad_batches=value)
+
+    @property
+    def fit_loop(self) -> FitLoop:
+        """The running fit's limits a callback may change (``max_epochs``, ``max_batches``,
+        ``_skip_backward``; see :mod:`plkit._fit_loop`)."""
+        return FitLoop(self)
+
     gradient_clip_val = property(lambda self: self._plan.gradient_clip_val)
     gradient_clip_algorithm = property(lambda self: self._plan.gradient_clip_algorithm)
     val_check_interval = property(lambda self: self._plan.val_check_interval)

@@ -12,7 +12,7 @@ from pllog.comet import CometLogger
 from pllog.csv import CSVLogger
 from pllog.logger import DummyLogger, Logger, rank_zero_experiment
 from pllog.mlflow import MLFlowLogger
-from pllog.progress import ProgressBar, TQDMProgressBar
+from pllog.progress import ProgressBar, RichProgressBar, RichProgressBarTheme, TQDMProgressBar
 from pllog.tensorboard import TensorBoardLogger
 from pllog.wandb import WandbLogger
 
@@ -23,6 +23,8 @@ __all__ = [
     "Logger",
     "MLFlowLogger",
     "ProgressBar",
+    "RichProgressBar",
+    "RichProgressBarTheme",
     "TQDMProgressBar",
     "TensorBoardLogger",
     "WandbLogger",

@@ -11,7 +11,7 @@ from placcel.accelerators._devices import _check_not_bool, _indices_from_string
 from placcel.accelerators.accelerator import Accelerator
 from placcel.exceptions import ConfigurationError
 
-__all__ = ["CPUAccelerator"]
+__all__ = ["CPUAccelerator", "get_cpu_stats"]
 
 
 class CPUAccelerator(Accelerator):
@@ -24,6 +24,14 @@ class CPUAccelerator(Accelerator):
     """
 
     name = "cpu"
+
+    def get_device_stats(self, device: torch.device) -> dict[str, Any]:
+        """System-wide CPU, memory and swap use in percent (:func:`get_cpu_stats`; needs psutil).
+
+        Args:
+            device: the CPU device (the figures are the machine's).
+        """
+        return get_cpu_stats()
 
     @staticmethod
     def parse_devices(devices: Any) -> int:
@@ -87,3 +95,24 @@ class CPUAccelerator(Accelerator):
     def is_available() -> bool:
         """The CPU is always available."""
         return True
+
+
+def get_cpu_stats() -> dict[str, float]:
+    """``cpu_vm_percent``, ``cpu_percent`` and ``cpu_swap_percent`` of the machine, from psutil
+    (imported here, on first use).
+
+    Raises:
+        ModuleNotFoundError: when psutil is not installed.
+    """
+    try:
+        import psutil  # type: ignore[import-untyped, unused-ignore]
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "Fetching CPU device stats requires `psutil` to be installed. Install it with"
+            " `pip install 'placcel[stats]'` (or `pip install psutil`)."
+        ) from None
+    return {
+        "cpu_vm_percent": psutil.virtual_memory().percent,
+        "cpu_percent": psutil.cpu_percent(),
+        "cpu_swap_percent": psutil.swap_memory().percent,
+    }

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from plcore.callback import Callback
 from plcore.utilities import cloud_io
 from plcore.utilities.exceptions import MisconfigurationException
+from plkit.callbacks.checkpoint import Checkpoint
 
 if TYPE_CHECKING:
     from plkit.trainer import Trainer
@@ -47,7 +47,7 @@ _PLACEHOLDER = re.compile(r"(\{.*?)[:\}]")
 _WHOLE_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(Checkpoint):
     r"""Save checkpoints during ``fit``, optionally keeping only the best ``save_top_k``.
 
     When and what is saved (as in Lightning 2.x):

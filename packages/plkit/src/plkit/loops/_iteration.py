@@ -17,9 +17,12 @@ from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from plcore.utilities.seed import set_rng_states
+from plkit._profiling import profiled_batches
 from plkit._runstate import RunState
 
 __all__ = ["train_iterator"]
+
+_TRAIN_NEXT = "[_TrainingEpochLoop].train_dataloader_next"  # Lightning's action name
 
 
 def train_iterator(run: RunState, loader: Any, start: int) -> Iterator[tuple[int, Any, bool]]:
@@ -44,7 +47,22 @@ def train_iterator(run: RunState, loader: Any, start: int) -> Iterator[tuple[int
     if run.pending_rng is not None:  # continue exactly where the checkpoint was taken
         set_rng_states(run.pending_rng)
         run.pending_rng = None
-    return _with_last(iterator, start, run.loaders.num_training_batches)
+    total = _epoch_length(loader, run.loaders.num_training_batches)
+    profiler = run.hooks.profiler
+    if profiler is not None:  # each fetch timed; none beyond the epoch's last batch
+        iterator = profiled_batches(iterator, total - start, profiler, _TRAIN_NEXT)
+    return _with_last(iterator, start, total)
+
+
+def _epoch_length(loader: Any, num_batches: float) -> float:
+    """The batches this epoch runs: ``num_training_batches``, or fewer when the loader has
+    fewer (a callback may raise ``trainer.fit_loop.max_batches`` past it, as
+    StochasticWeightAveraging does; the epoch's last batch is then the loader's)."""
+    try:
+        length = len(loader)
+    except (TypeError, NotImplementedError):  # no length: the epoch ends when the loader runs out
+        return num_batches
+    return min(num_batches, length)
 
 
 def _skip(iterator: Any, count: int) -> None:

@@ -19,6 +19,7 @@ import torch
 from plcore.utilities.seed import collect_rng_states, set_rng_states
 from plkit import _dataloaders
 from plkit._preemption import Preempted
+from plkit._profiling import profiled_batches, timed
 from plkit._runstate import RunState
 from plkit._state import RunningStage, TrainerFn
 from plkit.loops._data import set_sampler_epoch
@@ -55,6 +56,10 @@ def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int 
     )
     step_name = f"{name}_step"
     step_fn = step_caller(getattr(model, step_name))  # decided once, not per batch
+    profiler = calls.profiler
+    if profiler is not None:
+        step_fn = timed(profiler, f"[Strategy]{type(run.strategy).__name__}.{step_name}", step_fn)
+    fetch = f"[_EvaluationLoop].{'test' if name == 'test' else 'val'}_next"
     strategy, metrics = run.strategy, run.metrics
     forward_context = strategy.precision.has_forward_context
     dirty = metrics.eval.step_dirty  # non-empty when a batch logged on_step values
@@ -66,7 +71,8 @@ def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int 
         if limit == 0:
             continue
         extra = (dl_idx,) if several else ()
-        for batch_idx, batch in enumerate(loader):
+        batches = loader if profiler is None else profiled_batches(loader, limit, profiler, fetch)
+        for batch_idx, batch in enumerate(batches):
             if batch_idx >= limit:
                 break
             batch = transfer(batch, dl_idx)
@@ -125,6 +131,8 @@ def run_evaluation(
     try:
         with _grad_context(run):
             calls.both(f"on_{name}_start")
+            if run.reloaded_eval is not None:  # a BatchSizeFinder changed the batch size
+                (loaders, limits), run.reloaded_eval = run.reloaded_eval, None
             calls.both(f"on_{name}_epoch_start")
             _run_batches(run, name, loaders, limits)
             calls.both(f"on_{name}_epoch_end")

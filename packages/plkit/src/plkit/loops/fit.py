@@ -23,7 +23,7 @@ from plkit.loops._iteration import train_iterator
 from plkit.loops.optimization import step_plateau_scheduler
 from plkit.loops.training import run_training_epoch
 
-__all__ = ["run_fit"]
+__all__ = ["run_fit", "run_training"]
 
 
 def _warn_if_nothing_trained(run: RunState) -> None:
@@ -90,8 +90,14 @@ def run_fit(run: RunState) -> None:
 
 
 def _run_fit(run: RunState) -> None:
-    calls, progress = run.hooks, run.progress
     evaluation.run_sanity_check(run)
+    run_training(run)
+
+
+def run_training(run: RunState) -> None:
+    """The training part of fit, from on_train_start to on_train_end (Lightning's fit loop
+    ``run``; the tuner runs its trials with it, without the sanity check)."""
+    calls, progress = run.hooks, run.progress
     if run.plan.limit_train_batches != 0:
         _dataloaders.train_loader_for_epoch(run)  # requested after the sanity check (Lightning)
     if _no_training(run):
@@ -121,7 +127,8 @@ def _run_fit(run: RunState) -> None:
         if start == 0:
             calls.both("on_train_epoch_start")
         if run.loaders.num_training_batches > start:
-            run_training_epoch(run, train_iterator(run, loader, start))
+            with run.trainer.profiler.profile("run_training_epoch"):
+                run_training_epoch(run, train_iterator(run, loader, start))
         if run.preempted:
             return
         _epoch_end(run)

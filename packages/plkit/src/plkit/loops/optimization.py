@@ -194,6 +194,30 @@ class Optimization:
             self.skipped += 1  # counted for the end of the epoch (nothing trained?)
         return loss
 
+    def _forward_only_closure(self) -> torch.Tensor | None:
+        """The closure while backward is skipped: training_step only, no zero_grad, no backward
+        (the optimizer then steps with the gradients it holds, as under Lightning)."""
+        output = self.output = self.run_step(self.batch, self.batch_idx)
+        loss = output if type(output) is torch.Tensor else loss_of(output)
+        if loss is not None and self.accumulate > 1:
+            loss = loss / self.accumulate
+        self.loss = loss
+        return loss
+
+    @property
+    def skip_backward(self) -> bool:
+        """Whether the closure skips zero_grad and backward (``trainer.fit_loop._skip_backward``,
+        which StochasticWeightAveraging sets for its BatchNorm epoch). Setting it swaps the
+        closure once; the per-batch path tests nothing."""
+        return "closure" in vars(self)
+
+    @skip_backward.setter
+    def skip_backward(self, value: bool) -> None:
+        if value:
+            setattr(self, "closure", self._forward_only_closure)  # noqa: B010 (shadows the method)
+        else:
+            vars(self).pop("closure", None)
+
     def after_closure(self, optimizer: torch.optim.Optimizer) -> None:
         """Between the gradients and the step: hooks, then clipping (gradients already unscaled)."""
         if self.step_hooks:
@@ -218,6 +242,9 @@ class Optimization:
         else:
             self.step(self.closure, self.after)
         return True
+
+    #: one batch under manual optimization (the profiled optimization times it)
+    run_manual = run_step
 
     # --- steps the user calls --------------------------------------------------------------------
     def user_step(

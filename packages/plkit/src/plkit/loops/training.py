@@ -51,7 +51,9 @@ def run_training_epoch(run: RunState, iterator: Any) -> None:
     preemption = run.preemption
     ctx = model.log_context
     dirty = metrics.train.step_dirty  # non-empty when this step logged something
+    # read per epoch: trainer.accumulate_grad_batches may change in on_train_epoch_start
     accumulate, max_steps = plan.accumulate_grad_batches, plan.max_steps
+    step.accumulate = accumulate
     may_validate = run.validates_this_epoch()  # else validation_due is False for every batch
     batch_end_hooks = calls.dispatcher.bound("on_train_batch_end")
     module_batch_end = "on_train_batch_end" in calls.overridden
@@ -78,7 +80,7 @@ def run_training_epoch(run: RunState, iterator: Any) -> None:
                     step_schedulers(run, "epoch", batch_idx)
         else:
             window_end = True
-            output = step.run_step(batch, batch_idx)
+            output = step.run_manual(batch, batch_idx)
             output = manual_output(output) if has_batch_end else None
         progress.batches_done = batch_idx + 1
         progress.total_batch_idx += 1
