@@ -140,6 +140,9 @@ def wandb_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         monkeypatch.setenv(var, str(tmp_path / "wandb-home" / var.lower()))
     yield wandb
     wandb.finish()
+    # wandb's background service outlives runs, and processes this pytest run starts later
+    # would inherit it (with its working folder)
+    wandb.teardown()
 
 
 def test_wandb_fit(tmp_path: Path, wandb_offline: Any) -> None:

@@ -21,6 +21,14 @@ from pllog import WandbLogger  # noqa: E402
 from pllog.logger import _DummyExperiment  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _own_service() -> Iterator[None]:
+    # wandb's background service outlives runs, and child processes started later by this
+    # pytest process would inherit it (with its working folder): stop it after this module.
+    yield
+    wandb.teardown()
+
+
 @pytest.fixture(autouse=True)
 def _offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # No network, and nothing written outside the test's folder.
