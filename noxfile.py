@@ -94,11 +94,15 @@ def _package_tests(session: nox.Session, name: str, *, isolated: bool) -> None:
     _pytest(session, f"packages/{name}/tests", "tests/lint/test_isolation.py", env=env)
 
 
+# The extras a package's tests need: pllog's exercise the optional MLflow, W&B, Comet loggers.
+TEST_EXTRAS = {"pllog": "test,mlflow,wandb,comet"}
+
+
 def _isolated(session: nox.Session, name: str) -> None:
     """Install ``name`` alone (plus its declared deps) non-editable and run its tests."""
     siblings = [_local(dep) for dep in LOCAL_DEPS[name]]
     session.install(_torch())
-    session.install(*siblings, _local(name, "test"))
+    session.install(*siblings, _local(name, TEST_EXTRAS.get(name, "test")))
     _package_tests(session, name, isolated=True)
 
 
@@ -143,6 +147,7 @@ def tests(session: nox.Session) -> None:
     Soak runs are left to ``nox -s soak`` and benchmarks to ``nox -s bench``.
     """
     _install_all_editable(session)
+    session.install("-e", _local("pllog", TEST_EXTRAS["pllog"]))  # the optional loggers' tests
     session.install("import-linter>=2")  # for tests/lint/test_layers.py
     # tests/integration/test_remote_storage.py: S3 served by moto on 127.0.0.1
     session.install("s3fs", "moto[server]")
@@ -178,6 +183,8 @@ def compat(session: nox.Session) -> None:
     processes at a time.
     """
     _install_all_editable(session)
+    # s150-s153 use MLflow and W&B (not comet_ml: it brings rich, which changes Lightning's tables)
+    session.install("-e", _local("pllog", "mlflow,wandb"))
     session.install("pytest-xdist>=3")
     lightning_venv = Path(session.virtualenv.location + "-lightning")
     python = lightning_venv / "bin" / "python"
@@ -186,7 +193,7 @@ def compat(session: nox.Session) -> None:
     pip = (str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
     session.run(*pip, _torch(), external=True)
     lightning = os.environ.get("PLKIT_LIGHTNING", LIGHTNING)
-    session.run(*pip, lightning, "tensorboard", "PyYAML", external=True)
+    session.run(*pip, lightning, "tensorboard", "PyYAML", "mlflow", "wandb", external=True)
     env = {"PLKIT_COMPAT_LIGHTNING_PYTHON": str(python), "PYTHONPATH": None}
     _pytest(session, "tests/compat", "-n", "2", env=env)
 

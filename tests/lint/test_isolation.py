@@ -30,7 +30,8 @@ DEPS: dict[str, frozenset[str]] = {
     "plkit": frozenset({"plcore", "placcel", "pllog"}),
 }
 # Loaded only inside the classes that use them (a logger, a progress bar), never at import.
-OPTIONAL = ("tensorboard", "tqdm", "fsspec")  # fsspec: only once a remote path is seen
+# fsspec: only once a remote path is seen; yaml: when a file is read or written.
+OPTIONAL = ("tensorboard", "tqdm", "fsspec", "yaml", "mlflow", "wandb", "comet_ml")
 
 
 def _package() -> str | None:

@@ -23,6 +23,10 @@ PATHS = {
     "plkit.plugins.environments": ("ClusterEnvironment", "SLURMEnvironment"),
     "plkit.demos.boring_classes": ("BoringModel", "BoringDataModule", "RandomDataset"),
     "plkit.cli": ("LightningCLI",),
+    "plkit.loggers": ("Logger", "CSVLogger", "TensorBoardLogger", "MLFlowLogger", "WandbLogger"),
+    "plkit.loggers.comet": ("CometLogger",),
+    "plkit.loggers.mlflow": ("MLFlowLogger",),
+    "plkit.loggers.wandb": ("WandbLogger",),
     "plkit.profilers": (
         "Profiler",
         "PassThroughProfiler",

@@ -56,9 +56,57 @@ def test_public_api() -> None:
         "Logger",
         "TensorBoardLogger",
         "CSVLogger",
+        "MLFlowLogger",
+        "WandbLogger",
         "ProgressBar",
         "TQDMProgressBar",
         "rank_zero_experiment",
     }
     for name in pllog.__all__:
         assert hasattr(pllog, name)
+
+
+def test_import_loads_no_optional_backend() -> None:
+    # mlflow, wandb, yaml and comet load when a logger needs them, never at import
+    result = _run(
+        """
+        import sys
+        import torch
+        before = set(sys.modules)
+        import pllog
+        import pllog.mlflow, pllog.wandb, pllog.comet
+        optional = ("mlflow", "wandb", "yaml", "comet_ml")
+        added = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in optional)
+        assert not added, added
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_missing_backend_names_the_extra() -> None:
+    result = _run(
+        """
+        import sys
+        sys.modules["mlflow"] = None
+        sys.modules["wandb"] = None
+        sys.modules["comet_ml"] = None
+        import pllog
+        cases = (
+            (pllog.MLFlowLogger, "mlflow", "mlflow"),
+            (pllog.WandbLogger, "wandb", "wandb"),
+            (pllog.CometLogger, "comet", "comet_ml"),
+        )
+        for cls, extra, module in cases:
+            try:
+                cls()
+            except ModuleNotFoundError as err:
+                assert f"pip install 'pllog[{extra}]'" in str(err), err
+                assert err.name == module
+            else:
+                raise AssertionError(cls)
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok")

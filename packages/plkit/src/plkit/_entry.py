@@ -1,8 +1,9 @@
 """One run of fit / validate / test / predict inside a process, from set-up to teardown.
 
-Order (``spec/hook-order.md``): configure_callbacks, prepare_data (local rank 0), setup
-(datamodule, callbacks, module), configure_model, [checkpoint: weights and callbacks],
-configure_optimizers, on_fit_start, [checkpoint: optimizers, schedulers, loops], the loop,
+Order (``spec/hook-order.md``): configure_callbacks, prepare_data (local rank 0), each
+logger's ``experiment`` (started on rank 0), setup (datamodule, callbacks, module),
+configure_model, [checkpoint: weights and callbacks], configure_optimizers, on_fit_start,
+[checkpoint: optimizers, schedulers, loops], the loop,
 on_fit_end, teardown. An exception anywhere calls ``on_exception`` and finalizes the loggers
 with "failed" instead of tearing down (:func:`interrupt`).
 """
@@ -57,6 +58,7 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         _console.warn_val_loop_mismatch(model, _dataloaders.defines_val_data(run))
     _check_removed_hooks(model, fn)
     _prepare_data(run, calls)
+    _start_logger_experiments(run)
     if dm is not None:
         calls.datamodule_call("setup", stage=stage)  # by keyword, as Lightning calls them
     calls.callbacks("setup", stage=stage)
@@ -147,6 +149,15 @@ def _prepare_data(run: RunState, calls: HookCaller) -> None:
         calls.datamodule_hook("prepare_data")
         calls.module("prepare_data")
     run.strategy.barrier("prepare_data")
+
+
+def _start_logger_experiments(run: RunState) -> None:
+    """Touch each logger's ``experiment`` before any ``setup`` hook, as Lightning does, so that
+    runs (MLflow, W&B) and writers exist, and their ids are known, before training starts.
+    Ranks other than 0 get the do-nothing experiment (``rank_zero_experiment``)."""
+    for logger in run.trainer.loggers:
+        if hasattr(logger, "experiment"):
+            _ = logger.experiment
 
 
 def _finalize_loggers(run: RunState, status: str) -> None:

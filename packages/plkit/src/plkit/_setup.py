@@ -36,8 +36,9 @@ _KNOWN_HOOKS = tuple(sorted({h.name for h in HOOKS} | set(_DATA_HOOKS)))
 
 
 def attach_log_handler() -> None:
-    """Show the INFO messages of plkit and plcore (device lines, model summary, stop reasons,
-    checkpoint and early-stopping notes) on stderr, as Lightning does.
+    """Show the INFO messages of plkit, plcore and pllog (device lines, model summary, stop
+    reasons, checkpoint and early-stopping notes, MLflow experiment creation) on stderr, as
+    Lightning does.
 
     Done at ``import plkit`` (as Lightning does at its import) and again when a Trainer is built;
     a handler the user configured is respected.
@@ -47,7 +48,7 @@ def attach_log_handler() -> None:
 
     if logging.getLogger().handlers:
         return
-    for name in ("plkit", "plcore", "placcel"):
+    for name in ("plkit", "plcore", "placcel", "pllog"):
         log = logging.getLogger(name)
         if log.handlers:
             continue

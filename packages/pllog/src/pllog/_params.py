@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import inspect
+import json
 from argparse import Namespace
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-__all__ = ["add_prefix", "convert_params", "flatten_dict", "sanitize_params", "to_number"]
+__all__ = [
+    "add_prefix",
+    "convert_params",
+    "flatten_dict",
+    "flatten_nested",
+    "json_safe",
+    "name_callables",
+    "sanitize_params",
+    "to_number",
+]
 
 _SCALARS = (bool, int, float, str)
 
@@ -61,6 +72,78 @@ def flatten_dict(
         else:
             flat[name] = value
     return flat
+
+
+def flatten_nested(
+    params: Mapping[str, Any], delimiter: str = "/", parent: str = ""
+) -> dict[str, Any]:
+    """Flatten as Lightning's MLflow logger does: mappings, Namespaces and dataclasses nest,
+    and so does a list whose items are all mappings (item ``i`` under ``key/i``).
+
+    An empty mapping or an empty list contributes no key at all (Lightning's rule).
+
+    Args:
+        params: the (possibly nested) mapping.
+        delimiter: joins the keys of each level.
+        parent: the key prefix of this level (used by the recursion).
+    """
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{parent}{delimiter}{key}" if parent else str(key)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+        elif isinstance(value, Namespace):
+            value = vars(value)
+        if isinstance(value, MutableMapping):
+            flat.update(flatten_nested(value, delimiter, name))
+        elif isinstance(value, list) and all(isinstance(v, MutableMapping) for v in value):
+            for i, item in enumerate(value):
+                flat.update(flatten_nested(item, delimiter, f"{name}{delimiter}{i}"))
+        else:
+            flat[name] = value
+    return flat
+
+
+def name_callables(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Lightning's rule for callables in W&B configs: a class gives its name; another callable is
+    called with no arguments and gives its result, or its name when the result is callable or
+    the call fails.
+
+    Args:
+        params: a flat mapping.
+    """
+
+    def one(value: Any) -> Any:
+        if inspect.isclass(value):
+            return value.__name__
+        if not callable(value):
+            return value
+        try:
+            result = value()
+        except Exception:  # any failure means "not a factory": the name stands in
+            return getattr(value, "__name__", None)
+        return value.__name__ if callable(result) else result
+
+    return {key: one(value) for key, value in params.items()}
+
+
+def json_safe(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Values ``json.dumps`` cannot encode become their ``str()``.
+
+    Args:
+        params: a flat mapping.
+    """
+
+    def encodable(value: Any) -> bool:
+        if value is None or isinstance(value, (bool, int, float, str, list, dict)):
+            return True
+        try:
+            json.dumps(value)
+        except (TypeError, OverflowError):
+            return False
+        return True
+
+    return {key: value if encodable(value) else str(value) for key, value in params.items()}
 
 
 def _sanitize_value(value: Any) -> Any:

@@ -208,6 +208,12 @@ class ModelCheckpoint(Checkpoint):
         self._warned: set[str] = set()
 
     @property
+    def every_n_train_steps(self) -> int:
+        """Save every this many optimizer steps (0: not on a step schedule); what loggers with
+        ``log_model`` record among the callback's settings."""
+        return self._every_n_train_steps
+
+    @property
     def state_key(self) -> str:
         return self._generate_state_key(
             monitor=self.monitor,

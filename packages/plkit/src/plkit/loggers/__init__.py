@@ -1,5 +1,6 @@
-"""Loggers (from pllog): ``TensorBoardLogger``, ``CSVLogger`` and the ``Logger`` base class."""
+"""Loggers (from pllog): ``TensorBoardLogger``, ``CSVLogger``, ``MLFlowLogger``, ``WandbLogger``,
+``CometLogger`` and the ``Logger`` base class."""
 
-from pllog import CSVLogger, Logger, TensorBoardLogger
+from pllog import CometLogger, CSVLogger, Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
 
-__all__ = ["CSVLogger", "Logger", "TensorBoardLogger"]
+__all__ = ["CSVLogger", "CometLogger", "Logger", "MLFlowLogger", "TensorBoardLogger", "WandbLogger"]
