@@ -36,6 +36,8 @@ LOCAL_DEPS: dict[str, tuple[str, ...]] = {
     "pllog": ("plcore",),
     "plkit": ("plcore", "placcel", "pllog"),
 }
+# The extras each package's tests install besides ``test`` (plkit.cli's tests need jsonargparse).
+TEST_EXTRAS: dict[str, str] = {"plkit": "test,cli"}
 DOCS_REQUIREMENTS = ("mkdocs>=1.5", "mkdocs-material>=9", "mkdocstrings[python]>=0.24")
 LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7", "mypy>=1.10")
 # The Lightning release the compatibility suite compares plkit with (env PLKIT_LIGHTNING).
@@ -98,7 +100,7 @@ def _isolated(session: nox.Session, name: str) -> None:
     """Install ``name`` alone (plus its declared deps) non-editable and run its tests."""
     siblings = [_local(dep) for dep in LOCAL_DEPS[name]]
     session.install(_torch())
-    session.install(*siblings, _local(name, "test"))
+    session.install(*siblings, _local(name, TEST_EXTRAS.get(name, "test")))
     _package_tests(session, name, isolated=True)
 
 
@@ -129,7 +131,7 @@ def plkit(session: nox.Session) -> None:
 def _install_all_editable(session: nox.Session) -> None:
     """torch first, then the four packages editable with their test (and examples) extras."""
     session.install(_torch())
-    extras = {"plkit": "test,examples"}
+    extras = {"plkit": "test,examples,cli"}
     editable = [("-e", _local(name, extras.get(name, "test"))) for name in LOCAL_DEPS]
     session.install(*(arg for pair in editable for arg in pair))
 

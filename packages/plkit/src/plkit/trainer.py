@@ -26,10 +26,12 @@ import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 import torch
 
+from placcel import Accelerator, Strategy
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import TorchCheckpointIO, local_path
 from plcore.optimizer import LightningOptimizer
@@ -42,11 +44,20 @@ from plkit._preemption import Preemption
 from plkit._progress import FitProgress
 from plkit._runstate import EntryArgs, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
+from pllog import Logger
 
 if TYPE_CHECKING:
     from plkit.callbacks import EarlyStopping, ModelCheckpoint
 
 __all__ = ["Trainer"]
+
+# The values ``precision`` takes, typed as Lightning types them: LightningCLI (jsonargparse) reads
+# the annotations, so ``--trainer.precision=16`` parses to the int 16 as under Lightning.
+_PRECISION_INPUT = Union[
+    Literal[64, 32, 16],
+    Literal["16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true"],
+    Literal["64", "32", "16", "bf16"],
+]
 
 #: The stage ``trainer.state.stage`` holds from the start of each entry point (Lightning's).
 _STAGE_OF = {
@@ -107,13 +118,13 @@ class Trainer:
     def __init__(
         self,
         *,
-        accelerator: str | Any = "auto",
-        strategy: str | Any = "auto",
-        devices: int | str | list[int] = "auto",
+        accelerator: str | Accelerator = "auto",
+        strategy: str | Strategy = "auto",
+        devices: list[int] | str | int = "auto",
         num_nodes: int = 1,
-        precision: str | int | None = None,
-        logger: Any = None,
-        callbacks: Callback | list[Callback] | None = None,
+        precision: _PRECISION_INPUT | None = None,
+        logger: Logger | Iterable[Logger] | bool | None = None,
+        callbacks: list[Callback] | Callback | None = None,
         fast_dev_run: int | bool = False,
         max_epochs: int | None = None,
         min_epochs: int | None = None,
