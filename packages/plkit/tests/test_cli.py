@@ -147,6 +147,7 @@ APP = textwrap.dedent(
     '''
 )
 
+INSTANTIATOR = "plkit.cli.instantiate_module"
 QUIET = ["--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1"]
 
 
@@ -178,7 +179,8 @@ def test_fit_with_two_config_files_and_arguments_the_later_wins(tmp_path: Path) 
     (tmp_path / "b.yaml").write_text("model:\n  lr: 0.05\n")
     args = ["fit", "--config", "a.yaml", "--config", "b.yaml", "--trainer.max_epochs=2", *QUIET]
     report = report_of(run_app(tmp_path, *args))
-    assert report["hparams"] == {"hidden": 6, "lr": 0.05}  # b.yaml over a.yaml
+    # b.yaml over a.yaml; the model's hyper-parameters are its parsed config
+    assert report["hparams"] == {"hidden": 6, "lr": 0.05, "_instantiator": INSTANTIATOR}
     assert report["batch_size"] == 4
     assert (report["epochs"], report["max_epochs"], report["step"]) == (2, 2, 4)
     assert report["calls"] == ["before_fit", "after_fit"]
@@ -271,7 +273,10 @@ def test_subclass_mode_chooses_the_model_by_class_path(tmp_path: Path) -> None:
     args = ["fit", "--subclass", "--config", "model.yaml", "--model.hidden=5"]
     report = report_of(run_app(tmp_path, *args, "--trainer.max_epochs=1", *QUIET))
     assert report["model"] == "WideModel"
-    assert report["hparams"] == {"scale": 2.0, "hidden": 5, "lr": 0.1}
+    assert report["hparams"] == {
+        "_class_path": "__main__.WideModel", "scale": 2.0, "hidden": 5, "lr": 0.1,
+        "_instantiator": INSTANTIATOR,
+    }  # fmt: skip
     printed = yaml.safe_load(run_app(tmp_path, *args, "--print_config").stdout)
     assert printed["model"] == {
         "class_path": "__main__.WideModel",
@@ -305,6 +310,35 @@ def test_validate_test_and_predict_subcommands(tmp_path: Path) -> None:
     assert set(report["metrics"]) == set()
     (tmp_path / "again").mkdir()
     assert set(report_of(run_app(tmp_path / "again", "test"))["metrics"]) == {"test_loss"}
+
+
+def test_test_with_ckpt_path_builds_the_trained_model_and_load_from_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fit = report_of(run_app(tmp_path, "fit", "--model.hidden=6", "--trainer.max_epochs=1", *QUIET))
+    ckpt = next((Path(fit["log_dir"]) / "checkpoints").glob("*.ckpt"))
+    saved = torch.load(ckpt, weights_only=True)["hyper_parameters"]
+    assert saved == {"hidden": 6, "lr": 0.1, "_instantiator": INSTANTIATOR}
+    # The model's config comes from the checkpoint: hidden=6 although the default is 4.
+    tested = report_of(run_app(tmp_path, "test", f"--ckpt_path={ckpt}"))
+    assert tested["hparams"]["hidden"] == 6 and tested["weight"] == fit["weight"]
+    app = _app_module(tmp_path, monkeypatch)
+    loaded = app.Model.load_from_checkpoint(ckpt)
+    assert dict(loaded.hparams) == {"hidden": 6, "lr": 0.1}
+    assert loaded.net[0].weight.flatten().tolist() == fit["weight"]
+
+
+def test_a_checkpoint_cannot_name_its_own_instantiator(tmp_path, monkeypatch) -> None:
+    app = _app_module(tmp_path, monkeypatch)
+    model = app.Model()
+    model.hparams["_instantiator"] = "os.system"
+    import plkit as pl
+
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, logger=False)
+    trainer.fit(model, datamodule=app.Data())
+    trainer.save_checkpoint(tmp_path / "bad.ckpt")
+    with pytest.raises(ValueError, match="'os.system' from the checkpoint is not in the allowlist"):
+        app.Model.load_from_checkpoint(tmp_path / "bad.ckpt")
 
 
 def test_without_jsonargparse_the_error_names_the_extra(tmp_path: Path) -> None:

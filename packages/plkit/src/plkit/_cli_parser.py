@@ -14,6 +14,7 @@ from typing import Any
 
 import docstring_parser
 import torch
+import yaml
 from jsonargparse import (
     ArgumentParser,
     Namespace,
@@ -24,6 +25,7 @@ from jsonargparse import (
 from torch.optim import Optimizer
 
 from plcore import Callback, LightningDataModule, LightningModule
+from plcore.checkpoint import given_hyperparameters
 from plcore.hooks import is_overridden
 from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.rank_zero import rank_zero_warn
@@ -37,6 +39,7 @@ __all__ = [
     "class_from_function",
     "class_path_of",
     "instantiate_class",
+    "instantiate_module",
     "short_description",
     "with_class_path",
 ]
@@ -308,3 +311,73 @@ def module_type(value: Callable[..., Any] | type) -> type:
     if callable(value) and not isinstance(value, type):
         return inspect.signature(value).return_annotation
     return value
+
+
+# The import path a CLI-built module's hyper-parameters name, for load_from_checkpoint.
+INSTANTIATOR_PATH = "plkit.cli.instantiate_module"
+
+
+class ModuleInstantiator:
+    """Builds the model or datamodule for the CLI, so that its ``save_hyperparameters()`` stores
+    the parsed config (and ``_instantiator``): ``load_from_checkpoint`` then rebuilds it through
+    :func:`instantiate_module`, nested classes included.
+
+    Args:
+        dump: returns the whole parsed config as plain data (called once, when first needed).
+        key: the config key of the object (``"model"`` or ``"data"``).
+    """
+
+    def __init__(self, dump: Callable[[], dict[str, Any]], key: str) -> None:
+        self.dump = dump
+        self.key = key
+
+    def __call__(
+        self, class_type: type, *args: Any, applied_instantiation_links: dict, **kwargs: Any
+    ) -> Any:
+        hparams = dict(self.dump().get(self.key) or {})
+        if "class_path" in hparams:  # subclass mode: stored flat, the class under _class_path
+            hparams = {
+                "_class_path": hparams["class_path"],
+                **(hparams.get("init_args") or {}),
+                **(hparams.get("dict_kwargs") or {}),
+            }
+        prefix = f"{self.key}."
+        for target, value in applied_instantiation_links.items():
+            if target.startswith(prefix):  # values linked at instantiation are known only now
+                name = target[len(prefix) :].removeprefix("init_args.")
+                _set_nested(hparams, name, value)
+        with given_hyperparameters(hparams, INSTANTIATOR_PATH):
+            return class_type(*args, **kwargs)
+
+
+def _set_nested(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for name in parents:
+        data = data[name]
+    data[last] = value
+
+
+def dump_config(parser: ArgumentParser, config: Namespace) -> dict[str, Any]:
+    """The parsed config as plain data, every key kept (what the saved config.yaml holds)."""
+    return yaml.safe_load(parser.dump(config, skip_link_targets=False, skip_none=False))
+
+
+def instantiate_module(class_type: type, config: dict[str, Any]) -> Any:
+    """Rebuild a CLI-made module from its checkpointed hyper-parameters (nested classes too).
+
+    Args:
+        class_type: the class ``load_from_checkpoint`` was called on.
+        config: the saved hyper-parameters (``_class_path`` marks a subclass-mode config).
+
+    Returns:
+        The new module.
+    """
+    parser = ArgumentParser(exit_on_error=False)
+    if "_class_path" in config:
+        parser.add_subclass_arguments(class_type, "module", fail_untyped=False)
+        rest = {key: value for key, value in config.items() if key != "_class_path"}
+        config = {"class_path": config["_class_path"], "dict_kwargs": rest}
+    else:
+        parser.add_class_arguments(class_type, "module", fail_untyped=False)
+    parsed = parser.parse_object({"module": config})
+    return parser.instantiate_classes(parsed).module

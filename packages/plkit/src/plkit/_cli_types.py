@@ -20,6 +20,7 @@ __all__ = [
     "LRSchedulerTypeUnion",
     "OptimizerCallable",
     "ReduceLROnPlateau",
+    "register_instantiators",
 ]
 
 
@@ -49,3 +50,20 @@ LRSchedulerTypeUnion = Union[LRScheduler, ReduceLROnPlateau]
 LRSchedulerType = Union[type[LRScheduler], type[ReduceLROnPlateau]]
 OptimizerCallable = Callable[[Iterable], Optimizer]
 LRSchedulerCallable = Callable[[Optimizer], Union[LRScheduler, ReduceLROnPlateau]]
+
+
+def _instantiate_module(class_type: type, config: dict[str, Any]) -> Any:
+    from plkit.cli import (
+        instantiate_module,  # imports jsonargparse: only when a checkpoint needs it
+    )
+
+    return instantiate_module(class_type, config)
+
+
+def register_instantiators() -> None:
+    """Let ``load_from_checkpoint`` rebuild modules that LightningCLI built, under plkit or
+    Lightning (their checkpoints name ``<package>.cli.instantiate_module``)."""
+    from plcore.checkpoint import register_instantiator
+
+    for package in ("plkit", "pytorch_lightning", "lightning.pytorch"):
+        register_instantiator(f"{package}.cli.instantiate_module", _instantiate_module)

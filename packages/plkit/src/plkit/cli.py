@@ -23,9 +23,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import partial, update_wrapper
+from pathlib import Path
 from types import MethodType
 from typing import TYPE_CHECKING, Any, NoReturn, Union
 
+import torch
 from torch.optim import Optimizer
 
 from plcore import Callback, LightningDataModule, LightningModule, seed_everything
@@ -61,6 +63,7 @@ if TYPE_CHECKING or _cli_parser is not None:
         Namespace,
         SaveConfigCallback,
         instantiate_class,
+        instantiate_module,
     )
 else:
 
@@ -81,6 +84,10 @@ else:
         """Needs jsonargparse: ``pip install 'plkit[cli]'``."""
         raise ModuleNotFoundError(_INSTALL.format(name="instantiate_class"))
 
+    def instantiate_module(class_type: type, config: dict[str, Any]) -> Any:
+        """Needs jsonargparse: ``pip install 'plkit[cli]'``."""
+        raise ModuleNotFoundError(_INSTALL.format(name="instantiate_module"))
+
 
 __all__ = [
     "ArgsType",
@@ -94,6 +101,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "SaveConfigCallback",
     "instantiate_class",
+    "instantiate_module",
 ]
 
 ArgsType = Union[list[str], dict[str, Any], Namespace, None]
@@ -134,8 +142,9 @@ class LightningCLI:
             chosen one; ``False`` only builds ``cli.model``, ``cli.datamodule``, ``cli.trainer``.
         auto_configure_optimizers: add ``--optimizer`` / ``--lr_scheduler`` and, when given,
             make the model's ``configure_optimizers`` return them.
-        load_from_checkpoint_support: accepted for Lightning scripts; the model's
-            hyper-parameters are the ones its ``__init__`` receives (see docs/cli.md).
+        load_from_checkpoint_support: the model's and datamodule's ``save_hyperparameters()``
+            store the parsed config, so that ``load_from_checkpoint`` rebuilds them (nested
+            classes included) through :func:`instantiate_module`.
     """
 
     def __init__(
@@ -179,8 +188,11 @@ class LightningCLI:
         main_kwargs, subcommand_kwargs = self._setup_parser_kwargs(self.parser_kwargs)
         self.setup_parser(run, main_kwargs, subcommand_kwargs)
         self.parse_arguments(self.parser, args)
+        self._parse_ckpt_path()
         self.subcommand: str | None = self.config["subcommand"] if run else None
         self._set_seed()
+        if load_from_checkpoint_support:
+            self._add_instantiators()
         self.before_instantiate_classes()
         self.instantiate_classes()
         self.after_instantiate_classes()
@@ -326,6 +338,46 @@ class LightningCLI:
             self.config = parser.parse_object(args)
         else:
             self.config = parser.parse_args(args)
+
+    def _parse_ckpt_path(self) -> None:
+        """With ``--ckpt_path`` naming a file, the model's config comes from its hyper-parameters
+        (so ``test --ckpt_path=...`` builds the model that was trained)."""
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return
+        ckpt_path = self.config[subcommand].get("ckpt_path")
+        if not ckpt_path or not Path(ckpt_path).is_file():
+            return
+        checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+        hparams = dict(checkpoint.get("hyper_parameters") or {})
+        hparams.pop("_instantiator", None)
+        if not hparams:
+            return
+        if "_class_path" in hparams:
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        try:
+            self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
+        except SystemExit:
+            sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+            raise
+
+    def _dump_config(self) -> dict[str, Any]:
+        """The parsed config as plain data (the subcommand's part), made once."""
+        if not hasattr(self, "config_dump"):
+            dump = _cli_parser.dump_config(self.parser, self.config)
+            self.config_dump = dump[self.config.subcommand] if "subcommand" in self.config else dump
+        return self.config_dump
+
+    def _add_instantiators(self) -> None:
+        for key, cls, subclasses in (
+            ("model", self._model_class, self.subclass_mode_model),
+            ("data", self._datamodule_class, self.subclass_mode_data),
+        ):
+            self.parser.add_instantiator(
+                _cli_parser.ModuleInstantiator(self._dump_config, key),
+                _cli_parser.module_type(cls),
+                subclasses=subclasses,
+            )
 
     # -- building the classes --------------------------------------------------------------------
 
