@@ -186,7 +186,9 @@ def compat(session: nox.Session) -> None:
     pip = (str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
     session.run(*pip, _torch(), external=True)
     lightning = os.environ.get("PLKIT_LIGHTNING", LIGHTNING)
-    session.run(*pip, lightning, "tensorboard", "PyYAML", external=True)
+    # jsonargparse: the LightningCLI scenarios (s135-s139), at plkit's cli extra's bound
+    cli = "jsonargparse[signatures]>=4.39.0"
+    session.run(*pip, lightning, "tensorboard", "PyYAML", cli, external=True)
     env = {"PLKIT_COMPAT_LIGHTNING_PYTHON": str(python), "PYTHONPATH": None}
     _pytest(session, "tests/compat", "-n", "2", env=env)
 

@@ -114,6 +114,18 @@ EXPECTED: tuple[Expected, ...] = (
         paths=("*mro/1", "*mro/2", "*mro/3", "*mro/<length>", "notes/MisconfigurationException/1"),
     ),
     Expected(
+        name="cli-trainer-arguments",
+        anchor="cli-trainer-arguments",
+        paths=(
+            "notes/*.keys",
+            "notes/*.trainer/enable_autolog_hparams",
+            "notes/*.trainer/model_registry",
+            "notes/*.trainer/resume",
+            "notes/*.weights_only",
+        ),
+        scenarios=("s135_*", "s136_*", "s137_*", "s138_*", "s139_*"),
+    ),
+    Expected(
         name="flag-errors-when-the-trainer-is-built",
         anchor="flag-errors-before-the-run",
         paths=("notes/accumulate_zero", "notes/check_val_zero", "notes/callbacks_not_callback"),

@@ -395,3 +395,10 @@ def test_iterable_dataset_without_length():
 def test_invalid_flags_name_the_argument(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         pl.Trainer(**kwargs)
+
+
+def test_a_whole_float_limit_above_one_counts_batches_as_in_lightning() -> None:
+    # LightningCLI writes --trainer.limit_train_batches=3 as 3.0 (the flag is typed float | int)
+    trainer = pl.Trainer(limit_train_batches=3.0, limit_val_batches=2.0, logger=False)
+    assert (trainer.limit_train_batches, trainer.limit_val_batches) == (3, 2)
+    assert isinstance(trainer.limit_train_batches, int)
