@@ -116,13 +116,7 @@ EXPECTED: tuple[Expected, ...] = (
     Expected(
         name="cli-trainer-arguments",
         anchor="cli-trainer-arguments",
-        paths=(
-            "notes/*.keys",
-            "notes/*.trainer/enable_autolog_hparams",
-            "notes/*.trainer/model_registry",
-            "notes/*.trainer/resume",
-            "notes/*.weights_only",
-        ),
+        paths=("notes/*.trainer/resume",),
         scenarios=("s135_*", "s136_*", "s137_*", "s138_*", "s139_*"),
     ),
     Expected(

@@ -208,7 +208,8 @@ def test_print_config_prints_every_setting_and_exits(tmp_path: Path) -> None:
     assert result.stdout.startswith("# plkit==")
     config = yaml.safe_load(result.stdout)
     assert list(config) == [
-        "seed_everything", "trainer", "model", "data", "optimizer", "lr_scheduler", "ckpt_path"
+        "seed_everything", "trainer", "model", "data", "optimizer", "lr_scheduler", "ckpt_path",
+        "weights_only",
     ]  # fmt: skip
     assert config["model"] == {"hidden": 3, "lr": 0.1}
     assert (

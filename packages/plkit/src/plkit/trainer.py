@@ -111,6 +111,10 @@ class Trainer:
         sync_batchnorm: convert BatchNorm layers to SyncBatchNorm under DDP.
         reload_dataloaders_every_n_epochs: ask for new dataloaders every N epochs.
         default_root_dir: where logs and checkpoints go (default: the working directory).
+        enable_autolog_hparams: whether the loggers get the module's and datamodule's
+            hyper-parameters (``log_hyperparams``, the graph, ``save``) when a run starts.
+        model_registry: the model name Lightning's model registry (``litmodels``) would use;
+            kept as ``trainer._model_registry``, as Lightning does without ``litmodels``.
         resume: "auto" to resume from the newest checkpoint under ``default_root_dir`` when fit
             is called without ``ckpt_path`` (plkit's addition; None: off).
     """
@@ -157,6 +161,8 @@ class Trainer:
         sync_batchnorm: bool = False,
         reload_dataloaders_every_n_epochs: int = 0,
         default_root_dir: str | os.PathLike | None = None,
+        enable_autolog_hparams: bool = True,
+        model_registry: str | None = None,
         resume: str | None = None,
     ) -> None:
         self._plan = resolve_plan(
@@ -232,6 +238,8 @@ class Trainer:
             },
         )
         self._resume = resume
+        self.enable_autolog_hparams = enable_autolog_hparams
+        self._model_registry = model_registry.split(":")[0] if model_registry else None
         progress = FitProgress()
         #: The current (or last) run; entry points replace it (see plkit._runstate).
         self._runstate = RunState(
@@ -252,8 +260,13 @@ class Trainer:
         val_dataloaders: Any = None,
         datamodule: LightningDataModule | None = None,
         ckpt_path: str | os.PathLike | None = None,
+        weights_only: bool | None = None,
     ) -> None:
-        """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks."""
+        """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks.
+
+        ``weights_only`` (here and in the other entry points): how ``ckpt_path`` is read; None
+        uses the checkpoint IO's safe default, False unpickles any object (trusted files only).
+        """
         if isinstance(
             train_dataloaders, LightningDataModule
         ):  # trainer.fit(model, dm), as Lightning allows
@@ -266,6 +279,7 @@ class Trainer:
             ckpt_path,
             train=train_dataloaders,
             val=val_dataloaders,
+            weights_only=weights_only,
         )
 
     def validate(
@@ -275,12 +289,19 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         verbose: bool = True,
         datamodule: LightningDataModule | None = None,
+        weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
         """Run one validation pass; returns one dict of metrics per dataloader."""
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
-            TrainerFn.VALIDATING, model, datamodule, ckpt_path, val=dataloaders, verbose=verbose
+            TrainerFn.VALIDATING,
+            model,
+            datamodule,
+            ckpt_path,
+            val=dataloaders,
+            verbose=verbose,
+            weights_only=weights_only,
         )
 
     def test(
@@ -290,12 +311,19 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         verbose: bool = True,
         datamodule: LightningDataModule | None = None,
+        weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
         """Run one test pass; returns one dict of metrics per dataloader."""
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
-            TrainerFn.TESTING, model, datamodule, ckpt_path, test=dataloaders, verbose=verbose
+            TrainerFn.TESTING,
+            model,
+            datamodule,
+            ckpt_path,
+            test=dataloaders,
+            verbose=verbose,
+            weights_only=weights_only,
         )
 
     def predict(
@@ -305,6 +333,7 @@ class Trainer:
         datamodule: LightningDataModule | None = None,
         return_predictions: bool | None = None,
         ckpt_path: str | os.PathLike | None = None,
+        weights_only: bool | None = None,
     ) -> list[Any] | None:
         """Run ``predict_step`` over the data; returns the predictions (a list per loader if several)."""
         if isinstance(dataloaders, LightningDataModule):
@@ -316,6 +345,7 @@ class Trainer:
             ckpt_path,
             predict=dataloaders,
             return_predictions=True if return_predictions is None else return_predictions,
+            weights_only=weights_only,
         )
 
     # ======================================================================================
