@@ -18,6 +18,8 @@ import pytest
 import torch
 import yaml
 
+import plkit as pl
+
 pytest.importorskip("jsonargparse", reason="plkit.cli needs the cli extra")
 
 APP = textwrap.dedent(
@@ -333,8 +335,6 @@ def test_a_checkpoint_cannot_name_its_own_instantiator(tmp_path, monkeypatch) ->
     app = _app_module(tmp_path, monkeypatch)
     model = app.Model()
     model.hparams["_instantiator"] = "os.system"
-    import plkit as pl
-
     trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, logger=False)
     trainer.fit(model, datamodule=app.Data())
     trainer.save_checkpoint(tmp_path / "bad.ckpt")
@@ -478,3 +478,39 @@ def test_save_config_to_log_dir_false_needs_a_save_config_override() -> None:
             pass
 
     Elsewhere(LightningArgumentParser(), None, save_to_log_dir=False)
+
+
+def test_default_env_instantiate_classes_override_and_a_trainer_function(
+    tmp_path, monkeypatch, plain_argv
+) -> None:
+    from plkit.cli import LightningCLI
+
+    app = _app_module(tmp_path, monkeypatch)
+    monkeypatch.setenv("PL_TRAINER__MAX_EPOCHS", "4")
+    monkeypatch.setenv("PL_MODEL__HIDDEN", "3")
+
+    def make_trainer(max_epochs: int = 1, callbacks: list[pl.Callback] | None = None) -> pl.Trainer:
+        """A Trainer without a logger.
+
+        Args:
+            max_epochs: epochs to train.
+            callbacks: callbacks.
+        """
+        return pl.Trainer(max_epochs=max_epochs, callbacks=callbacks, logger=False)
+
+    class Built(LightningCLI):
+        def instantiate_classes(self) -> None:
+            super().instantiate_classes()
+            self.built = (type(self.model).__name__, type(self.trainer).__name__)
+
+    cli = Built(
+        app.Model,
+        app.Data,
+        trainer_class=make_trainer,
+        run=False,
+        args=[],
+        parser_kwargs={"default_env": True},
+    )
+    assert cli.built == ("Model", "Trainer")
+    assert cli.trainer.max_epochs == 4 and cli.model.hparams["hidden"] == 3
+    assert any(type(cb).__name__ == "SaveConfigCallback" for cb in cli.trainer.callbacks)
