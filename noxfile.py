@@ -36,6 +36,8 @@ LOCAL_DEPS: dict[str, tuple[str, ...]] = {
     "pllog": ("plcore",),
     "plkit": ("plcore", "placcel", "pllog"),
 }
+# The extras each package's tests install besides ``test`` (plkit.cli's tests need jsonargparse).
+TEST_EXTRAS: dict[str, str] = {"plkit": "test,cli"}
 DOCS_REQUIREMENTS = ("mkdocs>=1.5", "mkdocs-material>=9", "mkdocstrings[python]>=0.24")
 LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7", "mypy>=1.10")
 # The Lightning release the compatibility suite compares plkit with (env PLKIT_LIGHTNING).
@@ -133,7 +135,7 @@ def plkit(session: nox.Session) -> None:
 def _install_all_editable(session: nox.Session) -> None:
     """torch first, then the four packages editable with their test (and examples) extras."""
     session.install(_torch())
-    extras = {"plkit": "test,examples"}
+    extras = {"plkit": "test,examples,cli"}
     editable = [("-e", _local(name, extras.get(name, "test"))) for name in LOCAL_DEPS]
     session.install(*(arg for pair in editable for arg in pair))
 
@@ -193,7 +195,9 @@ def compat(session: nox.Session) -> None:
     pip = (str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
     session.run(*pip, _torch(), external=True)
     lightning = os.environ.get("PLKIT_LIGHTNING", LIGHTNING)
-    session.run(*pip, lightning, "tensorboard", "PyYAML", "mlflow", "wandb", external=True)
+    # jsonargparse: the LightningCLI scenarios (s135-s139), at plkit's cli extra's bound
+    cli = "jsonargparse[signatures]>=4.39.0"
+    session.run(*pip, lightning, "tensorboard", "PyYAML", "mlflow", "wandb", cli, external=True)
     env = {"PLKIT_COMPAT_LIGHTNING_PYTHON": str(python), "PYTHONPATH": None}
     _pytest(session, "tests/compat", "-n", "2", env=env)
 

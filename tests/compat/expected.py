@@ -150,6 +150,12 @@ EXPECTED: tuple[Expected, ...] = (
         scenarios=("s149_*",),
     ),
     Expected(
+        name="cli-trainer-arguments",
+        anchor="cli-trainer-arguments",
+        paths=("notes/*.trainer/resume",),
+        scenarios=("s135_*", "s136_*", "s137_*", "s138_*", "s139_*"),
+    ),
+    Expected(
         name="flag-errors-when-the-trainer-is-built",
         anchor="flag-errors-before-the-run",
         paths=("notes/accumulate_zero", "notes/check_val_zero", "notes/callbacks_not_callback"),

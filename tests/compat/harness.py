@@ -638,6 +638,18 @@ def install_patches() -> None:
     warnings.showwarning = _showwarning
 
 
+def note_cli_config(prefix: str, text: str) -> None:
+    """Note a LightningCLI config (``--print_config`` output, a saved ``config.yaml``), one note
+    per top-level key (``<prefix>.trainer``...), package names normalised and the
+    ``# <package>==<version>`` header left out."""
+    import yaml
+
+    body = "\n".join(line for line in text.splitlines() if not re.fullmatch(r"# \S+==\S+", line))
+    T.note(f"{prefix}.keys", list(yaml.safe_load(gist(body)) or {}))
+    for key, value in (yaml.safe_load(gist(body)) or {}).items():
+        T.note(f"{prefix}.{key}", value)
+
+
 @contextmanager
 def expect_exit() -> Iterator[None]:
     """Record a ``SystemExit`` (as Ctrl+C handling may raise) without ending the scenario."""

@@ -197,3 +197,23 @@ def flags_of(trainer: Any) -> dict[str, Any]:
     out["accelerator"] = type(trainer.accelerator).__name__
     out["strategy"] = type(trainer.strategy).__name__
     return out
+
+
+# -- LightningCLI (s135-s139) -------------------------------------------------------------------
+
+
+class ScaledNet(Net):
+    """Net whose output is scaled, saving its hyper-parameters (a subclass for ``class_path``).
+
+    Args:
+        scale: multiplies the prediction.
+        lr: the SGD learning rate.
+    """
+
+    def __init__(self, scale: float = 1.0, lr: float = 0.1) -> None:
+        super().__init__(lr=lr)
+        self.save_hyperparameters()
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x) * self.scale

@@ -259,7 +259,7 @@ TRAINER_FLAGS = [
     flag("limit_train_batches", 1.5, ValueError, "[0.0, 1.0]"),
     flag("limit_train_batches", "all", TYPE_OR_VALUE, "int", "float"),
     flag("limit_val_batches", -1, ValueError, ">= 0"),
-    flag("limit_test_batches", 2.0, ValueError, "[0.0, 1.0]"),
+    flag("limit_test_batches", 2.5, ValueError, "[0.0, 1.0]"),
     flag("limit_predict_batches", [1], TYPE_OR_VALUE, "int", "float"),
     flag("overfit_batches", -1, ValueError, ">= 0"),
     flag("overfit_batches", 1.5, ValueError, "[0.0, 1.0]"),

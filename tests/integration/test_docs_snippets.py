@@ -36,6 +36,7 @@ _ARG = re.compile(r'(\w+)="([^"]*)"|(\w+)=(\S+)')
 # Pages whose examples must run: each needs at least one runnable block.
 PAGES_WITH_RUNNABLE_CODE = {
     "callbacks.md",
+    "cli.md",
     "checkpoints.md",
     "from-pytorch.md",
     "hooks.md",

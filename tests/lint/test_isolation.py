@@ -31,7 +31,10 @@ DEPS: dict[str, frozenset[str]] = {
 }
 # Loaded only inside the classes that use them (a logger, a progress bar), never at import.
 # fsspec: only once a remote path is seen; yaml: when a file is read or written.
-OPTIONAL = ("tensorboard", "tqdm", "fsspec", "yaml", "mlflow", "wandb", "comet_ml")
+OPTIONAL = ("tensorboard", "tqdm", "fsspec", "yaml", "mlflow", "wandb", "comet_ml", "jsonargparse")
+# Modules that are the optional feature itself: importing them is using it (``plkit.cli`` needs
+# jsonargparse, as Lightning's does), so the walk below leaves them out.
+FEATURE_MODULES = ("plkit.cli", "plkit._cli_parser")
 
 
 def _package() -> str | None:
@@ -66,7 +69,7 @@ _IMPORT_ALL = """
 import importlib, pkgutil, sys
 import {package} as root
 for info in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
-    if not info.name.endswith("__main__"):
+    if not info.name.endswith("__main__") and info.name not in {features!r}:
         importlib.import_module(info.name)
 print(*sorted({{name.split(".")[0] for name in sys.modules}}))
 """
@@ -88,7 +91,7 @@ def _loaded_by(code: str) -> frozenset[str]:
 
 @functools.cache
 def _loaded_after_import(package: str) -> frozenset[str]:
-    return _loaded_by(_IMPORT_ALL.format(package=package))
+    return _loaded_by(_IMPORT_ALL.format(package=package, features=FEATURE_MODULES))
 
 
 @functools.cache

@@ -400,3 +400,52 @@ def test_iterable_dataset_without_length():
 def test_invalid_flags_name_the_argument(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         pl.Trainer(**kwargs)
+
+
+def test_a_whole_float_limit_above_one_counts_batches_as_in_lightning() -> None:
+    # LightningCLI writes --trainer.limit_train_batches=3 as 3.0 (the flag is typed float | int)
+    trainer = pl.Trainer(limit_train_batches=3.0, limit_val_batches=2.0, logger=False)
+    assert (trainer.limit_train_batches, trainer.limit_val_batches) == (3, 2)
+    assert isinstance(trainer.limit_train_batches, int)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_enable_autolog_hparams_decides_whether_loggers_get_the_hparams(tmp_path, enabled) -> None:
+    from plkit.loggers import CSVLogger
+
+    calls = []
+
+    class Recording(CSVLogger):
+        def log_hyperparams(self, params, *args, **kwargs):
+            calls.append(dict(params))
+            super().log_hyperparams(params, *args, **kwargs)
+
+    class WithHparams(Counting):
+        def __init__(self, width: int = 3):
+            super().__init__()
+            self.save_hyperparameters()
+
+    trainer = pl.Trainer(
+        max_epochs=1,
+        logger=Recording(tmp_path),
+        enable_autolog_hparams=enabled,
+        model_registry="my-model:v2",
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(WithHparams())
+    assert trainer.enable_autolog_hparams is enabled and trainer._model_registry == "my-model"
+    assert calls == ([{"width": 3}] if enabled else [])
+
+
+def test_entry_points_take_weights_only_for_ckpt_path(tmp_path) -> None:
+    flags = dict(max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = pl.Trainer(default_root_dir=tmp_path, **flags)
+    trainer.fit(Counting())
+    ckpt = trainer.checkpoint_callback.best_model_path
+    for weights_only in (None, True, False):
+        again = pl.Trainer(default_root_dir=tmp_path, **flags)
+        again.validate(Counting(), ckpt_path=ckpt, weights_only=weights_only, verbose=False)
+        again.fit(Counting(), ckpt_path=ckpt, weights_only=weights_only)  # resumes: nothing left
+        assert again.global_step == trainer.global_step

@@ -39,6 +39,8 @@ import warnings
 from argparse import Namespace
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -50,6 +52,7 @@ __all__ = [
     "from_checkpoint",
     "get_hparams",
     "get_hparams_initial",
+    "given_hyperparameters",
     "save_hyperparameters",
     "to_plain",
 ]
@@ -276,6 +279,25 @@ def _plain_key(key: Any, name: str) -> Any:
     )
 
 
+# Set while a command-line tool (plkit.cli) builds a module from its parsed config: the module's
+# ``save_hyperparameters`` then stores that config instead of the ``__init__`` arguments.
+_GIVEN: ContextVar[dict[str, Any] | None] = ContextVar("plcore_given_hparams", default=None)
+
+
+@contextmanager
+def given_hyperparameters(hparams: dict[str, Any], instantiator: str) -> Iterator[None]:
+    """Within the block, ``save_hyperparameters()`` stores ``hparams`` (plus ``_instantiator``).
+
+    ``load_from_checkpoint`` later rebuilds the object with the function registered under the
+    import path ``instantiator`` (:func:`register_instantiator`).
+    """
+    token = _GIVEN.set({**hparams, "_instantiator": instantiator})
+    try:
+        yield
+    finally:
+        _GIVEN.reset(token)
+
+
 def save_hyperparameters(
     obj: Any,
     *args: Any,
@@ -300,7 +322,9 @@ def save_hyperparameters(
     if frame is None:
         current = inspect.currentframe()
         frame = current.f_back if current is not None else None
-    init_args = _without_ignored(collect_init_args(obj, frame), ignore)
+    given = _GIVEN.get()
+    collected = collect_init_args(obj, frame) if given is None else dict(given)
+    init_args = _without_ignored(collected, ignore)
     hparams, name = _select(args, init_args)
     _warn_unstorable(hparams)
     obj._hparams_name = name

@@ -30,6 +30,7 @@ import os
 import pickle
 import re
 import secrets
+import sys
 import warnings
 import zipfile
 from abc import ABC, abstractmethod
@@ -39,7 +40,7 @@ from typing import Any, TypeVar, get_type_hints
 
 import torch
 
-from plcore._hparams import AttributeDict, for_checkpoint, from_checkpoint
+from plcore._hparams import AttributeDict, for_checkpoint, from_checkpoint, given_hyperparameters
 from plcore.utilities import cloud_io
 
 __all__ = [
@@ -54,8 +55,10 @@ __all__ = [
     "atomic_save",
     "check_plain",
     "for_checkpoint",
+    "given_hyperparameters",
     "load_from_checkpoint",
     "load_hparams_file",
+    "register_instantiator",
     "safe_load",
 ]
 
@@ -539,15 +542,70 @@ def load_from_checkpoint(
     saved = {**_past_hparams(checkpoint, is_module), **(saved or {})}
     # As in Lightning, ``on_load_checkpoint`` sees the hyper-parameters with the overrides applied.
     checkpoint[key] = {**saved, **kwargs}
-    init_kwargs = _init_kwargs(cls, saved, checkpoint.get(f"{prefix}hparams_name"), kwargs)
-    init_kwargs = _with_dataclasses(cls, init_kwargs)
-    obj = cls(**init_kwargs)
+    if "_instantiator" in saved or "_instantiator" in kwargs:
+        obj = _instantiated(cls, {**saved, **kwargs})
+    else:
+        init_kwargs = _init_kwargs(cls, saved, checkpoint.get(f"{prefix}hparams_name"), kwargs)
+        obj = cls(**_with_dataclasses(cls, init_kwargs))
     if not is_module:
         state = checkpoint.get(type(obj).__qualname__)
         if state is not None:
             obj.load_state_dict(state)
         return obj
     return _restore_module(obj, checkpoint, strict, cloud_io.check_path(checkpoint_path))
+
+
+# The functions a checkpoint's ``_instantiator`` may name (``given_hyperparameters`` stores it), by
+# import path. Only registered functions run: a checkpoint cannot make loading import or call
+# anything else.
+_INSTANTIATORS: dict[str, Callable[[type, dict[str, Any]], Any]] = {}
+
+
+def register_instantiator(path: str, function: Callable[[type, dict[str, Any]], Any]) -> None:
+    """Let ``load_from_checkpoint`` rebuild objects whose hyper-parameters name ``path``.
+
+    Args:
+        path: the import path a checkpoint's ``_instantiator`` hyper-parameter holds
+            (``"plkit.cli.instantiate_module"``).
+        function: called as ``function(cls, hyper_parameters)``; returns the new object.
+    """
+    _INSTANTIATORS[path] = function
+
+
+def _instantiated(cls: type[_T], hparams: dict[str, Any]) -> _T:
+    """``cls`` rebuilt by the registered function its hyper-parameters name."""
+    path = hparams.pop("_instantiator")
+    function = _INSTANTIATORS.get(path) if isinstance(path, str) else None
+    if function is None:
+        raise ValueError(
+            f"The instantiator {path!r} from the checkpoint is not in the allowlist of trusted"
+            " instantiators and was blocked to prevent arbitrary code execution. If you trust this"
+            " checkpoint, register it with `plcore.checkpoint.register_instantiator` (importing"
+            " plkit registers LightningCLI's) before loading."
+        )
+    class_path = hparams.get("_class_path")
+    if class_path is not None and not _is_imported_subclass(class_path, cls):
+        raise ValueError(
+            f"The class {class_path!r} requested by the checkpoint does not resolve to an already"
+            f" imported subclass of {cls.__name__} and was blocked to prevent arbitrary code"
+            " execution. If you trust this checkpoint, import the module that defines the class"
+            " before loading."
+        )
+    params = inspect.signature(cls.__init__).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        names = {p.name for p in params}
+        hparams = {key: value for key, value in hparams.items() if key in names}
+    return function(cls, hparams)
+
+
+def _is_imported_subclass(class_path: Any, cls: type) -> bool:
+    """Whether ``class_path`` names a class of an imported module that subclasses ``cls``."""
+    if not isinstance(class_path, str) or "." not in class_path:
+        return False
+    module_name, _, name = class_path.rpartition(".")
+    module = sys.modules.get(module_name)
+    found = getattr(module, name, None) if module is not None else None
+    return isinstance(found, type) and issubclass(found, cls)
 
 
 def _is_module_class(cls: Any) -> bool:

@@ -66,13 +66,16 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     calls.module_if("configure_model")
     setup_model(run)
     path = _checkpointing.select_ckpt_path(run, ckpt_path)
-    checkpoint = run.strategy.load_checkpoint(path) if path else None
+    checkpoint = (
+        run.strategy.load_checkpoint(path, weights_only=run.args.weights_only) if path else None
+    )
     run.ckpt_path = path
     if checkpoint is not None:
         _checkpointing.restore_model_and_callbacks(run, checkpoint)
     _console.cuda_rank_line(trainer)  # where Lightning's strategy sets the accelerator up
     run.metrics.begin_run()  # each entry point starts with empty metrics, as in Lightning
-    log_hyperparams(run)
+    if trainer.enable_autolog_hparams:
+        log_hyperparams(run)
     try:
         result = _run_loop(run, fn, checkpoint)
     except _TunerExitException:  # the tuner is done: teardown as after a finished run

@@ -80,6 +80,8 @@ def _limit(flag: str, value: Any) -> int | float:
         return 1.0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _fail(flag, value, "pass an int (number of batches) or a float in [0.0, 1.0].")
+    if isinstance(value, float) and value > 1.0 and value.is_integer():
+        return int(value)  # 3.0 is 3 batches, as Lightning reads it (LightningCLI writes 3.0)
     if isinstance(value, float) and not 0.0 <= value <= 1.0:
         raise _fail(
             flag,

@@ -65,6 +65,9 @@ class EntryArgs:
     return_predictions: bool = True
     #: No model given: the previous call's model is reused (evaluation then loads its best).
     model_connected_only: bool = False
+    #: How ``ckpt_path`` is read: None the checkpoint IO's default (weights only), False any
+    #: pickled object (trusted files only).
+    weights_only: bool | None = None
 
 
 @dataclass

@@ -26,10 +26,12 @@ import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 import torch
 
+from placcel import Accelerator, Strategy
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
@@ -44,11 +46,20 @@ from plkit._preemption import Preemption
 from plkit._progress import FitProgress
 from plkit._runstate import EntryArgs, PredictLoop, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
+from pllog import Logger
 
 if TYPE_CHECKING:
     from plkit.callbacks import EarlyStopping, ModelCheckpoint
 
 __all__ = ["Trainer"]
+
+# The values ``precision`` takes, typed as Lightning types them: LightningCLI (jsonargparse) reads
+# the annotations, so ``--trainer.precision=16`` parses to the int 16 as under Lightning.
+_PRECISION_INPUT = Union[
+    Literal[64, 32, 16],
+    Literal["16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true"],
+    Literal["64", "32", "16", "bf16"],
+]
 
 #: The stage ``trainer.state.stage`` holds from the start of each entry point (Lightning's).
 _STAGE_OF = {
@@ -104,6 +115,10 @@ class Trainer:
         reload_dataloaders_every_n_epochs: ask for new dataloaders every N epochs.
         default_root_dir: where logs and checkpoints go (default: the working directory); a URL
             such as ``s3://bucket/run`` writes them there through fsspec.
+        enable_autolog_hparams: whether the loggers get the module's and datamodule's
+            hyper-parameters (``log_hyperparams``, the graph, ``save``) when a run starts.
+        model_registry: the model name Lightning's model registry (``litmodels``) would use;
+            kept as ``trainer._model_registry``, as Lightning does without ``litmodels``.
         resume: "auto" to resume from the newest checkpoint under ``default_root_dir`` when fit
             is called without ``ckpt_path`` (plkit's addition; None: off).
     """
@@ -111,23 +126,23 @@ class Trainer:
     def __init__(
         self,
         *,
-        accelerator: str | Any = "auto",
-        strategy: str | Any = "auto",
-        devices: int | str | list[int] = "auto",
+        accelerator: str | Accelerator = "auto",
+        strategy: str | Strategy = "auto",
+        devices: list[int] | str | int = "auto",
         num_nodes: int = 1,
-        precision: str | int | None = None,
-        logger: Any = None,
-        callbacks: Callback | list[Callback] | None = None,
+        precision: _PRECISION_INPUT | None = None,
+        logger: Logger | Iterable[Logger] | bool | None = None,
+        callbacks: list[Callback] | Callback | None = None,
         fast_dev_run: int | bool = False,
         max_epochs: int | None = None,
         min_epochs: int | None = None,
         max_steps: int = -1,
         min_steps: int | None = None,
         max_time: Any = None,
-        limit_train_batches: int | float | None = None,
-        limit_val_batches: int | float | None = None,
-        limit_test_batches: int | float | None = None,
-        limit_predict_batches: int | float | None = None,
+        limit_train_batches: float | int | None = None,
+        limit_val_batches: float | int | None = None,
+        limit_test_batches: float | int | None = None,
+        limit_predict_batches: float | int | None = None,
         overfit_batches: int | float = 0.0,
         val_check_interval: int | float | None = None,
         check_val_every_n_epoch: int | None = 1,
@@ -137,7 +152,7 @@ class Trainer:
         enable_progress_bar: bool | None = None,
         enable_model_summary: bool | None = None,
         accumulate_grad_batches: int = 1,
-        gradient_clip_val: int | float | None = None,
+        gradient_clip_val: float | int | None = None,
         gradient_clip_algorithm: str | None = None,
         deterministic: bool | str | None = None,
         benchmark: bool | None = None,
@@ -150,6 +165,8 @@ class Trainer:
         sync_batchnorm: bool = False,
         reload_dataloaders_every_n_epochs: int = 0,
         default_root_dir: str | os.PathLike | None = None,
+        enable_autolog_hparams: bool = True,
+        model_registry: str | None = None,
         resume: str | None = None,
     ) -> None:
         self._plan = resolve_plan(
@@ -229,6 +246,8 @@ class Trainer:
         #: device lines are printed, as in Lightning.
         self.profiler = _profiling.init_profiler(profiler)
         self._resume = resume
+        self.enable_autolog_hparams = enable_autolog_hparams
+        self._model_registry = model_registry.split(":")[0] if model_registry else None
         progress = FitProgress()
         #: The current (or last) run; entry points replace it (see plkit._runstate).
         self._runstate = RunState(
@@ -249,8 +268,13 @@ class Trainer:
         val_dataloaders: Any = None,
         datamodule: LightningDataModule | None = None,
         ckpt_path: str | os.PathLike | None = None,
+        weights_only: bool | None = None,
     ) -> None:
-        """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks."""
+        """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks.
+
+        ``weights_only`` (here and in the other entry points): how ``ckpt_path`` is read; None
+        uses the checkpoint IO's safe default, False unpickles any object (trusted files only).
+        """
         if isinstance(
             train_dataloaders, LightningDataModule
         ):  # trainer.fit(model, dm), as Lightning allows
@@ -263,6 +287,7 @@ class Trainer:
             ckpt_path,
             train=train_dataloaders,
             val=val_dataloaders,
+            weights_only=weights_only,
         )
 
     def validate(
@@ -272,12 +297,19 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         verbose: bool = True,
         datamodule: LightningDataModule | None = None,
+        weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
         """Run one validation pass; returns one dict of metrics per dataloader."""
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
-            TrainerFn.VALIDATING, model, datamodule, ckpt_path, val=dataloaders, verbose=verbose
+            TrainerFn.VALIDATING,
+            model,
+            datamodule,
+            ckpt_path,
+            val=dataloaders,
+            verbose=verbose,
+            weights_only=weights_only,
         )
 
     def test(
@@ -287,12 +319,19 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         verbose: bool = True,
         datamodule: LightningDataModule | None = None,
+        weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
         """Run one test pass; returns one dict of metrics per dataloader."""
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
-            TrainerFn.TESTING, model, datamodule, ckpt_path, test=dataloaders, verbose=verbose
+            TrainerFn.TESTING,
+            model,
+            datamodule,
+            ckpt_path,
+            test=dataloaders,
+            verbose=verbose,
+            weights_only=weights_only,
         )
 
     def predict(
@@ -302,6 +341,7 @@ class Trainer:
         datamodule: LightningDataModule | None = None,
         return_predictions: bool | None = None,
         ckpt_path: str | os.PathLike | None = None,
+        weights_only: bool | None = None,
     ) -> list[Any] | None:
         """Run ``predict_step`` over the data; returns the predictions (a list per loader if several)."""
         if isinstance(dataloaders, LightningDataModule):
@@ -313,6 +353,7 @@ class Trainer:
             ckpt_path,
             predict=dataloaders,
             return_predictions=True if return_predictions is None else return_predictions,
+            weights_only=weights_only,
         )
 
     # ======================================================================================

@@ -287,14 +287,20 @@ class Strategy(ABC):
         if self.is_global_zero:
             self._require_checkpoint_io().save_checkpoint(checkpoint, filepath)
 
-    def load_checkpoint(self, filepath: str, map_location: Any = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self, filepath: str, map_location: Any = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         """Read a checkpoint through ``checkpoint_io`` (every rank reads).
 
         Args:
             filepath: the file to read.
             map_location: passed to ``checkpoint_io.load_checkpoint``.
+            weights_only: passed on when given (None: the checkpoint IO's default).
         """
-        return self._require_checkpoint_io().load_checkpoint(filepath, map_location=map_location)
+        io = self._require_checkpoint_io()
+        if weights_only is None:
+            return io.load_checkpoint(filepath, map_location=map_location)
+        return io.load_checkpoint(filepath, map_location=map_location, weights_only=weights_only)
 
     def remove_checkpoint(self, filepath: str) -> None:
         """Delete a checkpoint file, on global rank 0 only.
