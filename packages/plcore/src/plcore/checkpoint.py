@@ -40,12 +40,19 @@ from typing import Any, TypeVar, get_type_hints
 import torch
 
 from plcore._hparams import AttributeDict, for_checkpoint, from_checkpoint
+from plcore._sharded import (
+    SHARDED_METADATA_FILENAME,
+    is_sharded_checkpoint,
+    load_sharded_checkpoint,
+    safe_storage_reader,
+)
 
 __all__ = [
     "CHECKPOINT_KEYS",
     "LIGHTNING_FORMAT_VERSION",
     "TrainingState",
     "build_checkpoint",
+    "SHARDED_METADATA_FILENAME",
     "CheckpointError",
     "CheckpointIO",
     "TorchCheckpointIO",
@@ -53,10 +60,13 @@ __all__ = [
     "atomic_save",
     "check_plain",
     "for_checkpoint",
+    "is_sharded_checkpoint",
     "load_from_checkpoint",
     "load_hparams_file",
+    "load_sharded_checkpoint",
     "local_path",
     "safe_load",
+    "safe_storage_reader",
 ]
 
 # The top-level keys of a Lightning 2.x checkpoint, in the order Lightning writes them. A
@@ -294,6 +304,8 @@ def safe_load(
     path = local_path(path, "checkpoint path")
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "Checkpoint file not found", path)
+    if is_sharded_checkpoint(path):  # a folder written by torch.distributed.checkpoint
+        return load_sharded_checkpoint(path, map_location=map_location)
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
     except Exception as err:
@@ -411,9 +423,15 @@ def _safe_global_types() -> tuple[type, ...]:
     return tuple(entry for entry in found if isinstance(entry, type))
 
 
+def _is_dtensor(kind: type) -> bool:
+    return kind.__name__ == "DTensor" and kind.__module__.startswith("torch.distributed.tensor")
+
+
 def _first_unsafe(obj: Any, where: str, allowed: tuple[type, ...]) -> tuple[str, Any] | None:
     kind = type(obj)
     if kind in _PLAIN_LEAVES or kind in _TENSOR_TYPES or isinstance(obj, _TORCH_LEAVES):
+        return None
+    if _is_dtensor(kind):  # a shard of a sharded checkpoint: saved by torch.distributed.checkpoint
         return None
     if kind in _DICT_TYPES:
         for key, value in obj.items():
@@ -493,6 +511,11 @@ class TorchCheckpointIO(CheckpointIO):
         location = _default_map_location if map_location is None else map_location
         path = local_path(path, "checkpoint path")
         return safe_load(path, map_location=location, weights_only=weights_only)
+
+    def storage_reader(self, path: _PathLike) -> Any:
+        """A ``torch.distributed.checkpoint`` reader for the sharded checkpoint folder ``path``
+        that reads its metadata without running code (see :func:`safe_storage_reader`)."""
+        return safe_storage_reader(local_path(path, "checkpoint path"))
 
     def remove_checkpoint(self, path: _PathLike) -> None:
         """Delete the checkpoint file (or folder) at ``path``; a missing one is fine.

@@ -24,6 +24,7 @@ from plcore.checkpoint import (
     TrainingState,
     build_checkpoint,
     check_plain,
+    is_sharded_checkpoint,
     local_path,
 )
 from plcore.utilities.rank_zero import rank_zero_warn
@@ -177,7 +178,7 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
         precision_state = run.strategy.precision_state_dict()
         training = TrainingState(
             callbacks=callbacks,
-            optimizer_states=[opt.state_dict() for opt in run.optim.optimizers],
+            optimizer_states=[run.strategy.optimizer_state(opt) for opt in run.optim.optimizers],
             lr_schedulers=[c.scheduler.state_dict() for c in run.optim.lr_scheduler_configs],
             precision=(type(run.strategy.precision).__qualname__, precision_state)
             if precision_state
@@ -186,7 +187,7 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
     checkpoint = build_checkpoint(
         epoch=run.progress.epoch,
         global_step=run.progress.global_step,
-        state_dict=model.state_dict(),
+        state_dict=run.strategy.module_state_dict(model),
         loops=_loop_state(run),
         module=model,
         datamodule=dm,
@@ -211,7 +212,7 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
             "(a bare model.state_dict() file? load that with model.load_state_dict(torch.load(...)))."
         )
     run.hooks.module("on_load_checkpoint", checkpoint)
-    _load_weights(model, checkpoint["state_dict"])
+    _load_weights(run, model, checkpoint["state_dict"])
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
         if type(dm).__qualname__ in checkpoint:
@@ -228,8 +229,8 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
         _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
 
 
-def _load_weights(model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+def _load_weights(run: RunState, model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
+    missing, unexpected = run.strategy.load_module_state_dict(model, state_dict, strict=False)
     if missing or unexpected:
         raise RuntimeError(
             f"The checkpoint's weights do not fit {type(model).__name__}. Missing keys: "
@@ -252,7 +253,7 @@ def restore_training_state(run: RunState, checkpoint: dict[str, Any]) -> None:
             f"{len(run.optim.optimizers)} optimizer(s); resume with the same optimizer setup."
         )
     for opt, state in zip(run.optim.optimizers, states):
-        opt.load_state_dict(state)
+        run.strategy.load_optimizer_state(opt, state)
     for config, state in zip(run.optim.lr_scheduler_configs, checkpoint.get("lr_schedulers", [])):
         config.scheduler.load_state_dict(state)
     precision_key = type(run.strategy.precision).__qualname__
@@ -306,7 +307,7 @@ def _restore_lightning_loops(p: Any, checkpoint: dict[str, Any], fit_loop: dict[
 
 
 def _newest(paths: list[str]) -> str | None:
-    paths = [p for p in paths if os.path.isfile(p)]
+    paths = [p for p in paths if os.path.isfile(p) or is_sharded_checkpoint(p)]
     return max(paths, key=os.path.getmtime) if paths else None
 
 
@@ -351,7 +352,7 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         return found
     if ckpt_path == "auto":
         return _find_any(trainer)
-    if os.path.isdir(ckpt_path):
+    if os.path.isdir(ckpt_path) and not is_sharded_checkpoint(ckpt_path):
         raise CheckpointError(
             f"ckpt_path={ckpt_path!r} is a directory; pass a checkpoint file inside it, or 'last'."
         )

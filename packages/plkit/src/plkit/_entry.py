@@ -56,7 +56,8 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         dm.setup(stage)
     calls.callbacks("setup", stage)
     calls.module("setup", stage)
-    calls.module_if("configure_model")
+    with run.strategy.tensor_init_context():  # as Lightning: layers made there start on the device
+        calls.module_if("configure_model")
     setup_model(run)
     path = _checkpointing.select_ckpt_path(run, ckpt_path)
     checkpoint = run.strategy.load_checkpoint(path) if path else None
