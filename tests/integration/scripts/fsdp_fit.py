@@ -3,7 +3,8 @@
 Configured by environment variables: PLKIT_TEST_OUT (folder for results), PLKIT_TEST_STRATEGY
 ("fsdp", "ddp" or "single"), PLKIT_TEST_STATE ("full" or "sharded"), PLKIT_TEST_EPOCHS,
 PLKIT_TEST_RESUME (a checkpoint to resume from), PLKIT_TEST_EMPTY_INIT ("1": build the model
-under ``trainer.init_module(empty_init=True)``, layers in ``configure_model``).
+under ``trainer.init_module(empty_init=True)``), PLKIT_TEST_LATE ("1": the layers are made in
+``configure_model``).
 """
 
 import os
@@ -79,11 +80,14 @@ def main():
             ModelCheckpoint(dirpath=os.path.join(out, "ckpts"), save_last=True, save_top_k=-1)
         ],
     )
+    late = os.environ.get("PLKIT_TEST_LATE") == "1"  # layers made in configure_model
     if os.environ.get("PLKIT_TEST_EMPTY_INIT") == "1":
         with trainer.init_module(empty_init=True):
-            model = Model(late=True)
+            model = Model(late=late)
+        # FSDP builds on the meta device: no memory until each rank materialises its shards
+        assert late or all(p.is_meta for p in model.parameters())
     else:
-        model = Model()
+        model = Model(late=late)
     trainer.fit(
         model,
         DataLoader(dataset(), batch_size=8),
