@@ -373,9 +373,10 @@ class FSDPStrategy(DDPStrategy):
                 shards, checkpoint_id=tmp
             )  # returns once every rank's files and .metadata exist
             if self.is_global_zero:
-                self._require_checkpoint_io().save_checkpoint(
-                    checkpoint, os.path.join(tmp, _METADATA_FILENAME)
-                )
+                # written now, not in a background thread: the folder is renamed right after
+                io = self._require_checkpoint_io()
+                io = getattr(io, "checkpoint_io", None) or io  # an AsyncCheckpointIO's writer
+                io.save_checkpoint(checkpoint, os.path.join(tmp, _METADATA_FILENAME))
                 _replace_folder(tmp, path)
         except BaseException:
             if self.is_global_zero:

@@ -386,10 +386,14 @@ class Strategy(ABC):
         self.precision.load_state_dict(state_dict)
 
     def teardown(self) -> None:
-        """Release what :meth:`setup_environment` acquired."""
+        """Release what :meth:`setup_environment` acquired; let the checkpoint IO finish (an
+        asynchronous one waits for its writes and raises an error one of them had)."""
         self.precision.teardown()
         if self.accelerator is not None:
             self.accelerator.teardown()
+        finish = getattr(self.checkpoint_io, "teardown", None)
+        if callable(finish):
+            finish()
 
     # -- helpers -------------------------------------------------------------------------------
 
