@@ -23,6 +23,7 @@ import io
 import itertools
 import os
 import pickle
+import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -56,6 +57,10 @@ def is_sharded_checkpoint(path: str | os.PathLike) -> bool:
     return os.path.isdir(path) and os.path.isfile(os.path.join(path, SHARDED_METADATA_FILENAME))
 
 
+class _Refused(pickle.UnpicklingError):
+    """A class the metadata unpickler will not build."""
+
+
 class _MetadataUnpickler(pickle.Unpickler):
     """Builds DCP's metadata dataclasses, torch sizes and dtypes; refuses every other class."""
 
@@ -68,7 +73,7 @@ class _MetadataUnpickler(pickle.Unpickler):
             found = getattr(torch, name, None)
             if found is torch.Size or isinstance(found, _SAFE_TORCH_TYPES):
                 return found
-        raise pickle.UnpicklingError(f"GLOBAL {module}.{name} is not allowed in .metadata")
+        raise _Refused(f"GLOBAL {module}.{name} is not allowed in .metadata")
 
 
 def safe_storage_reader(path: str | os.PathLike) -> Any:
@@ -97,11 +102,11 @@ def _read_metadata(folder: str) -> Any:
     with open(file, "rb") as stream:
         try:
             metadata = _MetadataUnpickler(stream).load()
-        except pickle.UnpicklingError as err:
+        except _Refused as err:
             raise UnsafeCheckpointError(
                 f"{file!r} needs classes that are not DCP metadata ({err}), so it was not loaded."
             ) from err
-        except (EOFError, ValueError) as err:
+        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, TypeError) as err:
             raise CheckpointError(f"{file!r} is truncated or corrupt ({err}).") from err
     if getattr(metadata, "storage_meta", None) is None:
         metadata.storage_meta = StorageMeta()
@@ -144,9 +149,10 @@ def load_sharded_checkpoint(path: str | os.PathLike, map_location: Any = None) -
             flat[key] = torch.empty(entry.size, dtype=entry.properties.dtype)
         else:
             flat[key] = None
-    dcp.load(
-        flat, storage_reader=safe_storage_reader(folder), planner=_safe_planner(), no_dist=True
-    )
+    with warnings.catch_warnings():  # DCP says it assumes one process: that is the intent
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        reader, planner = safe_storage_reader(folder), _safe_planner()
+        dcp.load(flat, storage_reader=reader, planner=planner, no_dist=True)
     nested = _unflatten(flat, metadata.planner_data or {key: (key,) for key in flat})
     if "model" in nested:
         checkpoint["state_dict"] = nested["model"]

@@ -225,7 +225,9 @@ class FSDPStrategy(DDPStrategy):
         if self.cpu_offload:
             offload = self.cpu_offload
             options["offload_policy"] = (
-                offload if isinstance(offload, OffloadPolicy) else CPUOffloadPolicy()
+                offload
+                if isinstance(offload, OffloadPolicy)
+                else CPUOffloadPolicy(pin_memory=self.root_device.type == "cuda")
             )
         if self.mixed_precision is not None:
             if not isinstance(self.mixed_precision, MixedPrecisionPolicy):
