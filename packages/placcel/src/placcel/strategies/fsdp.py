@@ -246,7 +246,8 @@ class FSDPStrategy(DDPStrategy):
         if self.sharding_strategy == "NO_SHARD":
             shape: tuple[int, int] = (self.world_size, 1)
         elif self.sharding_strategy == "HYBRID_SHARD":
-            shape = tuple(self.device_mesh or (self.num_nodes, self.num_processes))  # type: ignore[assignment]
+            given = self.device_mesh or (self.num_nodes, self.num_processes)
+            shape = (int(given[0]), int(given[-1])) if len(given) == 2 else tuple(given)
         else:
             return None
         if len(shape) != 2 or shape[0] * shape[1] != self.world_size:
@@ -467,10 +468,10 @@ def _selected(policy: Any, module: nn.Module) -> bool:
     if isinstance(policy, tuple):
         return isinstance(module, policy)
     try:
-        params = inspect.signature(policy).parameters
+        count = len(inspect.signature(policy).parameters)
     except (TypeError, ValueError):
-        params = {}
-    if len(params) >= 3 or hasattr(policy, "_run_policy"):  # FSDP1's (module, recurse, numel)
+        count = 1
+    if count >= 3:  # FSDP1's policies: (module, recurse, nonwrapped_numel)
         numel = sum(p.numel() for p in module.parameters(recurse=False))
         return bool(policy(module=module, recurse=False, nonwrapped_numel=numel))
     return bool(policy(module))
