@@ -139,3 +139,30 @@ def test_empty_init_on_meta_device_resumes_from_full_file(runs, tmp_path):
     assert resumed["global_step"] == 8
     for key, value in full["weights"].items():
         torch.testing.assert_close(resumed["weights"][key], value, rtol=0, atol=0)
+
+
+def test_clipping_accumulation_and_validate_after_fit(tmp_path):
+    """Clipping on the global gradient norm, accumulation without a sync per micro-batch,
+    and a second entry point (validate) on the sharded model."""
+    result = run_script(tmp_path, PLKIT_TEST_STATE="full", PLKIT_TEST_EXTRA="1")
+    script = _script_module()
+    model = script.Model()
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    x, y = script.dataset().tensors
+    for epoch in range(2):
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch)).tolist()
+        ranks = [order[0::2], order[1::2]]
+        for i in range(4):
+            if i % 2 == 0:
+                opt.zero_grad()
+            idx = ranks[0][8 * i : 8 * i + 8] + ranks[1][8 * i : 8 * i + 8]
+            (nn.functional.mse_loss(model.net(x[idx]), y[idx]) / 2).backward()
+            if i % 2 == 1:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+                opt.step()
+    assert result["global_step"] == 4
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(result["weights"][key], value, rtol=0, atol=1e-5)
+    with torch.no_grad():
+        full_loss = nn.functional.mse_loss(model.net(x), y).item()
+    assert result["validated"][0]["val_loss"] == pytest.approx(full_loss, abs=1e-5)

@@ -4,7 +4,8 @@ Configured by environment variables: PLKIT_TEST_OUT (folder for results), PLKIT_
 ("fsdp", "ddp" or "single"), PLKIT_TEST_STATE ("full" or "sharded"), PLKIT_TEST_EPOCHS,
 PLKIT_TEST_RESUME (a checkpoint to resume from), PLKIT_TEST_EMPTY_INIT ("1": build the model
 under ``trainer.init_module(empty_init=True)``), PLKIT_TEST_LATE ("1": the layers are made in
-``configure_model``).
+``configure_model``), PLKIT_TEST_EXTRA ("1": gradient clipping, gradient accumulation, and
+``trainer.validate`` after fit).
 """
 
 import os
@@ -67,7 +68,10 @@ def strategy():
 def main():
     out = os.environ["PLKIT_TEST_OUT"]
     single = os.environ.get("PLKIT_TEST_STRATEGY") == "single"
+    extra = os.environ.get("PLKIT_TEST_EXTRA") == "1"  # clipping, accumulation, validate after
     trainer = pl.Trainer(
+        gradient_clip_val=0.5 if extra else None,
+        accumulate_grad_batches=2 if extra else 1,
         max_epochs=int(os.environ.get("PLKIT_TEST_EPOCHS", "2")),
         accelerator="cpu",
         strategy=strategy(),
@@ -94,6 +98,7 @@ def main():
         DataLoader(dataset(), batch_size=8),
         ckpt_path=os.environ.get("PLKIT_TEST_RESUME") or None,
     )
+    validated = trainer.validate(model, DataLoader(dataset(), batch_size=8)) if extra else None
     # full weights on every rank (full_tensor gathers a sharded parameter)
     weights = {
         k: (v.full_tensor() if hasattr(v, "full_tensor") else v).detach().clone()
@@ -105,6 +110,7 @@ def main():
                 "weights": weights,
                 "global_step": trainer.global_step,
                 "val_loss": trainer.callback_metrics["val_loss"],
+                "validated": validated,
             },
             os.path.join(out, "result.pt"),
         )
