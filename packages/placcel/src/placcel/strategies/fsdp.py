@@ -26,7 +26,6 @@ import secrets
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -47,19 +46,33 @@ _METADATA_FILENAME = "meta.pt"  # Lightning's name for the non-tensor part of a 
 _STATE_DICT_TYPES = ("full", "sharded")
 
 
-@dataclass(frozen=True)
 class ShardedOptimizerState:
     """An optimizer's state still in a sharded checkpoint folder: what
     :meth:`FSDPStrategy.load_checkpoint` puts in ``optimizer_states``, loaded shard by shard by
     :meth:`FSDPStrategy.load_optimizer_state` once the optimizer exists.
 
-    Attributes:
+    Args:
         path: the checkpoint folder.
         key: its entry in the folder (``"optimizer_0"`` …).
     """
 
-    path: str
-    key: str
+    __slots__ = ("key", "path")
+
+    def __init__(self, path: str, key: str) -> None:
+        self.path = path
+        self.key = key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ShardedOptimizerState) and (other.path, other.key) == (
+            self.path,
+            self.key,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.key))
+
+    def __repr__(self) -> str:
+        return f"ShardedOptimizerState(path={self.path!r}, key={self.key!r})"
 
 
 class FSDPStrategy(DDPStrategy):
