@@ -403,13 +403,20 @@ class Trainer:
     # checkpoints
     # ======================================================================================
     def save_checkpoint(
-        self, filepath: str | os.PathLike, weights_only: bool = False, storage_options: Any = None
+        self,
+        filepath: str | os.PathLike,
+        weights_only: bool | None = None,
+        storage_options: Any = None,
     ) -> None:
-        """Write a checkpoint of the current state (rank 0 writes, every rank must call)."""
+        """Write a checkpoint of the current state (rank 0 writes, every rank must call);
+        ``weights_only=None`` means False, as in Lightning (which says so)."""
         if self._runstate.module is None:
             raise RuntimeError("save_checkpoint needs a model: call fit / validate / test first.")
         if storage_options is not None:
             raise TypeError("storage_options is not supported by the default checkpoint writer.")
+        if weights_only is None:
+            weights_only = False
+            _console.info("`weights_only` was not set, defaulting to `False`.")
         checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
         self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
         self.strategy.barrier("save_checkpoint")
