@@ -2,7 +2,7 @@
 and a resume from the checkpoint into an empty-initialised model."""
 
 import torch
-from harness import T, pl
+from harness import T
 from models import DataModule, Net, quiet_trainer
 
 
