@@ -36,15 +36,11 @@ def setup_model(run: RunState) -> None:
     if strategy.world_size > 1 and strategy.steps_through_forward:
         wrapped = strategy.setup_module(_TrainingStepRouter(model))
         run.forward_module = run.wrapped_module = wrapped
-    elif strategy.world_size > 1:  # FSDP: the module itself is sharded, its steps are hooked
+    else:  # one process, or FSDP (the module itself is sharded and its step methods hooked)
         strategy.setup_module(model)
         strategy.setup_step_methods(model, _STEP_METHODS)
         run.forward_module = step_caller(model.training_step)
-        run.wrapped_module = model
-    else:
-        strategy.setup_module(model)
-        run.forward_module = step_caller(model.training_step)
-        run.wrapped_module = None
+        run.wrapped_module = model if strategy.world_size > 1 else None
     run.transfer = _make_transfer(run)
 
 
