@@ -173,6 +173,9 @@ class FSDPStrategy(DDPStrategy):
             raise RuntimeError(
                 "FSDPStrategy.setup_module needs the process group; call setup_environment() first."
             )
+        if isinstance(module, FSDPModule):  # sharded by an earlier entry point (or the user)
+            self._module = module
+            return module
         module = self.precision.convert_module(module)
         if self.activation_checkpointing_policy is not None:
             _checkpoint_activations(module, self.activation_checkpointing_policy)
@@ -180,12 +183,11 @@ class FSDPStrategy(DDPStrategy):
         if not on_meta:
             self.module_to_device(module)
         options = self._shard_options()
-        if not isinstance(module, FSDPModule):
-            if self.auto_wrap_policy is not None:
-                for sub in _post_order(module):
-                    if sub is not module and _selected(self.auto_wrap_policy, sub):
-                        fully_shard(sub, **options)
-            fully_shard(module, **options)
+        if self.auto_wrap_policy is not None:
+            for sub in _post_order(module):
+                if sub is not module and _selected(self.auto_wrap_policy, sub):
+                    fully_shard(sub, **options)
+        fully_shard(module, **options)
         if on_meta:
             _materialize(module, self.root_device)
         self._module = module
