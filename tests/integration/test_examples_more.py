@@ -96,6 +96,7 @@ TESTED = {
     "custom_loop.py",
     "ddp_cpu.py",
     "digits.py",  # tests/integration/test_examples.py
+    "fsdp_cpu.py",
     "gan.py",
     "print_callback.py",
     "resume.py",
@@ -109,7 +110,7 @@ def test_every_example_is_tested_here_or_in_test_examples() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["autoencoder.py", "custom_loop.py", "ddp_cpu.py", "gan.py", "warmup.py"]
+    "name", ["autoencoder.py", "custom_loop.py", "ddp_cpu.py", "fsdp_cpu.py", "gan.py", "warmup.py"]
 )
 @pytest.mark.parametrize(
     ("argv", "env_value", "fast"),
@@ -221,6 +222,17 @@ def _check_two_ranks(stdout: str, root: Path) -> None:
 def test_ddp_cpu_from_plain_python(tmp_path: Path) -> None:
     result = _run_example("ddp_cpu.py", tmp_path)
     _check_two_ranks(result.stdout, tmp_path)
+
+
+@pytest.mark.distributed
+def test_fsdp_cpu_trains_sharded_and_loads_in_one_process(tmp_path: Path) -> None:
+    stdout = _run_example("fsdp_cpu.py", tmp_path).stdout
+    trained = _printed(stdout, "trained")
+    assert trained.startswith("global step 32,")  # 2 epochs x 512 / (16 per batch x 2 ranks)
+    folder = _printed(stdout, "sharded checkpoint")
+    assert folder.endswith("(.metadata, __0_0.distcp, __1_0.distcp, meta.pt)")
+    # the folder written by two ranks, loaded into this one process, gives training's loss
+    assert _printed(stdout, "loaded in one process") == trained.split(", ")[1]
 
 
 @pytest.mark.distributed

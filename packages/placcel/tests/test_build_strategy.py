@@ -108,7 +108,7 @@ def test_precision_flag(precision, cls, name):
             ValueError,
             r"strategy='foo' is not known; write one of \['auto', 'single_device', 'ddp'",
         ),
-        ({"strategy": "fsdp"}, ValueError, "FSDP is not implemented yet; use strategy='ddp'"),
+        ({"strategy": "deepspeed"}, ValueError, "DeepSpeed is not supported; use strategy='ddp'"),
         ({"strategy": 3}, TypeError, "has type int"),
         (
             {"strategy": "single_device", "devices": 2},

@@ -27,7 +27,13 @@ from placcel.environments import (
 from placcel.exceptions import ConfigurationError, RendezvousError
 from placcel.launchers import Launcher, MultiProcessingLauncher, SubprocessScriptLauncher
 from placcel.precision import DoublePrecision, HalfPrecision, MixedPrecision, Precision
-from placcel.strategies import DDPStrategy, SingleDeviceStrategy, StepFunctions, Strategy
+from placcel.strategies import (
+    DDPStrategy,
+    FSDPStrategy,
+    SingleDeviceStrategy,
+    StepFunctions,
+    Strategy,
+)
 
 __all__ = [
     "Accelerator",
@@ -37,6 +43,7 @@ __all__ = [
     "ConfigurationError",
     "DDPStrategy",
     "DoublePrecision",
+    "FSDPStrategy",
     "HalfPrecision",
     "LightningEnvironment",
     "Launcher",

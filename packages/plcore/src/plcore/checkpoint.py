@@ -41,6 +41,12 @@ from typing import Any, TypeVar, get_type_hints
 import torch
 
 from plcore._hparams import AttributeDict, for_checkpoint, from_checkpoint, given_hyperparameters
+from plcore._sharded import (
+    SHARDED_METADATA_FILENAME,
+    is_sharded_checkpoint,
+    load_sharded_checkpoint,
+    safe_storage_reader,
+)
 from plcore.utilities import cloud_io
 
 __all__ = [
@@ -48,6 +54,7 @@ __all__ = [
     "LIGHTNING_FORMAT_VERSION",
     "TrainingState",
     "build_checkpoint",
+    "SHARDED_METADATA_FILENAME",
     "CheckpointError",
     "CheckpointIO",
     "TorchCheckpointIO",
@@ -56,10 +63,13 @@ __all__ = [
     "check_plain",
     "for_checkpoint",
     "given_hyperparameters",
+    "is_sharded_checkpoint",
     "load_from_checkpoint",
     "load_hparams_file",
+    "load_sharded_checkpoint",
     "register_instantiator",
     "safe_load",
+    "safe_storage_reader",
 ]
 
 # The top-level keys of a Lightning 2.x checkpoint, in the order Lightning writes them. A
@@ -280,6 +290,8 @@ def safe_load(
     path = cloud_io.check_path(path, "checkpoint path")
     if not cloud_io.exists(path):
         raise FileNotFoundError(errno.ENOENT, "Checkpoint file not found", path)
+    if is_sharded_checkpoint(path):  # a folder written by torch.distributed.checkpoint
+        return load_sharded_checkpoint(path, map_location=map_location)
     # A remote file is read whole, once: torch.load seeks, which is slow over the network.
     source: str | io.BytesIO = (
         io.BytesIO(cloud_io.read_bytes(path)) if cloud_io.is_remote(path) else path
@@ -406,9 +418,15 @@ def _safe_global_types() -> tuple[type, ...]:
     return tuple(entry for entry in found if isinstance(entry, type))
 
 
+def _is_dtensor(kind: type) -> bool:
+    return kind.__name__ == "DTensor" and kind.__module__.startswith("torch.distributed.tensor")
+
+
 def _first_unsafe(obj: Any, where: str, allowed: tuple[type, ...]) -> tuple[str, Any] | None:
     kind = type(obj)
     if kind in _PLAIN_LEAVES or kind in _TENSOR_TYPES or isinstance(obj, _TORCH_LEAVES):
+        return None
+    if _is_dtensor(kind):  # a shard of a sharded checkpoint: saved by torch.distributed.checkpoint
         return None
     if kind in _DICT_TYPES:
         for key, value in obj.items():
@@ -487,6 +505,17 @@ class TorchCheckpointIO(CheckpointIO):
         """
         location = _default_map_location if map_location is None else map_location
         return safe_load(path, map_location=location, weights_only=weights_only)
+
+    def storage_reader(self, path: _PathLike) -> Any:
+        """A ``torch.distributed.checkpoint`` reader for the sharded checkpoint folder ``path``
+        that reads its metadata without running code (see :func:`safe_storage_reader`)."""
+        local = cloud_io.check_path(path, "checkpoint path")
+        if cloud_io.is_remote(local):
+            raise ValueError(
+                f"{local!r}: sharded checkpoint folders are read from the local disk only; copy"
+                " the folder to a local path first (or save with state_dict_type='full')."
+            )
+        return safe_storage_reader(local)
 
     def remove_checkpoint(self, path: _PathLike) -> None:
         """Delete the checkpoint file (or folder) at ``path``; a missing one is fine.

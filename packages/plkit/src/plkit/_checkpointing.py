@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from plcore.checkpoint import CheckpointError, TrainingState, build_checkpoint, check_plain
+from plcore.checkpoint import (
+    CheckpointError,
+    TrainingState,
+    build_checkpoint,
+    check_plain,
+    is_sharded_checkpoint,
+)
 from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.seed import collect_rng_states
@@ -174,7 +180,7 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
         precision_state = run.strategy.precision_state_dict()
         training = TrainingState(
             callbacks=callbacks,
-            optimizer_states=[opt.state_dict() for opt in run.optim.optimizers],
+            optimizer_states=[run.strategy.optimizer_state(opt) for opt in run.optim.optimizers],
             lr_schedulers=[c.scheduler.state_dict() for c in run.optim.lr_scheduler_configs],
             precision=(type(run.strategy.precision).__qualname__, precision_state)
             if precision_state
@@ -183,7 +189,7 @@ def dump_checkpoint(run: RunState, weights_only: bool) -> dict[str, Any]:
     checkpoint = build_checkpoint(
         epoch=run.progress.epoch,
         global_step=run.progress.global_step,
-        state_dict=model.state_dict(),
+        state_dict=run.strategy.module_state_dict(model),
         loops=_loop_state(run),
         module=model,
         datamodule=dm,
@@ -219,7 +225,7 @@ def load_modules_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> Non
             "(a bare model.state_dict() file? load that with model.load_state_dict(torch.load(...)))."
         )
     run.hooks.module("on_load_checkpoint", checkpoint)
-    _load_weights(model, checkpoint["state_dict"])
+    _load_weights(run, model, checkpoint["state_dict"])
     if dm is not None:
         dm.on_load_checkpoint(checkpoint)
         if type(dm).__qualname__ in checkpoint:
@@ -249,8 +255,8 @@ def _warn_missing_callbacks(run: RunState, states: dict[str, Any] | None) -> Non
         )
 
 
-def _load_weights(model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+def _load_weights(run: RunState, model: torch.nn.Module, state_dict: dict[str, Any]) -> None:
+    missing, unexpected = run.strategy.load_module_state_dict(model, state_dict, strict=False)
     if missing or unexpected:
         raise RuntimeError(
             f"The checkpoint's weights do not fit {type(model).__name__}. Missing keys: "
@@ -281,7 +287,7 @@ def load_optimizer_states(run: RunState, checkpoint: dict[str, Any]) -> None:
     """Optimizers, schedulers and the precision's state (the loops' progress aside)."""
     states = checkpoint.get("optimizer_states") or []
     for opt, state in zip(run.optim.optimizers, states):
-        opt.load_state_dict(state)
+        run.strategy.load_optimizer_state(opt, state)
     for config, state in zip(run.optim.lr_scheduler_configs, checkpoint.get("lr_schedulers", [])):
         config.scheduler.load_state_dict(state)
     precision_key = type(run.strategy.precision).__qualname__
@@ -333,7 +339,7 @@ def _restore_lightning_loops(p: Any, checkpoint: dict[str, Any], fit_loop: dict[
 
 
 def _newest(paths: list[str]) -> str | None:
-    paths = [p for p in paths if cloud_io.isfile(p)]
+    paths = [p for p in paths if cloud_io.isfile(p) or is_sharded_checkpoint(p)]
     return max(paths, key=cloud_io.modified) if paths else None
 
 
@@ -378,7 +384,11 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         return found
     if ckpt_path == "auto":
         return _find_any(trainer)
-    if cloud_io.isdir(ckpt_path) and not cloud_io.isfile(ckpt_path):
+    if (
+        cloud_io.isdir(ckpt_path)
+        and not cloud_io.isfile(ckpt_path)
+        and not is_sharded_checkpoint(ckpt_path)
+    ):
         raise CheckpointError(
             f"ckpt_path={ckpt_path!r} is a directory; pass a checkpoint file inside it, or 'last'."
         )

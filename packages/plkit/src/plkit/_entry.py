@@ -63,7 +63,8 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
         calls.datamodule_call("setup", stage=stage)  # by keyword, as Lightning calls them
     calls.callbacks("setup", stage=stage)
     calls.module("setup", stage=stage)
-    calls.module_if("configure_model")
+    with run.strategy.tensor_init_context():  # as Lightning: layers made there start on the device
+        calls.module_if("configure_model")
     setup_model(run)
     path = _checkpointing.select_ckpt_path(run, ckpt_path)
     checkpoint = (

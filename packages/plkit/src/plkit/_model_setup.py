@@ -22,6 +22,7 @@ from plkit.loops._steps import step_caller
 
 __all__ = ["setup_model"]
 
+_STEP_METHODS = ("training_step", "validation_step", "test_step", "predict_step")
 _TRANSFER_HOOKS = (
     "on_before_batch_transfer",
     "transfer_batch_to_device",
@@ -32,13 +33,14 @@ _TRANSFER_HOOKS = (
 def setup_model(run: RunState) -> None:
     """Move and wrap the module; choose how batches reach the device."""
     model, strategy = run.lightning_module, run.strategy
-    if strategy.world_size > 1:
+    if strategy.world_size > 1 and strategy.steps_through_forward:
         wrapped = strategy.setup_module(_TrainingStepRouter(model))
         run.forward_module = run.wrapped_module = wrapped
-    else:
+    else:  # one process, or FSDP (the module itself is sharded and its step methods hooked)
         strategy.setup_module(model)
+        strategy.setup_step_methods(model, _STEP_METHODS)
         run.forward_module = step_caller(model.training_step)
-        run.wrapped_module = None
+        run.wrapped_module = model if strategy.world_size > 1 else None
     if run.hooks.profiler is not None:
         from plkit._profiling import profiled_transfer
 

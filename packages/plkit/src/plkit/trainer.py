@@ -21,12 +21,13 @@ and placcel's ``build_strategy``. The loops live in :mod:`plkit.loops`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import torch
@@ -469,6 +470,20 @@ class Trainer:
             checkpoint = _checkpointing.dump_checkpoint(self._runstate, weights_only)
             self.strategy.save_checkpoint(checkpoint, os.fspath(filepath))
             self.strategy.barrier("save_checkpoint")
+
+    @contextlib.contextmanager
+    def init_module(self, empty_init: bool | None = None) -> Iterator[None]:
+        """Build the model inside this block to create its tensors on the device right away.
+
+        ``empty_init=True`` skips the weights' initialisation (for a model whose weights come
+        from a checkpoint); under FSDP the model is built on the meta device and each rank
+        allocates and initialises only its shards when fit shards it, so it is never whole.
+
+        Args:
+            empty_init: skip initialisation (None: the strategy decides, i.e. initialise).
+        """
+        with self.strategy.tensor_init_context(empty_init=empty_init):
+            yield
 
     # ======================================================================================
     # state a user reads (Lightning 2.x names)

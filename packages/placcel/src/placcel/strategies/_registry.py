@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from placcel.strategies.ddp import DDPStrategy
+from placcel.strategies.fsdp import FSDPStrategy
 from placcel.strategies.single_device import SingleDeviceStrategy
 from placcel.strategies.strategy import Strategy
 
@@ -27,12 +28,12 @@ def _ddp_entries() -> dict[str, dict[str, Any]]:
 
 
 _DDP = _ddp_entries()
-STRATEGY_NAMES = ("auto", "single_device", *_DDP)
+_FSDP: dict[str, dict[str, Any]] = {"fsdp": {}, "fsdp_cpu_offload": {"cpu_offload": True}}
+STRATEGY_NAMES = ("auto", "single_device", *_DDP, *_FSDP)
 
 # Names Lightning knows that plkit does not implement, with what to use instead.
 _UNSUPPORTED = {
     "dp": "DataParallel is deprecated in PyTorch; use strategy='ddp'",
-    "fsdp": "FSDP is not implemented yet; use strategy='ddp'",
     "deepspeed": "DeepSpeed is not supported; use strategy='ddp'",
     "xla": "XLA/TPU needs torch_xla, which plkit does not support; use strategy='ddp'",
 }
@@ -49,6 +50,8 @@ def strategy_from_name(name: str) -> Strategy:
         return SingleDeviceStrategy()
     if key in _DDP:
         return DDPStrategy(**_DDP[key])
+    if key in _FSDP:
+        return FSDPStrategy(**_FSDP[key])
     if key in _UNSUPPORTED:
         raise ValueError(f"strategy={name!r}: {_UNSUPPORTED[key]}.")
     raise ValueError(f"strategy={name!r} is not known; write one of {list(STRATEGY_NAMES)}.")

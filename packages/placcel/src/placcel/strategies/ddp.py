@@ -67,6 +67,8 @@ class DDPStrategy(Strategy):
         **ddp_kwargs: other ``DistributedDataParallel`` arguments (e.g. ``bucket_cap_mb``).
     """
 
+    steps_through_forward = True  # DistributedDataParallel prepares the gradient sync in forward
+
     def __init__(
         self,
         accelerator: Accelerator | None = None,

@@ -16,14 +16,15 @@ Single process::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import torch
 from torch import nn
 
 from placcel._apply import move_data_to_device
+from placcel._empty_init import skip_init
 from placcel.accelerators.accelerator import Accelerator
 from placcel.collectives import SingleProcessCollectives, TorchCollectives
 from placcel.environments.cluster_environment import ClusterEnvironment
@@ -35,13 +36,21 @@ __all__ = ["Strategy"]
 
 
 class Strategy(ABC):
-    """Base class of SingleDeviceStrategy and DDPStrategy.
+    """Base class of SingleDeviceStrategy, DDPStrategy and FSDPStrategy.
 
     Args:
         accelerator: the hardware back-end (filled in by ``build_strategy`` when None).
         checkpoint_io: writes, reads and removes checkpoint files (given by plkit).
         precision: the precision (``Precision()``, i.e. ``"32-true"``, when None).
+
+    Attributes:
+        steps_through_forward: whether a training step must be the forward of the module given
+            to :meth:`setup_module` (DDP: its gradient bookkeeping runs in ``forward``), so a
+            trainer wraps its step in a module; otherwise the trainer sets up the model itself
+            and names its step methods to :meth:`setup_step_methods`.
     """
+
+    steps_through_forward = False
 
     def __init__(
         self,
@@ -139,6 +148,27 @@ class Strategy(ABC):
         module = self.precision.convert_module(module)
         self.module_to_device(module)
         return module
+
+    def setup_step_methods(self, module: nn.Module, names: Sequence[str]) -> None:
+        """Make the named methods of the set-up ``module`` run as its ``forward`` would for this
+        strategy (nothing to do here; FSDP gathers the parameters around each call).
+
+        Args:
+            module: what :meth:`setup_module` returned.
+            names: method names, e.g. ``("training_step", "validation_step")``; missing ones
+                are skipped.
+        """
+        return None
+
+    def tensor_init_context(self, empty_init: bool | None = None) -> AbstractContextManager[Any]:
+        """Where modules built inside it are created: on :attr:`root_device`, and with
+        ``empty_init=True`` without running their initialisation (the weights are loaded
+        afterwards), as ``Trainer.init_module`` does.
+
+        Args:
+            empty_init: skip the parameters' initialisation.
+        """
+        return _init_context(self.root_device, bool(empty_init))
 
     def unwrap_module(self, module: nn.Module) -> nn.Module:
         """Return the user's module from inside DDP or ``torch.compile`` wrappers.
@@ -311,6 +341,44 @@ class Strategy(ABC):
         if self.is_global_zero:
             self._require_checkpoint_io().remove_checkpoint(filepath)
 
+    def module_state_dict(self, module: nn.Module) -> dict[str, Any]:
+        """The weights of ``module`` for a checkpoint (``module.state_dict()``; under FSDP the
+        full weights gathered on rank 0, or this rank's shards).
+
+        Args:
+            module: the user's module (set up by :meth:`setup_module`).
+        """
+        return module.state_dict()
+
+    def load_module_state_dict(
+        self, module: nn.Module, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> Any:
+        """Load a checkpoint's weights into ``module``; returns ``load_state_dict``'s result.
+
+        Args:
+            module: the user's module (set up by :meth:`setup_module`).
+            state_dict: what :meth:`module_state_dict` gave (full or sharded).
+            strict: whether the keys must match exactly.
+        """
+        return module.load_state_dict(state_dict, strict=strict)
+
+    def optimizer_state(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        """``optimizer.state_dict()`` for a checkpoint (gathered or sharded under FSDP).
+
+        Args:
+            optimizer: an optimizer of the set-up module's parameters.
+        """
+        return optimizer.state_dict()
+
+    def load_optimizer_state(self, optimizer: torch.optim.Optimizer, state: Any) -> None:
+        """Load what :meth:`optimizer_state` gave (or a checkpoint's entry for it).
+
+        Args:
+            optimizer: the optimizer to restore.
+            state: its saved state.
+        """
+        optimizer.load_state_dict(state)
+
     def precision_state_dict(self) -> dict[str, Any]:
         """The precision's state for a checkpoint (the GradScaler's, for ``"16-mixed"``)."""
         return self.precision.state_dict()
@@ -324,10 +392,14 @@ class Strategy(ABC):
         self.precision.load_state_dict(state_dict)
 
     def teardown(self) -> None:
-        """Release what :meth:`setup_environment` acquired."""
+        """Release what :meth:`setup_environment` acquired; let the checkpoint IO finish (an
+        asynchronous one waits for its writes and raises an error one of them had)."""
         self.precision.teardown()
         if self.accelerator is not None:
             self.accelerator.teardown()
+        finish = getattr(self.checkpoint_io, "teardown", None)
+        if callable(finish):
+            finish()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -365,3 +437,9 @@ class Strategy(ABC):
             f"{type(self).__name__}(accelerator={self.accelerator!r}, precision={self.precision!r}, "
             f"devices={devices})"
         )
+
+
+@contextmanager
+def _init_context(device: torch.device, empty_init: bool) -> Iterator[None]:
+    with device, skip_init(empty_init):
+        yield

@@ -101,6 +101,8 @@ class Optimization:
         self.strategy = run.strategy
         self.steps = run.strategy.step_functions()
         self.forward = run.forward_module
+        # what no_backward_sync acts on: the wrapped (DDP) or sharded (FSDP) module
+        self.sync_module = run.wrapped_module if run.wrapped_module is not None else self.forward
         self.progress = run.progress
         plan = run.plan
         self.accumulate = plan.accumulate_grad_batches
@@ -232,7 +234,7 @@ class Optimization:
         """Optimize one batch (automatic mode); returns whether the optimizer stepped."""
         self.batch, self.batch_idx, self.zero_now = batch, batch_idx, window_start
         if not window_end:
-            with self.strategy.no_backward_sync(self.forward, True):
+            with self.strategy.no_backward_sync(self.sync_module, True):
                 self.closure()
             return False
         if self.custom_opt_step:

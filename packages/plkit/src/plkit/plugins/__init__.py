@@ -7,10 +7,11 @@
     trainer = Trainer(plugins=[MixedPrecision("bf16-mixed", "cpu"), TorchCheckpointIO()])
 """
 
-from plkit.plugins.io import CheckpointIO, TorchCheckpointIO
+from plkit.plugins.io import AsyncCheckpointIO, CheckpointIO, TorchCheckpointIO
 from plkit.plugins.precision import DoublePrecision, HalfPrecision, MixedPrecision, Precision
 
 __all__ = [
+    "AsyncCheckpointIO",
     "CheckpointIO",
     "DoublePrecision",
     "HalfPrecision",

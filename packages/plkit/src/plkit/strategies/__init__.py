@@ -1,5 +1,5 @@
 """``lightning.pytorch.strategies``: pass one as ``Trainer(strategy=...)``."""
 
-from placcel import DDPStrategy, SingleDeviceStrategy, Strategy
+from placcel import DDPStrategy, FSDPStrategy, SingleDeviceStrategy, Strategy
 
-__all__ = ["DDPStrategy", "SingleDeviceStrategy", "Strategy"]
+__all__ = ["DDPStrategy", "FSDPStrategy", "SingleDeviceStrategy", "Strategy"]
