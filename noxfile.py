@@ -36,8 +36,9 @@ LOCAL_DEPS: dict[str, tuple[str, ...]] = {
     "pllog": ("plcore",),
     "plkit": ("plcore", "placcel", "pllog"),
 }
-# The extras each package's tests install besides ``test`` (plkit.cli's tests need jsonargparse).
-TEST_EXTRAS: dict[str, str] = {"plkit": "test,cli"}
+# The extras each package's tests install besides ``test``: plkit.cli's need jsonargparse,
+# pllog's exercise the optional MLflow, W&B and Comet loggers.
+TEST_EXTRAS: dict[str, str] = {"plkit": "test,cli", "pllog": "test,mlflow,wandb,comet"}
 DOCS_REQUIREMENTS = ("mkdocs>=1.5", "mkdocs-material>=9", "mkdocstrings[python]>=0.24")
 LINT_REQUIREMENTS = ("ruff", "import-linter>=2", "pytest>=7", "mypy>=1.10")
 # The Lightning release the compatibility suite compares plkit with (env PLKIT_LIGHTNING).
@@ -96,10 +97,6 @@ def _package_tests(session: nox.Session, name: str, *, isolated: bool) -> None:
     _pytest(session, f"packages/{name}/tests", "tests/lint/test_isolation.py", env=env)
 
 
-# The extras a package's tests need: pllog's exercise the optional MLflow, W&B, Comet loggers.
-TEST_EXTRAS = {"pllog": "test,mlflow,wandb,comet"}
-
-
 def _isolated(session: nox.Session, name: str) -> None:
     """Install ``name`` alone (plus its declared deps) non-editable and run its tests."""
     siblings = [_local(dep) for dep in LOCAL_DEPS[name]]
@@ -153,6 +150,9 @@ def tests(session: nox.Session) -> None:
     session.install("import-linter>=2")  # for tests/lint/test_layers.py
     # tests/integration/test_remote_storage.py: S3 served by moto on 127.0.0.1
     session.install("s3fs", "moto[server]")
+    # RichProgressBar / RichModelSummary and DeviceStatsMonitor's CPU stats (plkit[rich,stats]);
+    # with rich installed the default bar and summary are rich's, as in Lightning
+    session.install("rich>=10.2.2", "psutil>=5.9")
     skip = (
         "--ignore=tests/soak",
         "--ignore=tests/compat",
