@@ -170,7 +170,8 @@ def get_filesystem(path: str | os.PathLike[str], **storage_options: Any) -> Abst
 def _fs(path: str) -> tuple[AbstractFileSystem, str]:
     from fsspec.core import url_to_fs
 
-    return url_to_fs(path)  # type: ignore[no-any-return]
+    fs, inner = url_to_fs(path)
+    return fs, inner
 
 
 def exists(path: str) -> bool:
