@@ -12,6 +12,12 @@ import per row writes any that is missing or stale), as after ``pip install``; w
 the package from source, several times slower. Modules still imported from source are listed. Rows for plcore, placcel and pllog show what each layer
 adds on its own; the last table lists the modules that cost the most inside ``import plkit``
 (``python -X importtime``, self time, one run), and which heavy optional dependencies loaded.
+
+The target row runs ``gc.collect()`` (untimed) after ``import torch``: torch leaves ~166k objects
+in the collector's care and the generation counters near a full collection, so whichever import
+comes next may pay ~65 ms to scan torch's objects (one full collection), depending on where the
+threshold falls rather than on what that import does. The row below it is the same import
+without the collect, as a script sees it, with the number of full collections that ran inside.
 """
 
 from __future__ import annotations
@@ -26,21 +32,24 @@ from _common import Row, machine_summary, median, parse_args, print_table, verdi
 
 __all__ = ["main"]
 
-TARGET_S = 0.10
+TARGET_S = 0.05  # the issue's target for import plkit on top of import torch
 PACKAGES = ("plkit", "plcore", "placcel", "pllog")
 # Optional dependencies that must stay unloaded until a logger or progress bar asks for them.
 HEAVY = ("tensorboard", "tqdm", "numpy", "matplotlib", "pandas", "yaml", "fsspec")
 
 _PROBE = """
-import importlib.util, os, sys, time
+import gc, importlib.util, os, sys, time
 import torch
+if sys.argv[3] == "collect":
+    gc.collect()  # untimed: torch's own objects are not what the timed import pays to scan
 clock = time.process_time if sys.argv[2] == "cpu" else time.perf_counter
 before = set(sys.modules)
+full = gc.get_stats()[2]["collections"]
 start = clock()
 __import__(sys.argv[1])
 elapsed = clock() - start
 new = set(sys.modules) - before
-print(elapsed)
+print(elapsed, gc.get_stats()[2]["collections"] - full)
 print(",".join(sorted(m for m in new if "." not in m)))
 def compiled(module):
     source = getattr(module, "__file__", None) or ""
@@ -67,18 +76,31 @@ def _python(*args: str) -> subprocess.CompletedProcess[str]:
 
 @dataclass(frozen=True)
 class Probe:
-    """One fresh-process import: seconds, new top-level modules, modules run from source."""
+    """One fresh-process import: seconds, full garbage collections it ran, new top-level
+    modules, modules run from source."""
 
     seconds: float
+    full_collections: int
     new_modules: list[str]
     uncompiled: list[str]
 
 
-def time_import(package: str, clock: str) -> Probe:
-    """Import ``package`` after torch in a fresh process (see :data:`_PROBE`)."""
+def time_import(package: str, clock: str, collect: bool = True) -> Probe:
+    """Import ``package`` after torch in a fresh process (see :data:`_PROBE`).
+
+    Args:
+        package: the package to import.
+        clock: ``"cpu"`` or ``"wall"``.
+        collect: run ``gc.collect()`` (untimed) after ``import torch``. ``import torch`` leaves
+            the collector with ~166k objects and close to a full collection; without this the
+            next import that allocates a few thousand objects pays for scanning all of torch's
+            (~65 ms here), wherever that threshold happens to fall.
+    """
     code = _PROBE.replace("{packages}", repr(set(PACKAGES)))
-    lines = _python("-c", code, package, clock).stdout.split("\n")
-    return Probe(float(lines[0]), _names(lines[1]), _names(lines[2]))
+    mode = "collect" if collect else "as-is"
+    lines = _python("-c", code, package, clock, mode).stdout.split("\n")
+    seconds, full = lines[0].split()
+    return Probe(float(seconds), int(full), _names(lines[1]), _names(lines[2]))
 
 
 def _names(line: str) -> list[str]:
@@ -94,7 +116,7 @@ def time_torch(clock: str) -> float:
 
 def costliest_modules(package: str, top: int) -> list[tuple[int, str]]:
     """``-X importtime`` self times (µs) of the modules ``package`` adds after torch."""
-    code = f"import torch; import {package}"
+    code = f"import torch, gc; gc.collect(); import {package}"  # see time_import(collect=)
     stderr = _python("-X", "importtime", "-c", code).stderr
     torch_done = stderr.rfind("| torch\n")
     entries = []
@@ -123,6 +145,15 @@ def main() -> None:
         target = f"<= {TARGET_S * 1e3:.0f}" if package == "plkit" else ""
         result = verdict(value <= TARGET_S) if package == "plkit" else ""
         rows.append(Row(f"import {package} after torch", (f"{value * 1e3:.1f}", target, result)))
+        if package == "plkit":  # as a user's script sees it, collector state left by torch
+            raw = [time_import(package, args.clock, collect=False) for _ in range(rounds)]
+            full = max(probe.full_collections for probe in raw)
+            rows.append(
+                Row(
+                    f"  same, no gc.collect() after torch ({full} full collection(s) inside)",
+                    (f"{median([probe.seconds for probe in raw]) * 1e3:.1f}", "", ""),
+                )
+            )
     print_table(
         f"Import time: fresh processes, median of {rounds}, {args.clock} time\n{machine_summary()}",
         ("what", "ms", "target ms", "result"),

@@ -131,3 +131,25 @@ def test_isolated_install_is_the_built_package_not_the_source_tree() -> None:
     assert spec is not None and spec.origin is not None
     source_tree = ROOT / "packages" / isolated / "src"
     assert not Path(spec.origin).resolve().is_relative_to(source_tree), spec.origin
+
+
+# Parts of torch that cost a lot to import and serve one feature each: loaded when it is used.
+HEAVY_TORCH = (
+    "torch.utils.flop_counter",  # the model summary's FLOPs column (~60 ms to import)
+    "torch.distributed.checkpoint",  # sharded FSDP checkpoints
+    "torch.distributed.fsdp",
+    "torch.distributed._composable.fsdp",
+)
+
+_HEAVY_TORCH_PROBE = """
+import sys, torch
+before = set(sys.modules)
+import plkit
+print(*sorted(m for m in set(sys.modules) - before if m.startswith({heavy!r})))
+"""
+
+
+def test_import_plkit_loads_no_heavy_torch_module() -> None:
+    _require_installed("plkit")
+    loaded = _loaded_by(_HEAVY_TORCH_PROBE.format(heavy=HEAVY_TORCH))
+    assert not loaded, f"import plkit loaded {sorted(loaded)}; import them where they are used"

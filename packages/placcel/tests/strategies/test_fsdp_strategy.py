@@ -51,6 +51,28 @@ def test_needs_the_process_group():
         strategy.setup_module(nn.Linear(2, 2))
 
 
+class _RecordingIO:
+    """A checkpoint IO that records the keyword arguments each load is given."""
+
+    def __init__(self) -> None:
+        self.loads: list[dict] = []
+
+    def load_checkpoint(self, path, **kwargs):
+        self.loads.append(kwargs)
+        return {"path": path}
+
+
+def test_load_checkpoint_passes_weights_only(tmp_path):
+    # the Trainer's entry points call strategy.load_checkpoint(path, weights_only=...)
+    io = _RecordingIO()
+    strategy = FSDPStrategy(checkpoint_io=io)
+    ckpt = tmp_path / "last.ckpt"
+    ckpt.write_bytes(b"")
+    assert strategy.load_checkpoint(str(ckpt), weights_only=False) == {"path": str(ckpt)}
+    strategy.load_checkpoint(str(ckpt))
+    assert io.loads == [{"map_location": None, "weights_only": False}, {"map_location": None}]
+
+
 def _train(kwargs: dict) -> dict:
     """Three Adam steps on this rank's half of the batch under FSDP; the full weights."""
     import torch.distributed as dist

@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_LOCAL_PROTOCOLS = ("file", "local")  # URLs that name a local path
 
 # The package that implements each common protocol, for the error when it is missing.
 _PACKAGES = {
@@ -84,7 +85,7 @@ def protocol(path: str | os.PathLike[str]) -> str | None:
     if match is None:
         return None
     name = match.group(1).lower()
-    return None if name in ("file", "local") else name
+    return None if name in _LOCAL_PROTOCOLS else name
 
 
 def is_remote(path: str | os.PathLike[str]) -> bool:
@@ -96,9 +97,16 @@ def is_remote(path: str | os.PathLike[str]) -> bool:
     return protocol(path) is not None
 
 
-def _local(path: str) -> str:
-    match = _URL.match(path)
-    return path if match is None else path[len(match.group(0)) :] or "/"
+def _as_local(path: str | os.PathLike[str]) -> str | None:
+    """``path`` as a local path (``file://`` stripped), or None if it is remote, with one
+    pattern match (logger and checkpoint paths are checked every few steps)."""
+    text = os.fspath(path)
+    match = _URL.match(text)
+    if match is None:
+        return text
+    if match.group(1).lower() not in _LOCAL_PROTOCOLS:
+        return None
+    return text[len(match.group(0)) :] or "/"
 
 
 def check_path(path: str | os.PathLike[str], what: str = "path") -> str:
@@ -117,9 +125,11 @@ def check_path(path: str | os.PathLike[str], what: str = "path") -> str:
     text = os.fspath(path)
     if isinstance(text, bytes):
         text = os.fsdecode(text)
+    local = _as_local(text)
+    if local is not None:
+        return local
     name = protocol(text)
-    if name is None:
-        return _local(text)
+    assert name is not None  # not local, so a URL with a protocol
     _filesystem_class(name, text, what)
     return text
 
@@ -170,7 +180,8 @@ def get_filesystem(path: str | os.PathLike[str], **storage_options: Any) -> Abst
 def _fs(path: str) -> tuple[AbstractFileSystem, str]:
     from fsspec.core import url_to_fs
 
-    return url_to_fs(path)  # type: ignore[no-any-return]
+    fs, inner = url_to_fs(path)
+    return fs, inner
 
 
 def exists(path: str) -> bool:
@@ -179,8 +190,9 @@ def exists(path: str) -> bool:
     Args:
         path: a path or URL.
     """
-    if not is_remote(path):
-        return os.path.exists(_local(path))
+    local = _as_local(path)
+    if local is not None:
+        return os.path.exists(local)
     fs, inner = _fs(path)
     return bool(fs.exists(inner))
 
@@ -191,8 +203,9 @@ def isfile(path: str) -> bool:
     Args:
         path: a path or URL.
     """
-    if not is_remote(path):
-        return os.path.isfile(_local(path))
+    local = _as_local(path)
+    if local is not None:
+        return os.path.isfile(local)
     fs, inner = _fs(path)
     return bool(fs.isfile(inner))
 
@@ -205,8 +218,9 @@ def isdir(path: str, strict: bool = True) -> bool:
         strict: on object stores (S3, GCS, Azure), which create folders implicitly, False counts
             any path not taken by an object as a folder (one can be written into).
     """
-    if not is_remote(path):
-        return os.path.isdir(_local(path))
+    local = _as_local(path)
+    if local is not None:
+        return os.path.isdir(local)
     fs, inner = _fs(path)
     if not strict and protocol(path) in _OBJECT_STORES:
         return not fs.isfile(inner)
@@ -220,8 +234,9 @@ def listdir(path: str) -> list[str]:
     Args:
         path: a path or URL.
     """
-    if not is_remote(path):
-        return sorted(os.listdir(_local(path)))
+    local = _as_local(path)
+    if local is not None:
+        return sorted(os.listdir(local))
     fs, inner = _fs(path)
     if not fs.isdir(inner):
         raise FileNotFoundError(errno.ENOENT, "No such folder", path)
@@ -234,10 +249,11 @@ def glob(pattern: str) -> list[str]:
     Args:
         pattern: a path or URL with wildcards.
     """
-    if not is_remote(pattern):
+    local = _as_local(pattern)
+    if local is not None:
         import glob as _glob
 
-        return sorted(_glob.glob(_local(pattern), recursive=True))
+        return sorted(_glob.glob(local, recursive=True))
     fs, inner = _fs(pattern)
     # Results spelled like the pattern ("memory://a/x", not fsspec's "memory:///a/x"), so
     # they compare equal to paths built by joining onto the same root.
@@ -260,8 +276,9 @@ def makedirs(path: str) -> None:
     Args:
         path: a path or URL.
     """
-    if not is_remote(path):
-        os.makedirs(_local(path), exist_ok=True)
+    local = _as_local(path)
+    if local is not None:
+        os.makedirs(local, exist_ok=True)
         return
     fs, inner = _fs(path)
     fs.makedirs(inner, exist_ok=True)
@@ -273,8 +290,9 @@ def modified(path: str) -> float:
     Args:
         path: a path or URL.
     """
-    if not is_remote(path):
-        return os.path.getmtime(_local(path))
+    local = _as_local(path)
+    if local is not None:
+        return os.path.getmtime(local)
     fs, inner = _fs(path)
     return float(fs.modified(inner).timestamp())
 
@@ -285,10 +303,10 @@ def remove(path: str) -> None:
     Args:
         path: a path or URL.
     """
-    if not is_remote(path):
+    local = _as_local(path)
+    if local is not None:
         import shutil
 
-        local = _local(path)
         if os.path.isdir(local) and not os.path.islink(local):
             shutil.rmtree(local, ignore_errors=True)
             return
@@ -308,8 +326,9 @@ def read_bytes(path: str) -> bytes:
     Args:
         path: a path or URL.
     """
-    if not is_remote(path):
-        with open(_local(path), "rb") as file:
+    local = _as_local(path)
+    if local is not None:
+        with open(local, "rb") as file:
             return file.read()
     fs, inner = _fs(path)
     return bytes(fs.cat_file(inner))
@@ -336,8 +355,9 @@ def write_bytes(path: str, data: bytes) -> None:
         path: the target; missing parent folders are created.
         data: the bytes.
     """
-    if not is_remote(path):
-        _write_local(_local(path), data)
+    local = _as_local(path)
+    if local is not None:
+        _write_local(local, data)
         return
     fs, inner = _fs(path)
     parent, _, name = inner.rstrip("/").rpartition("/")
@@ -394,8 +414,9 @@ def append_text(path: str, text: str) -> None:
         path: the file.
         text: what to add.
     """
-    if not is_remote(path):
-        with open(_local(path), "a", encoding="utf-8", newline="") as file:
+    local = _as_local(path)
+    if local is not None:
+        with open(local, "a", encoding="utf-8", newline="") as file:
             file.write(text)
         return
     before = read_bytes(path) if isfile(path) else b""

@@ -28,7 +28,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from plcore.utilities.apply import move_data_to_device
 
@@ -126,6 +125,10 @@ def _layers_and_flops(module: nn.Module, max_depth: int) -> tuple[list[LayerSumm
     example = getattr(module, "example_input_array", None)
     if example is None:
         return rows, 0
+    # torch.utils.flop_counter takes ~60 ms to import; only a module with an example input
+    # needs it, so it is loaded here rather than at ``import plkit``
+    from torch.utils.flop_counter import FlopCounterMode
+
     counter = FlopCounterMode(display=False, depth=max_depth + 1)
     with counter:
         _record_sizes(module, example, rows, [sub for _, sub in named])
