@@ -28,13 +28,14 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import torch
 
-from placcel import Accelerator, Strategy
+from placcel import Accelerator, ClusterEnvironment, Precision, Strategy
 from plcore import Callback, LightningDataModule, LightningModule
-from plcore.checkpoint import TorchCheckpointIO
+from plcore.checkpoint import CheckpointIO, TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
@@ -47,6 +48,7 @@ from plkit._preemption import Preemption
 from plkit._progress import FitProgress
 from plkit._runstate import EntryArgs, PredictLoop, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
+from plkit.profilers import Profiler
 from pllog import Logger
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ _PRECISION_INPUT = Union[
     Literal["16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true"],
     Literal["64", "32", "16", "bf16"],
 ]
+# ``plugins``, ``profiler``, ``max_time`` and ``val_check_interval`` are typed as Lightning types
+# them too, so the CLI offers the same flags (``--trainer.profiler.help``, ``class_path`` configs).
+_PLUGIN_INPUT = Union[Precision, ClusterEnvironment, CheckpointIO]
 
 #: The stage ``trainer.state.stage`` holds from the start of each entry point (Lightning's).
 _STAGE_OF = {
@@ -139,13 +144,13 @@ class Trainer:
         min_epochs: int | None = None,
         max_steps: int = -1,
         min_steps: int | None = None,
-        max_time: Any = None,
+        max_time: str | timedelta | dict[str, int] | None = None,
         limit_train_batches: float | int | None = None,
         limit_val_batches: float | int | None = None,
         limit_test_batches: float | int | None = None,
         limit_predict_batches: float | int | None = None,
         overfit_batches: int | float = 0.0,
-        val_check_interval: int | float | None = None,
+        val_check_interval: int | float | str | timedelta | dict[str, int] | None = None,
         check_val_every_n_epoch: int | None = 1,
         num_sanity_val_steps: int | None = None,
         log_every_n_steps: int | None = None,
@@ -159,10 +164,10 @@ class Trainer:
         benchmark: bool | None = None,
         inference_mode: bool = True,
         use_distributed_sampler: bool = True,
-        profiler: Any = None,
+        profiler: Profiler | str | None = None,
         detect_anomaly: bool = False,
         barebones: bool = False,
-        plugins: Any = None,
+        plugins: _PLUGIN_INPUT | list[_PLUGIN_INPUT] | None = None,
         sync_batchnorm: bool = False,
         reload_dataloaders_every_n_epochs: int = 0,
         default_root_dir: str | os.PathLike | None = None,
