@@ -276,10 +276,20 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         weights_only: bool | None = None,
     ) -> None:
-        """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks.
+        """Train the model (with validation as the flags schedule it).
 
-        ``weights_only`` (here and in the other entry points): how ``ckpt_path`` is read; None
-        uses the checkpoint IO's safe default, False unpickles any object (trusted files only).
+        The data comes from the dataloaders given, else the datamodule, else the model's own
+        dataloader hooks.
+
+        Args:
+            model: the LightningModule to train.
+            train_dataloaders: a DataLoader, a collection of them, or a LightningDataModule.
+            val_dataloaders: a DataLoader or a list of them for validation.
+            datamodule: a LightningDataModule that provides the dataloaders.
+            ckpt_path: a checkpoint to resume from: a path or URL, "last" (the latest one
+                saved) or "best" (the best one of a previous fit).
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
         """
         if isinstance(
             train_dataloaders, LightningDataModule
@@ -305,7 +315,22 @@ class Trainer:
         datamodule: LightningDataModule | None = None,
         weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
-        """Run one validation pass; returns one dict of metrics per dataloader."""
+        """Run one evaluation epoch over the validation data.
+
+        Args:
+            model: the LightningModule to validate; None uses the model of the last fit.
+            dataloaders: a DataLoader, a list of them, or a LightningDataModule.
+            ckpt_path: the weights to validate: a path or URL, "best" (the best checkpoint of the
+                last fit), "last", or None (the model's current weights; "best" when no model
+                is given after a fit).
+            verbose: print the results table.
+            datamodule: a LightningDataModule that provides the dataloaders.
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
+
+        Returns:
+            One dict of logged metrics per dataloader.
+        """
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
@@ -327,7 +352,22 @@ class Trainer:
         datamodule: LightningDataModule | None = None,
         weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
-        """Run one test pass; returns one dict of metrics per dataloader."""
+        """Run one evaluation epoch over the test data.
+
+        Args:
+            model: the LightningModule to test; None uses the model of the last fit.
+            dataloaders: a DataLoader, a list of them, or a LightningDataModule.
+            ckpt_path: the weights to test: a path or URL, "best" (the best checkpoint of the
+                last fit), "last", or None (the model's current weights; "best" when no model
+                is given after a fit).
+            verbose: print the results table.
+            datamodule: a LightningDataModule that provides the dataloaders.
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
+
+        Returns:
+            One dict of logged metrics per dataloader.
+        """
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
@@ -349,7 +389,22 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         weights_only: bool | None = None,
     ) -> list[Any] | None:
-        """Run ``predict_step`` over the data; returns the predictions (a list per loader if several)."""
+        """Run the model's predict_step over the data and collect the predictions.
+
+        Args:
+            model: the LightningModule to predict with; None uses the model of the last fit.
+            dataloaders: a DataLoader, a list of them, or a LightningDataModule.
+            datamodule: a LightningDataModule that provides the predict dataloader.
+            return_predictions: keep and return the predictions (None: yes).
+            ckpt_path: the weights to predict with: a path or URL, "best", "last", or None
+                (the model's current weights; "best" when no model is given after a fit).
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
+
+        Returns:
+            The predictions (a list per dataloader if there are several), or None when
+            return_predictions is False.
+        """
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
