@@ -931,7 +931,13 @@ class Trainer:
 
     gradient_clip_val = property(lambda self: self._plan.gradient_clip_val)
     gradient_clip_algorithm = property(lambda self: self._plan.gradient_clip_algorithm)
-    val_check_interval = property(lambda self: self._plan.val_check_interval)
+    val_check_interval = property(
+        lambda self: (
+            self._plan.val_check_interval
+            if self._plan.val_check_time is None
+            else timedelta(seconds=self._plan.val_check_time)
+        )  # Lightning: AttributeError
+    )
     check_val_every_n_epoch = property(lambda self: self._plan.check_val_every_n_epoch)
     num_sanity_val_steps = property(
         lambda self: _all_if_minus_one(self._plan.num_sanity_val_steps),
