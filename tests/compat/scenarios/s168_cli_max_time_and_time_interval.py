@@ -1,6 +1,6 @@
 """LightningCLI: --trainer.max_time as "DD:HH:MM:SS" or a dict, and --trainer.val_check_interval
 as a duration, parse as under Lightning (printed config) and reach the Trainer (the Timer's
-values they were given; a dict interval of zero seconds validates after every batch)."""
+the Timer's duration; a dict interval of zero seconds validates after every batch)."""
 
 import contextlib
 import io
@@ -29,4 +29,6 @@ def main() -> None:
         sys.argv = ["train.py", *argv, "--trainer.max_epochs=1", "--trainer.limit_train_batches=3"]
         sys.argv += [*QUIET, "--trainer.default_root_dir=" + name]
         made = cli.LightningCLI(Net, DataModule, save_config_callback=None)
+        timers = [cb for cb in made.trainer.callbacks if type(cb).__name__ == "Timer"]
+        T.note(f"{name}.timer", [round(t.time_remaining() + t.time_elapsed()) for t in timers])
         T.note(f"{name}.global_step", made.trainer.global_step)

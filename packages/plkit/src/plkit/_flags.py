@@ -101,8 +101,9 @@ def parse_max_time(value: Any) -> timedelta | None:
     return None if value is None else _duration("max_time", value)
 
 
-def _duration(flag: str, value: Any) -> timedelta:
-    """A ``timedelta``, a dict of its arguments or ``"DD:HH:MM:SS"`` -> the ``timedelta``."""
+def _duration(flag: str, value: Any, other_forms: str = "") -> timedelta:
+    """A ``timedelta``, a dict of its arguments or ``"DD:HH:MM:SS"`` -> the ``timedelta``
+    (``other_forms``: what else the flag takes, for the error message)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, dict):
@@ -116,7 +117,7 @@ def _duration(flag: str, value: Any) -> timedelta:
     raise _fail(
         flag,
         value,
-        'use "DD:HH:MM:SS" (e.g. "00:12:00:00"), a datetime.timedelta '
+        f'use {other_forms}"DD:HH:MM:SS" (e.g. "00:12:00:00"), a datetime.timedelta '
         "or a dict such as {'hours': 12}.",
     )
 
@@ -159,7 +160,8 @@ def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int, fl
     vci = 1.0 if vci is None else vci
     seconds = None
     if isinstance(vci, (str, dict, timedelta)):  # time-based: every that long of training
-        seconds = _duration("val_check_interval", vci).total_seconds()
+        forms = "a float in (0.0, 1.0], an int (number of training batches), "
+        seconds = _duration("val_check_interval", vci, forms).total_seconds()
         vci = 1.0
     if isinstance(vci, bool) or not isinstance(vci, (int, float)):
         raise _fail(

@@ -304,7 +304,6 @@ class RunState:
     should_stop: bool = False
     preempted: bool = False
     stop_refused: bool = False  # "signaled to stop but ... not met" said once per Trainer
-    deadline: float | None = None  # max_time, as time.monotonic()
     pending_rng: Any = None  # RNG states a resumed fit restores when its epoch starts
     rng_at_eval_start: Any = None  # the training RNG while fit's validation runs
     #: Loaders and limits that replace an evaluation's own once its start hooks have run
