@@ -92,13 +92,14 @@ class Trainer:
         min_epochs: do not stop early before this many epochs.
         max_steps: stop after this many optimizer steps (-1: no limit).
         min_steps: do not stop early before this many optimizer steps.
-        max_time: stop after this long ("DD:HH:MM:SS", timedelta or dict).
+        max_time: stop after this long ("DD:HH:MM:SS", timedelta or dict): adds a Timer.
         limit_train_batches: batches per training epoch (int) or fraction (float).
         limit_val_batches: likewise for validation.
         limit_test_batches: likewise for test.
         limit_predict_batches: likewise for predict.
         overfit_batches: train and validate on this many (fraction of) training batches, unshuffled.
-        val_check_interval: validate every fraction of an epoch (float) or every N batches (int).
+        val_check_interval: validate every fraction of an epoch (float), every N batches (int),
+            or every so long ("DD:HH:MM:SS", timedelta or dict).
         check_val_every_n_epoch: validate every N epochs (None: by val_check_interval only).
         num_sanity_val_steps: validation batches run before training (-1: all).
         log_every_n_steps: write step metrics every N optimizer steps.
