@@ -140,6 +140,16 @@ def test_max_time_is_a_timer_that_stops_before_the_first_batch(value):
     assert t.global_step == 0  # the time is up when fit starts
 
 
+def test_a_given_timer_wins_over_max_time(caplog):
+    timer = pl.callbacks.Timer(duration={"hours": 1})
+    with caplog.at_level("INFO"):
+        t = make(max_time={"seconds": 0}, callbacks=[timer])
+    assert [cb for cb in t.callbacks if isinstance(cb, pl.callbacks.Timer)] == [timer]
+    assert (
+        "Ignoring `Trainer(max_time=...)`, callbacks list already contains a Timer." in caplog.text
+    )
+
+
 @pytest.mark.parametrize("limit,expected", [(3, 3), (0.5, 4), (1.0, 8), (0.25, 2)])
 def test_limit_train_batches(limit, expected):
     model = Counting()
