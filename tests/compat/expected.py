@@ -153,7 +153,13 @@ EXPECTED: tuple[Expected, ...] = (
         name="cli-trainer-arguments",
         anchor="cli-trainer-arguments",
         paths=("notes/*.trainer/resume",),
-        scenarios=("s135_*", "s136_*", "s137_*", "s138_*", "s139_*"),
+        scenarios=("s135_*", "s136_*", "s137_*", "s138_*", "s139_*", "s166_*", "s168_*"),
+    ),
+    Expected(
+        name="time-based-val-check-interval",
+        anchor="time-based-val-check-interval",
+        paths=("entry_points/*/state/val_check_interval",),
+        scenarios=("s165_*",),
     ),
     Expected(
         name="flag-errors-when-the-trainer-is-built",

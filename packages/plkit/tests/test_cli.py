@@ -237,6 +237,11 @@ def test_help_lists_the_subcommands_and_the_classes_arguments(tmp_path: Path) ->
     ):
         assert flag in fit
     assert "width of the hidden layer." in fit  # the model's docstring is the argument's help
+    # profiler and plugins are typed as classes (as in Lightning): each has a --*.help flag
+    assert "--trainer.profiler.help" in fit and "--trainer.plugins.help" in fit
+    # the entry points' docstrings read as help text: a short line, no reStructuredText markup
+    assert "Train the model (with validation as the flags schedule" in fit
+    assert "``" not in top and "Run one evaluation epoch over the test data." in top
 
 
 def test_a_bad_argument_names_it_and_exits_2(tmp_path: Path) -> None:
@@ -514,3 +519,83 @@ def test_default_env_instantiate_classes_override_and_a_trainer_function(
     assert cli.built == ("Model", "Trainer")
     assert cli.trainer.max_epochs == 4 and cli.model.hparams["hidden"] == 3
     assert any(type(cb).__name__ == "SaveConfigCallback" for cb in cli.trainer.callbacks)
+
+
+# -- profilers, today's callbacks and loggers, durations ---------------------------------------
+
+
+def test_profiler_callbacks_and_logger_by_class_name(tmp_path, monkeypatch, plain_argv) -> None:
+    from plkit.cli import LightningCLI
+    from plkit.profilers import SimpleProfiler
+
+    app = _app_module(tmp_path, monkeypatch)
+    args = {
+        "trainer": {
+            "profiler": "SimpleProfiler",
+            "callbacks": [
+                {"class_path": "StochasticWeightAveraging", "init_args": {"swa_lrs": 0.01}},
+                {"class_path": "LearningRateMonitor"},
+            ],
+            "logger": {"class_path": "CSVLogger", "init_args": {"save_dir": "logs"}},
+        }
+    }
+    cli = LightningCLI(app.Model, app.Data, run=False, args=args)
+    assert type(cli.trainer.profiler) is SimpleProfiler
+    kinds = [type(cb).__name__ for cb in cli.trainer.callbacks]
+    assert kinds[:2] == ["StochasticWeightAveraging", "LearningRateMonitor"]
+    assert (
+        type(cli.trainer.logger).__name__ == "CSVLogger" and cli.trainer.logger.save_dir == "logs"
+    )
+    # the printed config spells each class out with its defaults, as Lightning prints it
+    printed = cli.parser.dump(cli.config, skip_none=False)
+    config = yaml.safe_load(printed)["trainer"]
+    assert config["profiler"] == {
+        "class_path": "plkit.profilers.SimpleProfiler",
+        "init_args": {"dirpath": None, "filename": None, "extended": True},
+    }
+    assert config["callbacks"][0]["init_args"]["annealing_strategy"] == "cos"
+
+
+def test_profiler_help_lists_its_arguments(tmp_path, monkeypatch, plain_argv, capsys) -> None:
+    from plkit.cli import LightningCLI
+
+    app = _app_module(tmp_path, monkeypatch)
+    with pytest.raises(SystemExit) as exit_info:
+        LightningCLI(
+            app.Model, app.Data, run=False, args=["--trainer.profiler.help=SimpleProfiler"]
+        )
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--trainer.profiler.dirpath", "--trainer.profiler.extended {true,false}"):
+        assert flag in out
+
+
+@pytest.mark.parametrize("max_time", ["00:00:00:00", '{"seconds": 0}'])
+def test_max_time_as_a_string_or_a_dict(tmp_path, monkeypatch, plain_argv, max_time: str) -> None:
+    from plkit.cli import LightningCLI
+
+    app = _app_module(tmp_path, monkeypatch)
+    args = [f"--trainer.max_time={max_time}", "--trainer.max_epochs=3", "--trainer.logger=false"]
+    cli = LightningCLI(app.Model, app.Data, run=False, args=args)
+    assert cli.config["trainer"]["max_time"] == (
+        max_time if max_time.startswith("0") else {"seconds": 0}
+    )
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert cli.trainer.global_step == 0  # the time was up when fit started
+
+
+def test_val_check_interval_as_a_duration(tmp_path, monkeypatch, plain_argv) -> None:
+    from datetime import timedelta
+
+    from plkit.cli import LightningCLI
+
+    app = _app_module(tmp_path, monkeypatch)
+    args = ['--trainer.val_check_interval={"seconds": 0}', "--trainer.max_epochs=1"]
+    args += ["--trainer.logger=false", "--trainer.callbacks=ModelCheckpoint"]
+    args += ["--trainer.callbacks.dirpath=ckpts", "--trainer.callbacks.save_top_k=-1"]
+    cli = LightningCLI(app.Model, app.Data, run=False, args=args)
+    assert cli.trainer.val_check_interval == timedelta(0)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    # a zero interval has always elapsed: validation (and a checkpoint) after every batch
+    saved = sorted(path.name for path in (tmp_path / "ckpts").iterdir())
+    assert saved == [f"epoch=0-step={step}.ckpt" for step in (1, 2, 3, 4)]

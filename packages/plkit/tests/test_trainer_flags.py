@@ -130,11 +130,24 @@ def test_should_stop_without_minimum_ends_after_the_current_batch():
 
 
 @pytest.mark.parametrize("value", ["00:00:00:00", timedelta(0), {"seconds": 0}])
-def test_max_time_stops_after_the_first_batch(value):
+def test_max_time_is_a_timer_that_stops_before_the_first_batch(value):
     model = Counting()
     t = make(max_epochs=5, max_time=value)
+    # as in Lightning, max_time adds a Timer(interval="step") to the callbacks
+    timers = [cb for cb in t.callbacks if isinstance(cb, pl.callbacks.Timer)]
+    assert len(timers) == 1 and timers[0].time_remaining() == 0
     t.fit(model)
-    assert t.global_step == 1
+    assert t.global_step == 0  # the time is up when fit starts
+
+
+def test_a_given_timer_wins_over_max_time(caplog):
+    timer = pl.callbacks.Timer(duration={"hours": 1})
+    with caplog.at_level("INFO"):
+        t = make(max_time={"seconds": 0}, callbacks=[timer])
+    assert [cb for cb in t.callbacks if isinstance(cb, pl.callbacks.Timer)] == [timer]
+    assert (
+        "Ignoring `Trainer(max_time=...)`, callbacks list already contains a Timer." in caplog.text
+    )
 
 
 @pytest.mark.parametrize("limit,expected", [(3, 3), (0.5, 4), (1.0, 8), (0.25, 2)])

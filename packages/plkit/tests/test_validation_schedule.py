@@ -8,13 +8,15 @@ same flags (hooks, metrics, checkpoints) is compared with Lightning by the compa
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import torch
 
 import plkit as pl
 from plkit._flags import Plan
-from plkit._runstate import RunState, ValidationSchedule
+from plkit._runstate import RunState, TimedValidationSchedule, ValidationSchedule
 
 
 def _plan(**flags: Any) -> Plan:
@@ -110,3 +112,135 @@ def test_int_interval_longer_than_epoch_names_the_fix() -> None:
     plan = _plan(val_check_interval=10)
     with pytest.raises(ValueError, match="check_val_every_n_epoch=None"):
         ValidationSchedule.check_batch(plan, 4)
+
+
+# --- time-based val_check_interval -----------------------------------------------------------
+
+
+class _Clock:
+    """A ``time.monotonic`` that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("interval", ["00:00:00:30", {"seconds": 30}, timedelta(seconds=30)])
+def test_time_interval_forms_give_a_timed_schedule(interval: Any) -> None:
+    plan = _plan(val_check_interval=interval)
+    schedule = ValidationSchedule.of(plan)
+    assert isinstance(schedule, TimedValidationSchedule)
+    assert schedule.seconds == 30.0
+    assert schedule.once_per_epoch is False  # checkpoints and early stopping follow validation
+    assert not isinstance(
+        ValidationSchedule.of(_plan(val_check_interval=0.5)), TimedValidationSchedule
+    )
+
+
+def test_timed_schedule_validates_after_the_batch_that_ends_the_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _Clock()
+    monkeypatch.setattr("plkit._runstate.time.monotonic", clock)
+    plan = _plan(val_check_interval={"seconds": 10})
+    schedule = ValidationSchedule.of(plan)
+    schedule.training_data_loaded(plan, 100)  # the clock starts with the training data
+    assert schedule.val_check_batch is None  # no batch count, as in Lightning
+    never = lambda: False  # noqa: E731
+    due = []
+    for batch_idx in range(40):
+        clock.now += 1.0  # each batch takes a second
+        if schedule.due_after(batch_idx, batch_idx == 39, batch_idx + 1, never):
+            due.append(batch_idx)
+            clock.now += 5.0  # validation's own time is not counted: the clock restarts after it
+            schedule.validated()
+    assert due == [9, 19, 29, 39]
+    # a stop request that fit honours validates the batch before it, as with batch counts
+    assert schedule.due_after(40, False, 41, lambda: True)
+
+
+def test_timed_schedule_epoch_end_is_not_a_check_but_unsized_data_ends_with_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("plkit._runstate.time.monotonic", _Clock())
+    plan = _plan(val_check_interval={"hours": 1})
+    schedule = ValidationSchedule.of(plan)
+    schedule.training_data_loaded(plan, 4)
+    assert not schedule.due_after(3, True, 4, lambda: False)
+    schedule.training_data_loaded(plan, math.inf)  # an IterableDataset without a length
+    assert schedule.due_after(3, True, 4, lambda: False)
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        ({"val_check_interval": "1:2:3"}, r"val_check_interval='1:2:3'.*DD:HH:MM:SS"),
+        ({"val_check_interval": {"minute": 1}}, "the dict must hold timedelta arguments"),
+        (
+            {"val_check_interval": 0.5, "check_val_every_n_epoch": None},
+            "integer or a time-based duration",
+        ),
+    ],
+)
+def test_bad_time_interval_names_the_fix(flags: dict[str, Any], match: str) -> None:
+    with pytest.raises(pl.utilities.exceptions.MisconfigurationException, match=match):
+        _plan(**flags)
+
+
+def test_fast_dev_run_ignores_a_time_interval() -> None:
+    plan = _plan(val_check_interval={"days": 1}, fast_dev_run=True)
+    assert not isinstance(ValidationSchedule.of(plan), TimedValidationSchedule)
+
+
+class _Recorder(pl.LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+        self.validated_at: list[tuple[int, int]] = []
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self.layer(batch).sum()
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("val_loss", self.layer(batch).sum())
+
+    def on_validation_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.validated_at.append((self.current_epoch, self.global_step))
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=0.01)
+
+
+@pytest.mark.parametrize(
+    ("interval", "every", "expected", "ckpts"),
+    [
+        # a zero interval has always elapsed: validation after every batch
+        ({"seconds": 0}, 1, [(e, s) for e in range(2) for s in (2 * e + 1, 2 * e + 2)], 1),
+        # only in the epochs check_val_every_n_epoch picks
+        ("00:00:00:00", 2, [(1, 3), (1, 4)], 1),
+        # never elapsed: no validation at all, not even at the epoch's end, so no checkpoint
+        ({"days": 1}, 1, [], 0),
+    ],
+)
+def test_fit_with_time_interval(
+    tmp_path: Any, interval: Any, every: int, expected: list[tuple[int, int]], ckpts: int
+) -> None:
+    model = _Recorder()
+    data = torch.utils.data.DataLoader(torch.randn(8, 4), batch_size=4)
+    trainer = pl.Trainer(
+        max_epochs=2,
+        val_check_interval=interval,
+        check_val_every_n_epoch=every,
+        default_root_dir=tmp_path,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[pl.callbacks.EarlyStopping("val_loss", patience=100)],
+    )
+    trainer.fit(model, data, data)
+    assert model.validated_at == expected
+    ckpt_dir = tmp_path / "checkpoints"
+    assert len(list(ckpt_dir.glob("*.ckpt")) if ckpt_dir.exists() else []) == ckpts

@@ -22,7 +22,7 @@ from plcore.utilities.exceptions import MisconfigurationException
 from plcore.utilities.rank_zero import rank_zero_warn
 from plcore.utilities.warnings import PossibleUserWarning
 from plkit import _console, _setup
-from plkit._runstate import RunState, ValidationSchedule
+from plkit._runstate import RunState
 from plkit._state import RunningStage, TrainerFn
 from plkit.loops._data import (
     CombinedLoader,
@@ -126,12 +126,7 @@ def setup_train_data(run: RunState) -> None:
     loaders.num_training_batches = limit_batches(
         length, plan.limit_train_batches, "limit_train_batches"
     )
-    # no training batches: fit trains nothing, and validation is never due (Lightning: None)
-    run.schedule.val_check_batch = (
-        None
-        if loaders.num_training_batches == 0
-        else ValidationSchedule.check_batch(plan, loaders.num_training_batches)
-    )
+    run.schedule.training_data_loaded(plan, loaders.num_training_batches)
     _console.warn_log_interval(run.trainer)
 
 

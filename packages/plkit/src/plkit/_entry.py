@@ -11,7 +11,6 @@ with "failed" instead of tearing down (:func:`interrupt`).
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 import torch
@@ -245,9 +244,6 @@ def _fit(run: RunState, checkpoint: dict[str, Any] | None) -> None:
     # The loaders are requested later, as in Lightning: validation's when the sanity check or
     # the first validation runs, training's after the sanity check.
     run.schedule.enabled = _dataloaders.validation_enabled(run)
-    run.deadline = (
-        None if plan.max_time is None else time.monotonic() + plan.max_time.total_seconds()
-    )
     # set_detect_anomaly, as Lightning: detect_anomaly() would also warn that it is on
     anomaly = (
         torch.autograd.set_detect_anomaly(True) if plan.detect_anomaly else contextlib.nullcontext()

@@ -53,6 +53,8 @@ class Plan:
     enable_progress_bar: bool
     enable_model_summary: bool
     logger_enabled: bool
+    #: A time-based ``val_check_interval``, in seconds (``val_check_interval`` is then 1.0).
+    val_check_time: float | None = None
 
 
 def _fail(flag: str, value: Any, what: str) -> MisconfigurationException:
@@ -96,22 +98,26 @@ def _limit(flag: str, value: Any) -> int | float:
 
 def parse_max_time(value: Any) -> timedelta | None:
     """``"DD:HH:MM:SS"``, a ``timedelta`` or a dict of ``timedelta`` arguments."""
-    if value is None or isinstance(value, timedelta):
+    return None if value is None else _duration("max_time", value)
+
+
+def _duration(flag: str, value: Any, other_forms: str = "") -> timedelta:
+    """A ``timedelta``, a dict of its arguments or ``"DD:HH:MM:SS"`` -> the ``timedelta``
+    (``other_forms``: what else the flag takes, for the error message)."""
+    if isinstance(value, timedelta):
         return value
     if isinstance(value, dict):
         try:
             return timedelta(**value)
         except TypeError as err:
-            raise _fail(
-                "max_time", value, f"the dict must hold timedelta arguments ({err})."
-            ) from None
+            raise _fail(flag, value, f"the dict must hold timedelta arguments ({err}).") from None
     if isinstance(value, str) and re.fullmatch(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}", value):
         days, hours, minutes, seconds = map(int, value.split(":"))
         return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     raise _fail(
-        "max_time",
+        flag,
         value,
-        'use "DD:HH:MM:SS" (e.g. "00:12:00:00"), a datetime.timedelta '
+        f'use {other_forms}"DD:HH:MM:SS" (e.g. "00:12:00:00"), a datetime.timedelta '
         "or a dict such as {'hours': 12}.",
     )
 
@@ -149,15 +155,21 @@ def fit_limits(plan: Plan, has_timer: bool) -> tuple[Plan, bool]:
     return replace(plan, max_epochs=max_epochs, min_epochs=min_epochs), defaulted
 
 
-def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int]:
+def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int, float | None]:
     vci = flags["val_check_interval"]
     vci = 1.0 if vci is None else vci
+    seconds = None
+    if isinstance(vci, (str, dict, timedelta)):  # time-based: every that long of training
+        forms = "a float in (0.0, 1.0], an int (number of training batches), "
+        seconds = _duration("val_check_interval", vci, forms).total_seconds()
+        vci = 1.0
     if isinstance(vci, bool) or not isinstance(vci, (int, float)):
         raise _fail(
             "val_check_interval",
             vci,
-            "pass a float in (0.0, 1.0] (fraction of an epoch) "
-            "or an int (number of training batches).",
+            "pass a float in (0.0, 1.0] (fraction of an epoch), an int (number of training "
+            'batches) or a duration ("DD:HH:MM:SS", a datetime.timedelta or a dict of its '
+            "arguments).",
         )
     if (isinstance(vci, float) and not 0.0 < vci <= 1.0) or (isinstance(vci, int) and vci <= 0):
         raise _fail(
@@ -180,7 +192,13 @@ def _validation(flags: dict[str, Any]) -> tuple[int | float, int | None, int]:
             "num_sanity_val_steps", sanity, -1, "use -1 (all batches), 0 (off) or a positive int."
         )
     )
-    return vci, every, sanity
+    if every is None and isinstance(flags["val_check_interval"], float):
+        raise MisconfigurationException(
+            "`val_check_interval` should be an integer or a time-based duration (str"
+            " 'DD:HH:MM:SS', datetime.timedelta, or dict kwargs for timedelta) when"
+            " `check_val_every_n_epoch=None`."
+        )
+    return vci, every, sanity, seconds
 
 
 def _switches(flags: dict[str, Any]) -> dict[str, bool]:
@@ -231,7 +249,7 @@ def resolve_plan(**flags: Any) -> Plan:
         fdr = int(fdr)
     fast_dev_run = _int("fast_dev_run", fdr, 0, "use True/False or a positive int (batches).")
     max_epochs, min_epochs, max_steps, min_steps = _epochs_and_steps(flags)
-    vci, every, sanity = _validation(flags)
+    vci, every, sanity, vci_seconds = _validation(flags)
     overfit = _limit("overfit_batches", flags["overfit_batches"] or 0.0)
     limits = {
         n: _limit(n, flags[n])
@@ -245,6 +263,7 @@ def resolve_plan(**flags: Any) -> Plan:
     if fast_dev_run:
         limits = dict.fromkeys(limits, fast_dev_run)
         max_epochs, max_steps, sanity, vci, every = 1, fast_dev_run, 0, 1.0, 1
+        vci_seconds = None  # fast_dev_run validates after its batches, not by time
     if overfit:
         limits["limit_train_batches"] = limits["limit_val_batches"] = overfit
     log_n = flags["log_every_n_steps"]
@@ -276,6 +295,7 @@ def resolve_plan(**flags: Any) -> Plan:
         **limits,
         overfit_batches=overfit,
         val_check_interval=vci,
+        val_check_time=vci_seconds,
         check_val_every_n_epoch=every,
         num_sanity_val_steps=sanity,
         log_every_n_steps=log_n,

@@ -15,6 +15,7 @@ answered here and nowhere else:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ __all__ = [
     "OptimizerSetup",
     "PredictLoop",
     "RunState",
+    "TimedValidationSchedule",
     "ValidationSchedule",
 ]
 
@@ -128,12 +130,24 @@ class ValidationSchedule:
     @classmethod
     def of(cls, plan: Plan, val_check_batch: int | float | None = None) -> ValidationSchedule:
         """The schedule the flags describe (``enabled`` is decided by fit once it knows its
-        data)."""
+        data); a time-based ``val_check_interval`` gets a :class:`TimedValidationSchedule`."""
+        if plan.val_check_time is not None:
+            return TimedValidationSchedule(
+                every_n_epochs=plan.check_val_every_n_epoch, seconds=plan.val_check_time
+            )
         return cls(
             every_n_epochs=plan.check_val_every_n_epoch,
             interval=plan.val_check_interval,
             val_check_batch=val_check_batch,
         )
+
+    def training_data_loaded(self, plan: Plan, num_batches: float) -> None:
+        """Fit (re)loaded its training data: ``num_batches`` per epoch."""
+        # no training batches: fit trains nothing, and validation is never due (Lightning: None)
+        self.val_check_batch = None if num_batches == 0 else self.check_batch(plan, num_batches)
+
+    def validated(self) -> None:
+        """Fit's validation just ran (the timed schedule restarts its clock)."""
 
     @staticmethod
     def check_batch(plan: Plan, num_batches: float) -> int | float:
@@ -197,6 +211,43 @@ class ValidationSchedule:
         return self.every_n_epochs == 1 and self.interval == 1.0
 
 
+@dataclass
+class TimedValidationSchedule(ValidationSchedule):
+    """A time-based ``val_check_interval``: validate after the first training batch that ends
+    ``seconds`` or more after the training data was loaded or the last validation ended (in
+    the epochs ``check_val_every_n_epoch`` picks; an epoch's end is not a check of its own).
+
+    Only this schedule reads the clock, so batch-counted schedules pay nothing for it.
+    """
+
+    seconds: float = 0.0
+    last_validation: float = 0.0  # time.monotonic() when the clock last restarted
+    unsized: bool = False  # training data without a length: its last batch validates
+
+    def training_data_loaded(self, plan: Plan, num_batches: float) -> None:
+        self.val_check_batch = None  # no batch count, as in Lightning
+        self.unsized = num_batches == math.inf
+        self.last_validation = time.monotonic()
+
+    def validated(self) -> None:
+        self.last_validation = time.monotonic()
+
+    def due_after(
+        self,
+        batch_idx: int,
+        is_last: bool,
+        total_batches_done: int,
+        stopping: Callable[[], bool],
+    ) -> bool:
+        if (is_last and self.unsized) or stopping():
+            return True
+        return time.monotonic() - self.last_validation >= self.seconds
+
+    @property
+    def once_per_epoch(self) -> bool:
+        return False  # checkpoints and early stopping act after each validation
+
+
 class PredictLoop:
     """``trainer.predict_loop``: what the latest ``trainer.predict`` collected (Lightning's names).
 
@@ -253,7 +304,6 @@ class RunState:
     should_stop: bool = False
     preempted: bool = False
     stop_refused: bool = False  # "signaled to stop but ... not met" said once per Trainer
-    deadline: float | None = None  # max_time, as time.monotonic()
     pending_rng: Any = None  # RNG states a resumed fit restores when its epoch starts
     rng_at_eval_start: Any = None  # the training RNG while fit's validation runs
     #: Loaders and limits that replace an evaluation's own once its start hooks have run

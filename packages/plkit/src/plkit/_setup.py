@@ -213,8 +213,13 @@ def build_callbacks(callbacks: Any, plan: Any) -> list[Callback]:
             "Trainer(enable_progress_bar=False) but a progress bar is in callbacks; "
             "remove one of the two."
         )
-    from plkit._console import rich_installed
+    from plkit._console import info, rich_installed
 
+    if plan.max_time is not None:  # Lightning: a Timer in the callbacks enforces max_time
+        if has(builtin.Timer):
+            info("Ignoring `Trainer(max_time=...)`, callbacks list already contains a Timer.")
+        else:
+            items.append(builtin.Timer(duration=plan.max_time, interval="step"))
     rich = rich_installed()  # Lightning's defaults are rich's bar and table then
     if plan.enable_progress_bar and not has(builtin.ProgressBar):
         items.append(builtin.RichProgressBar() if rich else builtin.TQDMProgressBar())

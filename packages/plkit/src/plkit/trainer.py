@@ -28,13 +28,14 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import torch
 
-from placcel import Accelerator, Strategy
+from placcel import Accelerator, ClusterEnvironment, Precision, Strategy
 from plcore import Callback, LightningDataModule, LightningModule
-from plcore.checkpoint import TorchCheckpointIO
+from plcore.checkpoint import CheckpointIO, TorchCheckpointIO
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
@@ -47,6 +48,7 @@ from plkit._preemption import Preemption
 from plkit._progress import FitProgress
 from plkit._runstate import EntryArgs, PredictLoop, RunState
 from plkit._state import RunningStage, TrainerFn, TrainerState, TrainerStatus
+from plkit.profilers import Profiler
 from pllog import Logger
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ _PRECISION_INPUT = Union[
     Literal["16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true"],
     Literal["64", "32", "16", "bf16"],
 ]
+# ``plugins``, ``profiler``, ``max_time`` and ``val_check_interval`` are typed as Lightning types
+# them too, so the CLI offers the same flags (``--trainer.profiler.help``, ``class_path`` configs).
+_PLUGIN_INPUT = Union[Precision, ClusterEnvironment, CheckpointIO]
 
 #: The stage ``trainer.state.stage`` holds from the start of each entry point (Lightning's).
 _STAGE_OF = {
@@ -87,13 +92,14 @@ class Trainer:
         min_epochs: do not stop early before this many epochs.
         max_steps: stop after this many optimizer steps (-1: no limit).
         min_steps: do not stop early before this many optimizer steps.
-        max_time: stop after this long ("DD:HH:MM:SS", timedelta or dict).
+        max_time: stop after this long ("DD:HH:MM:SS", timedelta or dict): adds a Timer.
         limit_train_batches: batches per training epoch (int) or fraction (float).
         limit_val_batches: likewise for validation.
         limit_test_batches: likewise for test.
         limit_predict_batches: likewise for predict.
         overfit_batches: train and validate on this many (fraction of) training batches, unshuffled.
-        val_check_interval: validate every fraction of an epoch (float) or every N batches (int).
+        val_check_interval: validate every fraction of an epoch (float), every N batches (int),
+            or every so long ("DD:HH:MM:SS", timedelta or dict).
         check_val_every_n_epoch: validate every N epochs (None: by val_check_interval only).
         num_sanity_val_steps: validation batches run before training (-1: all).
         log_every_n_steps: write step metrics every N optimizer steps.
@@ -139,13 +145,13 @@ class Trainer:
         min_epochs: int | None = None,
         max_steps: int = -1,
         min_steps: int | None = None,
-        max_time: Any = None,
+        max_time: str | timedelta | dict[str, int] | None = None,
         limit_train_batches: float | int | None = None,
         limit_val_batches: float | int | None = None,
         limit_test_batches: float | int | None = None,
         limit_predict_batches: float | int | None = None,
         overfit_batches: int | float = 0.0,
-        val_check_interval: int | float | None = None,
+        val_check_interval: int | float | str | timedelta | dict[str, int] | None = None,
         check_val_every_n_epoch: int | None = 1,
         num_sanity_val_steps: int | None = None,
         log_every_n_steps: int | None = None,
@@ -159,10 +165,10 @@ class Trainer:
         benchmark: bool | None = None,
         inference_mode: bool = True,
         use_distributed_sampler: bool = True,
-        profiler: Any = None,
+        profiler: Profiler | str | None = None,
         detect_anomaly: bool = False,
         barebones: bool = False,
-        plugins: Any = None,
+        plugins: _PLUGIN_INPUT | list[_PLUGIN_INPUT] | None = None,
         sync_batchnorm: bool = False,
         reload_dataloaders_every_n_epochs: int = 0,
         default_root_dir: str | os.PathLike | None = None,
@@ -271,10 +277,20 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         weights_only: bool | None = None,
     ) -> None:
-        """Train ``model``; data comes from the dataloaders, the datamodule or the model's hooks.
+        """Train the model (with validation as the flags schedule it).
 
-        ``weights_only`` (here and in the other entry points): how ``ckpt_path`` is read; None
-        uses the checkpoint IO's safe default, False unpickles any object (trusted files only).
+        The data comes from the dataloaders given, else the datamodule, else the model's own
+        dataloader hooks.
+
+        Args:
+            model: the LightningModule to train.
+            train_dataloaders: a DataLoader, a collection of them, or a LightningDataModule.
+            val_dataloaders: a DataLoader or a list of them for validation.
+            datamodule: a LightningDataModule that provides the dataloaders.
+            ckpt_path: a checkpoint to resume from: a path or URL, "last" (the latest one
+                saved) or "best" (the best one of a previous fit).
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
         """
         if isinstance(
             train_dataloaders, LightningDataModule
@@ -300,7 +316,22 @@ class Trainer:
         datamodule: LightningDataModule | None = None,
         weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
-        """Run one validation pass; returns one dict of metrics per dataloader."""
+        """Run one evaluation epoch over the validation data.
+
+        Args:
+            model: the LightningModule to validate; None uses the model of the last fit.
+            dataloaders: a DataLoader, a list of them, or a LightningDataModule.
+            ckpt_path: the weights to validate: a path or URL, "best" (the best checkpoint of the
+                last fit), "last", or None (the model's current weights; "best" when no model
+                is given after a fit).
+            verbose: print the results table.
+            datamodule: a LightningDataModule that provides the dataloaders.
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
+
+        Returns:
+            One dict of logged metrics per dataloader.
+        """
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
@@ -322,7 +353,22 @@ class Trainer:
         datamodule: LightningDataModule | None = None,
         weights_only: bool | None = None,
     ) -> list[dict[str, float]]:
-        """Run one test pass; returns one dict of metrics per dataloader."""
+        """Run one evaluation epoch over the test data.
+
+        Args:
+            model: the LightningModule to test; None uses the model of the last fit.
+            dataloaders: a DataLoader, a list of them, or a LightningDataModule.
+            ckpt_path: the weights to test: a path or URL, "best" (the best checkpoint of the
+                last fit), "last", or None (the model's current weights; "best" when no model
+                is given after a fit).
+            verbose: print the results table.
+            datamodule: a LightningDataModule that provides the dataloaders.
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
+
+        Returns:
+            One dict of logged metrics per dataloader.
+        """
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
@@ -344,7 +390,22 @@ class Trainer:
         ckpt_path: str | os.PathLike | None = None,
         weights_only: bool | None = None,
     ) -> list[Any] | None:
-        """Run ``predict_step`` over the data; returns the predictions (a list per loader if several)."""
+        """Run the model's predict_step over the data and collect the predictions.
+
+        Args:
+            model: the LightningModule to predict with; None uses the model of the last fit.
+            dataloaders: a DataLoader, a list of them, or a LightningDataModule.
+            datamodule: a LightningDataModule that provides the predict dataloader.
+            return_predictions: keep and return the predictions (None: yes).
+            ckpt_path: the weights to predict with: a path or URL, "best", "last", or None
+                (the model's current weights; "best" when no model is given after a fit).
+            weights_only: how the checkpoint is read: None uses the checkpoint IO's safe
+                default; False unpickles any object (only for files you trust).
+
+        Returns:
+            The predictions (a list per dataloader if there are several), or None when
+            return_predictions is False.
+        """
         if isinstance(dataloaders, LightningDataModule):
             dataloaders, datamodule = None, dataloaders
         return self._run(
@@ -871,7 +932,13 @@ class Trainer:
 
     gradient_clip_val = property(lambda self: self._plan.gradient_clip_val)
     gradient_clip_algorithm = property(lambda self: self._plan.gradient_clip_algorithm)
-    val_check_interval = property(lambda self: self._plan.val_check_interval)
+    val_check_interval = property(
+        lambda self: (
+            self._plan.val_check_interval
+            if self._plan.val_check_time is None
+            else timedelta(seconds=self._plan.val_check_time)
+        )  # Lightning: AttributeError
+    )
     check_val_every_n_epoch = property(lambda self: self._plan.check_val_every_n_epoch)
     num_sanity_val_steps = property(
         lambda self: _all_if_minus_one(self._plan.num_sanity_val_steps),

@@ -1,7 +1,6 @@
 """The fit loop: sanity check, then epochs until a stopping condition holds.
 
-Stops when ``max_epochs`` or ``max_steps`` is reached (:meth:`RunState.training_done`), when
-``max_time`` has passed, or when ``trainer.should_stop`` is set and ``min_epochs`` /
+Stops when ``max_epochs`` or ``max_steps`` is reached (:meth:`RunState.training_done`), or when ``trainer.should_stop`` is set and ``min_epochs`` /
 ``min_steps`` are met (:meth:`RunState.may_stop_early`). Per epoch::
 
     on_train_epoch_start

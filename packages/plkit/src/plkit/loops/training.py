@@ -23,7 +23,6 @@ the device unless a value is written this step.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from plkit._runstate import RunState
@@ -44,7 +43,6 @@ def run_training_epoch(run: RunState, iterator: Any) -> None:
     transfer = run.transfer
     has_batch_start = calls.active("on_train_batch_start")
     has_batch_end = calls.active("on_train_batch_end")
-    deadline = run.deadline
     metrics = run.metrics
     log_every = plan.log_every_n_steps
     schedulers = bool(run.optim.lr_scheduler_configs)
@@ -108,8 +106,6 @@ def run_training_epoch(run: RunState, iterator: Any) -> None:
         if counts and preemption.received is not None and preemption.should_stop(run):
             run.preempted = True
             break
-        if deadline is not None and time.monotonic() >= deadline:
-            run.should_stop = True
         if max_steps != -1 and progress.global_step >= max_steps:
             break  # (max_epochs is the fit loop's business)
         if run.stopping():

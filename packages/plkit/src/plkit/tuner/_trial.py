@@ -57,7 +57,6 @@ class Saved:
     progress: FitProgress
     eval_progress: EvalProgress
     stage: RunningStage | None
-    deadline: float | None
 
     def restore(self, run: RunState) -> None:
         """Put the run back as it was (the progress objects in place: others hold them)."""
@@ -69,7 +68,7 @@ class Saved:
         run.loaders, run.schedule = self.loaders, self.schedule
         _copy_into(run.progress, self.progress)
         _copy_into(run.eval_progress, self.eval_progress)
-        run.state.stage, run.deadline = self.stage, self.deadline
+        run.state.stage = self.stage
         run.should_stop = False
 
 
@@ -94,7 +93,6 @@ def snapshot(run: RunState) -> Saved:
         progress=copy.deepcopy(run.progress),
         eval_progress=copy.deepcopy(run.eval_progress),
         stage=run.state.stage,
-        deadline=run.deadline,
     )
 
 
@@ -106,7 +104,6 @@ def prepare_trial(run: RunState, callbacks: list[Callback], **limits: Any) -> No
     run.calls = HookCaller(trainer, run.lightning_module, trainer._callbacks, run.datamodule)
     trainer._loggers = [pllog.DummyLogger()] if trainer._loggers else []
     run.plan = trainer._plan = dataclasses.replace(run.plan, **limits)
-    run.deadline = None  # max_time is the Timer's business, and the Timer is out meanwhile
 
 
 def checkpoint_path(run: RunState, prefix: str) -> str:
