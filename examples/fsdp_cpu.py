@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     val_loss = trainer.callback_metrics["val_loss"].item()
     if trainer.is_global_zero:
-        path = trainer.checkpoint_callback.best_model_path
+        checkpoint = trainer.checkpoint_callback  # None only with enable_checkpointing=False
+        assert checkpoint is not None
+        path = checkpoint.best_model_path
         print(f"trained: global step {trainer.global_step}, val_loss {val_loss:.6f}", flush=True)
         print(f"sharded checkpoint: {path} ({', '.join(sorted(os.listdir(path)))})", flush=True)
         single = Regressor.load_from_checkpoint(path)  # one process, no process group

@@ -49,6 +49,7 @@ def run(*cmd: str | Path, cwd: Path | None = None) -> None:
 
 
 def main(dist: Path, venv: Path, torch_requirement: str) -> None:
+    dist, venv = dist.resolve(), venv.resolve()  # the quick start runs in another folder
     wheels = {name: sorted(dist.glob(f"{name}-*.whl")) for name in PACKAGES}
     missing = [name for name, found in wheels.items() if len(found) != 1]
     if missing:
