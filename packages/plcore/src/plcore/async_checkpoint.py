@@ -36,6 +36,10 @@ class AsyncCheckpointIO(CheckpointIO):
         checkpoint_io: the CheckpointIO that writes (``TorchCheckpointIO()`` when None).
     """
 
+    #: Saves return before the write ends; strategies that write themselves (sharded FSDP) go
+    #: asynchronous too, through ``checkpoint_io``.
+    is_async = True
+
     def __init__(self, checkpoint_io: CheckpointIO | None = None) -> None:
         super().__init__()
         self.checkpoint_io: Any = (
