@@ -479,13 +479,16 @@ class FSDPStrategy(DDPStrategy):
 
         return FileSystemWriter(path)
 
-    def load_checkpoint(self, filepath: str, map_location: Any = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self, filepath: str, map_location: Any = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         """A ``.ckpt`` file as usual; a sharded folder: ``meta.pt``'s keys, this rank's shards
         of the weights under ``state_dict`` and a :class:`ShardedOptimizerState` per optimizer.
 
         Args:
             filepath: the checkpoint file or folder.
             map_location: passed to ``checkpoint_io.load_checkpoint`` for files.
+            weights_only: passed on when given (for the file, or the folder's ``meta.pt``).
         """
         import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import get_model_state_dict
@@ -494,9 +497,14 @@ class FSDPStrategy(DDPStrategy):
             self._saves.wait()  # a pending save may be the folder asked for
         path = os.fspath(filepath)
         if not os.path.isfile(os.path.join(path, _METADATA_FILENAME)):
-            return super().load_checkpoint(path, map_location=map_location)
+            return super().load_checkpoint(path, map_location, weights_only)
         io = self._require_checkpoint_io()
-        checkpoint = io.load_checkpoint(os.path.join(path, _METADATA_FILENAME))
+        meta = os.path.join(path, _METADATA_FILENAME)
+        checkpoint = (
+            io.load_checkpoint(meta)
+            if weights_only is None
+            else io.load_checkpoint(meta, weights_only=weights_only)
+        )
         reader = self._reader(path)
         keys = reader.read_metadata().state_dict_metadata.keys()
         module = self._require_module()
