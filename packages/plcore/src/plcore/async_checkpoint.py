@@ -13,6 +13,10 @@ the final name). Saves, removals and loads keep their order: a removal runs afte
 before it, a load waits for them. An error in the background is raised by the next
 ``save_checkpoint`` (or ``remove_checkpoint``, ``load_checkpoint``) or by ``teardown``, which
 waits for the writes still pending.
+
+Sharded FSDP checkpoints (every rank writes its shards) are not written through this thread:
+the strategy sees ``is_async`` and writes them in the background itself, through
+``checkpoint_io`` (see placcel's ``FSDPStrategy``).
 """
 
 from __future__ import annotations
