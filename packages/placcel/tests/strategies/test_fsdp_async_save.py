@@ -5,7 +5,8 @@ returns while every rank's write is still blocked, no folder exists under the fi
 the writes end, training goes on meanwhile (its collectives do not mix with DCP's) and the
 folder holds the weights as they were at the save. A removal queued behind the save runs after
 it; a writer that raises on one rank leaves no folder, keeps the older checkpoint it would have
-replaced, and its error is raised on every rank by the next save, then by ``teardown``.
+replaced, and its error is raised on every rank by the next save, then by ``teardown``; a rank
+killed in the middle of its write leaves no folder under the final name either.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import nn
 
 from placcel import build_strategy
 from placcel.strategies import FSDPStrategy
-from placcel.testing import run_on_ranks
+from placcel.testing import RankFailedError, run_on_ranks
 
 pytestmark = pytest.mark.distributed
 
@@ -39,6 +40,30 @@ class _GatedWriter:
                     raise TimeoutError("the test never opened the gate")
                 if fail:
                     raise OSError("No space left on device (test)")
+                return super().write_data(plan, planner)
+
+        return Writer(path)
+
+
+class _DyingIO:
+    """An asynchronous IO whose writer on rank 1 kills its process in the middle of the write."""
+
+    is_async = True
+
+    def save_checkpoint(self, checkpoint: dict, path: str, storage_options: Any = None) -> None:
+        torch.save(checkpoint, path)
+
+    def remove_checkpoint(self, path: str) -> None:
+        shutil.rmtree(path)
+
+    def storage_writer(self, path: str) -> Any:
+        import torch.distributed as dist
+        from torch.distributed.checkpoint import FileSystemWriter
+
+        class Writer(FileSystemWriter):
+            def write_data(self, plan: Any, planner: Any) -> Any:
+                if dist.get_rank() == 1:
+                    os._exit(3)
                 return super().write_data(plan, planner)
 
         return Writer(path)
@@ -159,3 +184,23 @@ def test_sharded_saves_run_in_the_background(tmp_path):
         assert seen["end"] == ["new.ckpt"]
     # DCP's own error, raised on both ranks (rank 0's write went fine)
     assert rank0["cause"] == rank1["cause"] == "CheckpointException"
+
+
+def _dies_while_writing(root: str) -> None:
+    strategy = build_strategy(
+        accelerator="cpu",
+        strategy=FSDPStrategy(state_dict_type="sharded"),
+        devices=2,
+        checkpoint_io=_DyingIO(),
+    )
+    strategy.setup_environment()
+    model = strategy.setup_module(nn.Linear(4, 2))
+    checkpoint = {"state_dict": strategy.module_state_dict(model), "global_step": 1}
+    strategy.save_checkpoint(checkpoint, os.path.join(root, "crash.ckpt"))
+    strategy.teardown()  # rank 0 waits here for rank 1's part, which never comes
+
+
+def test_a_rank_killed_mid_write_leaves_no_folder_under_the_final_name(tmp_path):
+    with pytest.raises(RankFailedError, match="rank 1"):
+        run_on_ranks(_dies_while_writing, 2, 60, str(tmp_path))
+    assert "crash.ckpt" not in os.listdir(tmp_path)

@@ -424,9 +424,15 @@ class FSDPStrategy(DDPStrategy):
 
         saves = self._saves = self._saves or _BackgroundSaves()
         group = saves.group(self.timeout)
-        upload = dcp.async_save(
+        response = dcp.async_save(
             shards, storage_writer=self._storage_writer(tmp), process_group=group
         )
+        upload: Future[Any]
+        if isinstance(response, Future):
+            upload = response  # staged already (the default stager copies before returning)
+        else:  # a stager that copies in the background: the loop still waits for the copy
+            response.staging_completion.result()
+            upload = response.upload_completion
         meta = _to_host(meta) if self.is_global_zero else {}
         saves.submit(lambda: self._finish_sharded(upload, meta, tmp, path, group))
 
