@@ -82,6 +82,26 @@ class _BackgroundSaves:
             self._group = None
 
 
+class _HostCopyStager:
+    """DCP's ``AsyncStager`` protocol: stage a state dict as one plain copy to host memory
+    (DCP's default stager took several times as long for the same shards on CPU)."""
+
+    _synchronize_after_execute = False
+
+    @property
+    def should_synchronize_after_execute(self) -> bool:
+        return False
+
+    def stage(self, state_dict: Any) -> Any:
+        return _to_host(state_dict)
+
+    def synchronize_staging(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
 def _to_host(obj: Any) -> Any:
     """A point-in-time copy of ``obj``: containers rebuilt, tensors copied to host memory."""
     if isinstance(obj, torch.Tensor):

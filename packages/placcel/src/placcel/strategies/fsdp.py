@@ -44,7 +44,7 @@ from torch import nn
 from placcel.accelerators.accelerator import Accelerator
 from placcel.environments.cluster_environment import ClusterEnvironment
 from placcel.precision.precision import Precision
-from placcel.strategies._background_saves import _BackgroundSaves, _to_host
+from placcel.strategies._background_saves import _BackgroundSaves, _HostCopyStager, _to_host
 from placcel.strategies.ddp import DDPStrategy
 
 __all__ = ["SHARDING_STRATEGIES", "FSDPStrategy", "ShardedOptimizerState"]
@@ -425,7 +425,10 @@ class FSDPStrategy(DDPStrategy):
         saves = self._saves = self._saves or _BackgroundSaves()
         group = saves.group(self.timeout)
         response = dcp.async_save(
-            shards, storage_writer=self._storage_writer(tmp), process_group=group
+            shards,
+            storage_writer=self._storage_writer(tmp),
+            process_group=group,
+            async_stager=_HostCopyStager(),
         )
         upload: Future[Any]
         if isinstance(response, Future):
