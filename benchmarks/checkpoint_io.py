@@ -17,7 +17,10 @@ The second table is the training loop's stall per save for a model of about 113 
 ``trainer.save_checkpoint`` blocks with the default writer against ``AsyncCheckpointIO``
 (which blocks only while the tensors are copied to host memory; each round then waits for the
 background write before the next one starts, outside the timing). Target: the async stall at
-most 1/4 of the synchronous save.
+most 1/4 of the synchronous save. A last row does the same for a sharded FSDP checkpoint on 2
+CPU gloo ranks (``FSDPStrategy(state_dict_type="sharded")``, the same model, rank 0's stall in
+``strategy.save_checkpoint``): each rank writes its half, synchronously against in the
+background (``torch.distributed.checkpoint.async_save``).
 """
 
 from __future__ import annotations
@@ -29,12 +32,16 @@ import time
 from collections.abc import Callable
 
 import torch
+import torch.distributed as dist
 from _common import Row, machine_summary, median, parse_args, print_table, quiet, verdict
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import plkit as pl
+from placcel import build_strategy
+from placcel.strategies import FSDPStrategy
+from placcel.testing import run_on_ranks
 from plkit.plugins import AsyncCheckpointIO, TorchCheckpointIO
 
 __all__ = ["main"]
@@ -205,6 +212,8 @@ def measure_stall(width: int, rounds: int) -> None:
         async_io.teardown()
         size_mb = os.path.getsize(path) / 1e6
     ratio = median([a / s for s, a in zip(sync_times, async_times)])
+    sharded = run_on_ranks(sharded_stall, 2, 600, width, rounds)[0]
+    sharded_ratio = median([a / s for s, a in zip(*sharded)])
     print_table(
         f"Training-loop stall per save: {size_mb:.1f} MB (MLP {width}-{2 * width}-{width} + Adam "
         f"state), median of {rounds} rounds, wall time",
@@ -219,9 +228,65 @@ def measure_stall(width: int, rounds: int) -> None:
                     f"<= {STALL_TARGET:.2f}x",
                     verdict(ratio <= STALL_TARGET),
                 ),
-            )
+            ),
+            Row(
+                "FSDP sharded, 2 ranks: strategy.save_checkpoint sync vs async",
+                (
+                    f"{median(sharded[0]) * 1e3:.1f}",
+                    f"{median(sharded[1]) * 1e3:.1f}",
+                    f"{sharded_ratio:.2f}x",
+                    f"<= {STALL_TARGET:.2f}x",
+                    verdict(sharded_ratio <= STALL_TARGET),
+                ),
+            ),
         ],
     )
+
+
+def sharded_stall(width: int, rounds: int) -> tuple[list[float], list[float]]:
+    """On each of 2 gloo ranks: the stall of a sharded FSDP save, sync IO against async IO."""
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as own:
+        shared = [own]
+        dist.broadcast_object_list(shared, src=0)  # rank 0's folder, for both ranks
+        root = shared[0]
+        sync_io, async_io = TorchCheckpointIO(), AsyncCheckpointIO(TorchCheckpointIO())
+        strategy = build_strategy(
+            accelerator="cpu", strategy=FSDPStrategy(state_dict_type="sharded"), devices=2
+        )
+        strategy.setup_environment()
+        torch.manual_seed(0)
+        model = strategy.setup_module(WideModule(width).net)
+        opt = torch.optim.Adam(model.parameters())
+        model(torch.randn(4, width)).sum().backward()
+        opt.step()
+        path = os.path.join(root, "stall.ckpt")
+
+        def save_with(io: object) -> Callable[[], object]:
+            def save() -> None:
+                strategy.checkpoint_io = io
+                checkpoint = {
+                    "state_dict": strategy.module_state_dict(model),
+                    "optimizer_states": [strategy.optimizer_state(opt)],
+                    "global_step": 1,
+                }
+                strategy.save_checkpoint(checkpoint, path)
+
+            return save
+
+        sync_times, async_times = [], []
+        for r in range(rounds + 1):
+            strategy.barrier()
+            t_sync = timed(save_with(sync_io))
+            strategy.barrier()
+            t_async = timed(save_with(async_io))
+            strategy.load_checkpoint(path, weights_only=True)  # waits for the write, untimed
+            if r:
+                sync_times.append(t_sync)
+                async_times.append(t_async)
+        strategy.teardown()
+        dist.barrier()
+    return sync_times, async_times
 
 
 def _rows(results: dict[str, tuple[float, float, float]]) -> list[Row]:

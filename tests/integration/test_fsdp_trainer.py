@@ -4,7 +4,8 @@ Four short runs of ``scripts/fsdp_fit.py`` (each under a hard timeout, in its ow
 is killed afterwards) show: FSDP trains exactly as one process on the global batch (and so as
 DDP); a sharded checkpoint folder written by 2 ranks loads into one process
 (``load_from_checkpoint``) with the same weights and optimizer state as the full file; a fit
-resumed from it is bit-exact; layers made in ``configure_model`` are sharded and trained; a model
+resumed from it is bit-exact (also when written in the background by ``AsyncCheckpointIO``,
+into the same folders); layers made in ``configure_model`` are sharded and trained; a model
 built on the meta device under ``init_module(empty_init=True)`` (materialised shard by shard)
 resumes from a full checkpoint bit-exactly too.
 """
@@ -126,6 +127,65 @@ def test_resume_from_sharded_folder_is_bit_exact(runs, tmp_path):
     for key, value in full["weights"].items():
         torch.testing.assert_close(resumed["weights"][key], value, rtol=0, atol=0)
     assert is_sharded_checkpoint(tmp_path / "ckpts" / "last.ckpt")
+
+
+def _same(a, b, where: str = "checkpoint") -> None:
+    """``a`` equals ``b`` exactly: same keys, types, tensor dtypes and values."""
+    assert type(a) is type(b), where
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            _same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for index, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{index}]")
+    else:
+        assert a == b, where
+
+
+def _relative(obj, root: Path):
+    """``obj`` with the run's folder cut from its strings (ModelCheckpoint keeps paths) and
+    the unseeded generators' states (numpy's, Python's: they differ between processes) left out."""
+    if isinstance(obj, str):
+        return obj.replace(str(root), "<root>")
+    if isinstance(obj, dict):
+        return type(obj)(
+            (_relative(k, root), _relative(v, root))
+            for k, v in obj.items()
+            if k not in ("numpy", "python")
+        )
+    if isinstance(obj, list):
+        return [_relative(v, root) for v in obj]
+    return obj
+
+
+def test_async_sharded_saves_write_the_same_folders_and_resume_bit_exact(runs, tmp_path):
+    """With ``AsyncCheckpointIO`` each rank's shards are written in the background; the folders
+    are the synchronous run's, loaded in one process and compared exactly, and a fit resumed
+    from one (asynchronous again) is bit-exact."""
+    root, full, _ = runs
+    out = tmp_path / "async"
+    env = {"PLKIT_TEST_STATE": "sharded", "PLKIT_TEST_ASYNC": "1"}
+    run_script(out, PLKIT_TEST_EPOCHS="1", PLKIT_TEST_LATE="1", **env)
+    synced, written = root / "sharded" / "ckpts", out / "ckpts"
+    names = ["epoch=0-step=4.ckpt", "last.ckpt"]
+    assert sorted(os.listdir(written)) == sorted(os.listdir(synced)) == names  # no temporary
+    for name in names:
+        layout = sorted(os.listdir(written / name))
+        assert layout == [".metadata", "__0_0.distcp", "__1_0.distcp", "meta.pt"]
+        _same(
+            _relative(safe_load(written / name), out),
+            _relative(safe_load(synced / name), root / "sharded"),
+            name,
+        )
+    resumed = run_script(tmp_path / "resumed", PLKIT_TEST_RESUME=str(written / names[0]), **env)
+    assert resumed["global_step"] == 8
+    for key, value in full["weights"].items():
+        torch.testing.assert_close(resumed["weights"][key], value, rtol=0, atol=0)
+    assert is_sharded_checkpoint(tmp_path / "resumed" / "ckpts" / "last.ckpt")
 
 
 def test_empty_init_on_meta_device_resumes_from_full_file(runs, tmp_path):

@@ -32,6 +32,9 @@ def test_writes_what_a_synchronous_save_writes(tmp_path):
     a, b = safe_load(tmp_path / "async.ckpt"), safe_load(tmp_path / "sync.ckpt")
     assert a.keys() == b.keys() and a["loops"] == b["loops"]
     torch.testing.assert_close(a["state_dict"]["w"], b["state_dict"]["w"], rtol=0, atol=0)
+    # what a strategy that writes itself (sharded FSDP) reads to go asynchronous too
+    assert io.is_async is True and TorchCheckpointIO().is_async is False
+    assert isinstance(io.checkpoint_io, TorchCheckpointIO)
 
 
 class _SlowIO(TorchCheckpointIO):

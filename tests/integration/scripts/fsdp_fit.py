@@ -5,7 +5,7 @@ Configured by environment variables: PLKIT_TEST_OUT (folder for results), PLKIT_
 PLKIT_TEST_RESUME (a checkpoint to resume from), PLKIT_TEST_EMPTY_INIT ("1": build the model
 under ``trainer.init_module(empty_init=True)``), PLKIT_TEST_LATE ("1": the layers are made in
 ``configure_model``), PLKIT_TEST_EXTRA ("1": gradient clipping, gradient accumulation, and
-``trainer.validate`` after fit).
+``trainer.validate`` after fit), PLKIT_TEST_ASYNC ("1": ``plugins=[AsyncCheckpointIO()]``).
 """
 
 import os
@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import plkit as pl
 from plkit.callbacks import ModelCheckpoint
+from plkit.plugins import AsyncCheckpointIO
 from plkit.strategies import FSDPStrategy
 
 
@@ -80,6 +81,7 @@ def main():
         enable_progress_bar=False,
         enable_model_summary=False,
         logger=False,
+        plugins=[AsyncCheckpointIO()] if os.environ.get("PLKIT_TEST_ASYNC") == "1" else None,
         callbacks=[
             ModelCheckpoint(dirpath=os.path.join(out, "ckpts"), save_last=True, save_top_k=-1)
         ],

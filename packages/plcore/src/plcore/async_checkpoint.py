@@ -13,6 +13,10 @@ the final name). Saves, removals and loads keep their order: a removal runs afte
 before it, a load waits for them. An error in the background is raised by the next
 ``save_checkpoint`` (or ``remove_checkpoint``, ``load_checkpoint``) or by ``teardown``, which
 waits for the writes still pending.
+
+Sharded FSDP checkpoints (every rank writes its shards) are not written through this thread:
+the strategy sees ``is_async`` and writes them in the background itself, through
+``checkpoint_io`` (see placcel's ``FSDPStrategy``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ class AsyncCheckpointIO(CheckpointIO):
     Args:
         checkpoint_io: the CheckpointIO that writes (``TorchCheckpointIO()`` when None).
     """
+
+    #: Saves return before the write ends; strategies that write themselves (sharded FSDP) go
+    #: asynchronous too, through ``checkpoint_io``.
+    is_async = True
 
     def __init__(self, checkpoint_io: CheckpointIO | None = None) -> None:
         super().__init__()

@@ -453,7 +453,17 @@ class CheckpointIO(ABC):
 
     Subclass it and implement the three methods to store checkpoints elsewhere; the Trainer
     calls ``teardown`` when a run ends.
+
+    Strategies read two optional attributes, duck-typed (an IO without them is synchronous and
+    writes itself): ``is_async`` (True when saves return before the bytes are written, as
+    :class:`~plcore.async_checkpoint.AsyncCheckpointIO`'s do: a sharded FSDP save is then written
+    in the background too) and ``checkpoint_io`` (the IO a wrapper writes through). A sharded FSDP
+    folder's shards go through the writing IO's ``storage_writer(path)`` when it has one (a
+    ``torch.distributed.checkpoint.StorageWriter``; DCP's ``FileSystemWriter`` otherwise).
     """
+
+    #: Whether ``save_checkpoint`` returns before the checkpoint is written (see above).
+    is_async: bool = False
 
     @abstractmethod
     def save_checkpoint(

@@ -16,6 +16,12 @@ A sharded checkpoint is a folder, in Lightning's layout: DCP's ``.metadata`` and
 ``__<rank>_0.distcp`` per rank (``{"model": ..., "optimizer_0": ...}``) plus ``meta.pt`` (all
 other keys of the checkpoint dict). It is written into a hidden temporary folder and renamed
 into place once every rank has finished, so a folder under the final name is always complete.
+
+With an asynchronous checkpoint IO (``is_async`` true, e.g. plkit's ``AsyncCheckpointIO``) a
+sharded save is written in the background (``torch.distributed.checkpoint.async_save``): the
+loop waits only while the shards are copied to host memory; the rename follows once every rank's
+write ended. The next save, a load and ``teardown`` wait for it and raise its error; a removal
+(``ModelCheckpoint``'s top-k) is queued behind it and skipped when it failed.
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import torch
@@ -36,6 +44,7 @@ from torch import nn
 from placcel.accelerators.accelerator import Accelerator
 from placcel.environments.cluster_environment import ClusterEnvironment
 from placcel.precision.precision import Precision
+from placcel.strategies._background_saves import _BackgroundSaves, _HostCopyStager, _to_host
 from placcel.strategies.ddp import DDPStrategy
 
 __all__ = ["SHARDING_STRATEGIES", "FSDPStrategy", "ShardedOptimizerState"]
@@ -156,6 +165,7 @@ class FSDPStrategy(DDPStrategy):
         self.device_mesh = device_mesh
         self.kwargs = kwargs
         self._module: nn.Module | None = None
+        self._saves: _BackgroundSaves | None = None  # asynchronous sharded saves, once one ran
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -377,15 +387,9 @@ class FSDPStrategy(DDPStrategy):
     def _save_sharded(self, checkpoint: dict[str, Any], path: str) -> None:
         import torch.distributed.checkpoint as dcp
 
-        scheme = path.split("://", 1)[0] if "://" in path else None
-        if scheme is not None and scheme.lower() != "file":
-            raise ValueError(
-                f"FSDPStrategy(state_dict_type='sharded') writes checkpoint folders on the local"
-                f" disk only, not to {path!r}: use a local path (e.g. a shared file system), or"
-                " state_dict_type='full', which writes one file anywhere fsspec reaches."
-            )
-        if scheme is not None:
-            path = path.split("://", 1)[1]
+        path = _local_folder(path)
+        if self._saves is not None:
+            self._saves.wait()  # one save at a time; an earlier one's error is raised here
         folder = os.path.dirname(os.path.abspath(path))
         tmp = self.broadcast(
             os.path.join(folder, f".{os.path.basename(path)}.tmp-{secrets.token_hex(4)}")
@@ -397,19 +401,92 @@ class FSDPStrategy(DDPStrategy):
         for index, state in enumerate(checkpoint.pop("optimizer_states", [])):
             shards[f"optimizer_{index}"] = state
         try:
-            dcp.save(
-                shards, checkpoint_id=tmp
-            )  # returns once every rank's files and .metadata exist
+            if getattr(self.checkpoint_io, "is_async", False):
+                self._save_sharded_async(shards, checkpoint, tmp, path)
+                return
+            # returns once every rank's files and .metadata exist
+            dcp.save(shards, storage_writer=self._storage_writer(tmp))
             if self.is_global_zero:
                 # written now, not in a background thread: the folder is renamed right after
-                io = self._require_checkpoint_io()
-                io = getattr(io, "checkpoint_io", None) or io  # an AsyncCheckpointIO's writer
-                io.save_checkpoint(checkpoint, os.path.join(tmp, _METADATA_FILENAME))
+                self._writer_io().save_checkpoint(checkpoint, os.path.join(tmp, _METADATA_FILENAME))
                 _replace_folder(tmp, path)
         except BaseException:
             if self.is_global_zero:
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def _save_sharded_async(
+        self, shards: dict[str, Any], meta: dict[str, Any], tmp: str, path: str
+    ) -> None:
+        """Stage the shards in host memory (the only wait) and write them in the background;
+        the last job renames the folder into place once every rank's write ended."""
+        import torch.distributed.checkpoint as dcp
+
+        saves = self._saves = self._saves or _BackgroundSaves()
+        group = saves.group(self.timeout)
+        response = dcp.async_save(
+            shards,
+            storage_writer=self._storage_writer(tmp),
+            process_group=group,
+            async_stager=_HostCopyStager(),
+        )
+        upload: Future[Any]
+        if isinstance(response, Future):
+            upload = response  # staged already (the default stager copies before returning)
+        else:  # a stager that copies in the background: the loop still waits for the copy
+            response.staging_completion.result()
+            upload = response.upload_completion
+        meta = _to_host(meta) if self.is_global_zero else {}
+        saves.submit(lambda: self._finish_sharded(upload, meta, tmp, path, group))
+
+    def _finish_sharded(
+        self, upload: Future[Any], meta: dict[str, Any], tmp: str, path: str, group: Any
+    ) -> None:
+        """In the background, on every rank: wait for this rank's write (DCP returns once every
+        rank's files and ``.metadata`` exist), then rank 0 adds ``meta.pt`` and renames; the
+        outcome is broadcast so every rank raises the same error."""
+        error: BaseException | None = None
+        try:
+            upload.result()
+            if self.is_global_zero:
+                self._writer_io().save_checkpoint(meta, os.path.join(tmp, _METADATA_FILENAME))
+                _replace_folder(tmp, path)
+        except BaseException as err:
+            error = err
+            if self.is_global_zero:
+                shutil.rmtree(tmp, ignore_errors=True)
+        outcome = [None if error is None else f"{type(error).__name__}: {error}"]
+        dist.broadcast_object_list(outcome, src=0, group=group)
+        if error is not None:
+            raise error
+        if outcome[0] is not None:
+            raise RuntimeError(f"Rank 0 could not finish the checkpoint {path!r}: {outcome[0]}")
+
+    def remove_checkpoint(self, filepath: str) -> None:
+        """Delete a checkpoint file or folder on global rank 0; after an asynchronous sharded
+        save, queued behind it (and skipped when it failed, keeping the older checkpoint).
+
+        Args:
+            filepath: the checkpoint to delete.
+        """
+        if self._saves is None:
+            super().remove_checkpoint(filepath)
+        elif self.is_global_zero:
+            self._saves.submit(partial(super().remove_checkpoint, filepath), after_error=False)
+
+    def _writer_io(self) -> Any:
+        """The IO that writes now: an asynchronous IO's wrapped one (``checkpoint_io``)."""
+        io = self._require_checkpoint_io()
+        return getattr(io, "checkpoint_io", None) or io
+
+    def _storage_writer(self, path: str) -> Any:
+        """The writing IO's ``storage_writer(path)`` when it has one, else DCP's own."""
+        make = getattr(self._writer_io(), "storage_writer", None)
+        if make is not None:
+            return make(path)
+        from torch.distributed.checkpoint import FileSystemWriter
+
+        return FileSystemWriter(path)
 
     def load_checkpoint(
         self, filepath: str, map_location: Any = None, weights_only: bool | None = None
@@ -426,6 +503,8 @@ class FSDPStrategy(DDPStrategy):
         import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import get_model_state_dict
 
+        if self._saves is not None:
+            self._saves.wait()  # a pending save may be the folder asked for
         path = os.fspath(filepath)
         if not os.path.isfile(os.path.join(path, _METADATA_FILENAME)):
             return super().load_checkpoint(path, map_location, weights_only)
@@ -456,9 +535,15 @@ class FSDPStrategy(DDPStrategy):
         return FileSystemReader(path)
 
     def teardown(self) -> None:
-        """Forget the module, then as DDPStrategy."""
+        """Wait for a background save (raising its error), forget the module, then as
+        DDPStrategy."""
         self._module = None
-        super().teardown()
+        saves, self._saves = self._saves, None
+        try:
+            if saves is not None:
+                saves.close()
+        finally:
+            super().teardown()
 
     def _require_module(self) -> nn.Module:
         if self._module is None:
@@ -549,6 +634,18 @@ def _no_gradient_sync(module: Any) -> Iterator[None]:
         yield
     finally:
         module.set_requires_gradient_sync(True)
+
+
+def _local_folder(path: str) -> str:
+    """``path`` (or ``file://path``) as a local path; other schemes raise."""
+    scheme = path.split("://", 1)[0] if "://" in path else None
+    if scheme is not None and scheme.lower() != "file":
+        raise ValueError(
+            f"FSDPStrategy(state_dict_type='sharded') writes checkpoint folders on the local"
+            f" disk only, not to {path!r}: use a local path (e.g. a shared file system), or"
+            " state_dict_type='full', which writes one file anywhere fsspec reaches."
+        )
+    return path.split("://", 1)[1] if scheme is not None else path
 
 
 def _replace_folder(new: str, path: str) -> None:
