@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 import torch
@@ -20,6 +21,7 @@ __all__ = [
     "CombinedLoader",
     "as_loader_list",
     "limit_batches",
+    "limited",
     "prepare_loader",
     "set_sampler_epoch",
     "sized_len",
@@ -65,6 +67,12 @@ def limit_batches(length: float, limit: int | float, flag: str) -> int | float:
             "or pass an int number of batches."
         )
     return count
+
+
+def limited(loader: Iterable[Any], limit: float) -> Iterable[Any]:
+    """``loader`` cut at ``limit`` batches (chosen once per loader, not checked per batch): no
+    batch past the limit is fetched, as in Lightning; an unbounded one is iterated as is."""
+    return loader if limit == math.inf else islice(loader, int(limit))
 
 
 def as_loader_list(loaders: Any, hook: str) -> list[Any]:
