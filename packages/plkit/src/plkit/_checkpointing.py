@@ -211,7 +211,7 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
     """Weights, datamodule and callback state (before ``configure_optimizers``)."""
     _console.info(f"Restoring states from the checkpoint path at {run.ckpt_path}")
     load_modules_and_callbacks(run, checkpoint)
-    if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
+    if run.state.fn != TrainerFn.FITTING:  # fit restores the training state next, then reports
         _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
 
 
@@ -464,6 +464,7 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
     model loads fit's best (with Lightning's warning); fit resumes a preemption checkpoint left
     in ``default_root_dir``, or (``resume="auto"``) the newest checkpoint."""
     fn = run.state.fn
+    assert fn is not None
     on_exception = _on_exception_paths(run.trainer)
     if ckpt_path is None and fn != TrainerFn.FITTING and run.args.model_connected_only:
         ckpt_path = "best"
@@ -474,9 +475,9 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
             else ""
         )
         rank_zero_warn(
-            f"`.{fn}(ckpt_path=None)` was called without a model. The best model of the previous"
-            f" `fit` call will be used.{tip} You can pass `.{fn}(ckpt_path='best')` to use the"
-            f" best model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
+            f"`.{fn.value}(ckpt_path=None)` was called without a model. The best model of the previous"
+            f" `fit` call will be used.{tip} You can pass `.{fn.value}(ckpt_path='best')` to use the"
+            f" best model or `.{fn.value}(ckpt_path='last')` to use the last model. If you pass a value,"
             " this warning will be silenced."
         )
     if ckpt_path is None and fn == TrainerFn.FITTING:
@@ -487,11 +488,11 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
         if on_exception:  # Lightning: fit resumes from the newest "last" (its wording)
             ckpt_path = "last"
             rank_zero_warn(
-                f"`.{fn}(ckpt_path=None)` was called without a model. The last model of the"
-                f" previous `fit` call will be used. You can pass `{fn}(ckpt_path='best')` to use"
-                f" the best model or `{fn}(ckpt_path='last')` to use the last model. If you pass"
+                f"`.{fn.value}(ckpt_path=None)` was called without a model. The last model of the"
+                f" previous `fit` call will be used. You can pass `{fn.value}(ckpt_path='best')` to use"
+                f" the best model or `{fn.value}(ckpt_path='last')` to use the last model. If you pass"
                 " a value, this warning will be silenced."
             )
         elif run.trainer.resume == "auto":
             ckpt_path = "auto"
-    return resolve_ckpt_path(run.trainer, ckpt_path, str(fn))
+    return resolve_ckpt_path(run.trainer, ckpt_path, fn.value)
