@@ -108,7 +108,10 @@ def _loop_state(run: RunState) -> dict[str, Any]:
     which Lightning's loader ignores.
     """
     p = run.progress
-    between = not p.epoch_finished and p.batches_done == 0  # before an epoch's first batch
+    # an exception inside a batch, before it was processed (an on_exception checkpoint): that
+    # batch counts as ready (and started, once its optimization began), nothing else of it
+    failed = 0 if p.epoch_finished else p.failed_batch
+    between = not failed and not p.epoch_finished and p.batches_done == 0  # before a 1st batch
     in_batch = not p.epoch_finished and not between  # at a batch end or a validation inside it
     epoch = p.epoch
     epoch_counts = _counts(
@@ -119,20 +122,27 @@ def _loop_state(run: RunState) -> dict[str, Any]:
         **({"processed": (epoch, epoch)} if in_batch else {}),
     )
     # Lightning counts a batch completed, and a stepped batch for the loggers, after its end hooks.
-    lag = 1 if in_batch else 0
+    lag = 1 if in_batch and not failed else 0
+    done = p.batches_done if not between else 0
     batches = _counts(
         *_BATCH,
         total=p.total_batch_idx,
-        current=p.batches_done if not between else 0,
-        completed=(p.total_batch_idx - lag, (p.batches_done if not between else 0) - lag),
+        current=done,
+        completed=(p.total_batch_idx - lag, done - lag),
     )
+    if failed >= 2:
+        for key, count in (("ready", 1), ("started", int(failed == 3))):
+            batches["total"][key] += count
+            batches["current"][key] += count
     batches["is_last_batch"] = bool(p.is_last_batch) and not between
     acc = max(int(run.plan.accumulate_grad_batches), 1)
-    done = 0 if between else p.batches_done
     steps_now = -(-done // acc) if p.epoch_finished else done // acc
     automatic = run.lightning_module.automatic_optimization
     auto_steps = (p.global_step, steps_now) if automatic else (0, 0)
-    manual_steps = (0, 0) if automatic else (p.global_step, steps_now)
+    # Lightning never resets the manual steps' current count within a fit: it is the total
+    manual_steps = (0, 0) if automatic else (p.global_step, p.global_step)
+    # the failed batch was inside the optimizer's step (its closure) when it ended a window
+    stepping = failed == 3 and automatic and ((done + 1) % acc == 0 or p.is_last_batch)
     schedulers = sum(
         int(getattr(c.scheduler, "last_epoch", 0)) for c in run.optim.lr_scheduler_configs
     )
@@ -144,7 +154,13 @@ def _loop_state(run: RunState) -> dict[str, Any]:
         "epoch_loop.automatic_optimization.state_dict": {},
         "epoch_loop.automatic_optimization.optim_progress": {
             "optimizer": {
-                "step": _counts("ready", "completed", total=auto_steps[0], current=auto_steps[1]),
+                "step": _counts(
+                    "ready",
+                    "completed",
+                    total=auto_steps[0],
+                    current=auto_steps[1],
+                    ready=(auto_steps[0] + stepping, auto_steps[1] + stepping),
+                ),
                 "zero_grad": _counts(
                     "ready", "completed", "started", total=auto_steps[0], current=auto_steps[1]
                 ),
