@@ -135,3 +135,10 @@ def test_a_stream_without_length_is_read_one_batch_ahead():
     counts, last = fetches(True, max_steps=2, limit_val_batches=0)
     assert counts == {"train": 3, "test": 10, "predict": 10}
     assert last == []
+
+
+def test_a_fraction_of_a_stream_is_lightning_s_error():
+    from plkit.utilities.exceptions import MisconfigurationException
+
+    with pytest.raises(MisconfigurationException, match="limit_train_batches=0.5"):
+        fetches(True, limit_train_batches=0.5)

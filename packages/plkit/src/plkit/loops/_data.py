@@ -17,6 +17,8 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, RandomSampler, SequentialSampler
 from torch.utils.data.distributed import DistributedSampler
 
+from plcore.utilities.exceptions import MisconfigurationException
+
 __all__ = [
     "CombinedLoader",
     "as_loader_list",
@@ -54,8 +56,8 @@ def limit_batches(length: float, limit: int | float, flag: str) -> int | float:
         count = min(length, limit)
         return count if count == math.inf else int(count)
     if length == math.inf:
-        if limit not in (0.0, 1.0):
-            raise ValueError(
+        if limit not in (0.0, 1.0):  # Lightning's class (a ValueError too, in plkit)
+            raise MisconfigurationException(
                 f"Trainer({flag}={limit}) is a fraction, but the dataloader has no length. Pass an "
                 f"int number of batches instead, e.g. {flag}=100."
             )
