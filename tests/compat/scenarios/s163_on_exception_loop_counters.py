@@ -1,5 +1,6 @@
 """OnExceptionCheckpoint after training_step / on_train_batch_start fails mid-epoch (automatic,
-accumulating and manual optimization): the training counters in the checkpoint's ``loops``."""
+accumulating and manual optimization): the training and validation counters in the
+checkpoint's ``loops``."""
 
 from typing import Any
 
@@ -12,6 +13,7 @@ KEYS = (
     "epoch_loop.batch_progress",
     "epoch_loop.automatic_optimization.optim_progress",
     "epoch_loop.manual_optimization.optim_step_progress",
+    "epoch_loop.val_loop.batch_progress",
     "epoch_progress",
 )
 
@@ -41,6 +43,9 @@ class Failing(pl.LightningModule):
         opt.step()
         return None
 
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        pass
+
     def configure_optimizers(self) -> Any:
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
@@ -63,10 +68,11 @@ def main() -> None:
             enable_progress_bar=False,
             enable_model_summary=False,
             accumulate_grad_batches=accumulate,
+            limit_val_batches=1,
             callbacks=[pl.callbacks.OnExceptionCheckpoint(dirpath=name)],
         )
         try:
-            trainer.fit(Failing(where, manual), data)
+            trainer.fit(Failing(where, manual), data, data)
         except RuntimeError as err:
             T.note(f"{name}_error", str(err))
         ckpt = torch.load(f"{name}/on_exception.ckpt", weights_only=False)

@@ -32,7 +32,7 @@ from plcore.utilities.seed import collect_rng_states
 from plkit import _console
 from plkit._preemption import hpc_run_of, newest_hpc_checkpoint, run_identity
 from plkit._runstate import RunState
-from plkit._state import TrainerFn
+from plkit._state import RunningStage, TrainerFn
 
 if TYPE_CHECKING:
     from plkit.trainer import Trainer
@@ -97,6 +97,20 @@ def _idle_loop(is_last: bool = True) -> dict[str, Any]:
     if is_last:
         loop["batch_progress"]["is_last_batch"] = False
     return loop
+
+
+def _fit_val_counts(run: RunState) -> dict[str, Any]:
+    """Fit's validation loop counters, as Lightning keeps them: inside a validation (a checkpoint
+    saved in its end hooks) the batches of this pass, total and current; afterwards only the
+    current count of the last pass; none before fit first validates (the sanity check aside)."""
+    ep = run.eval_progress
+    if run.state.stage == RunningStage.VALIDATING and run.state.fn == TrainerFn.FITTING:
+        counts = _counts(*_BATCH, total=ep.batches_done, current=ep.batches_done)
+        counts["is_last_batch"] = ep.batches_done > 0
+        return counts
+    counts = _counts(*_BATCH, total=0, current=ep.fit_val_batches)
+    counts["is_last_batch"] = ep.fit_val_batches > 0
+    return counts
 
 
 def _loop_state(run: RunState) -> dict[str, Any]:
@@ -171,7 +185,7 @@ def _loop_state(run: RunState) -> dict[str, Any]:
             "ready", "completed", total=manual_steps[0], current=manual_steps[1]
         ),
         "epoch_loop.val_loop.state_dict": {},
-        "epoch_loop.val_loop.batch_progress": _idle_loop()["batch_progress"],
+        "epoch_loop.val_loop.batch_progress": _fit_val_counts(run),
         "epoch_progress": epoch_counts,
     }
     return {

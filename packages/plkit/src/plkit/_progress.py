@@ -35,10 +35,12 @@ class FitProgress:
 
 @dataclass
 class EvalProgress:
-    """Where the current evaluation pass stands."""
+    """Where the current evaluation pass stands; ``fit_val_batches`` is how many batches fit's
+    last validation ran (Lightning's fit keeps them in its validation loop's counters)."""
 
     dataloader_idx: int = 0
     batches_done: int = 0
+    fit_val_batches: int = 0
 
     def reset(self) -> None:
         self.dataloader_idx = 0

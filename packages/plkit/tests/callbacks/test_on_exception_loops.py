@@ -37,6 +37,9 @@ class Model(pl.LightningModule):
         opt.step()
         return None
 
+    def validation_step(self, batch, batch_idx):
+        pass
+
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
@@ -58,9 +61,15 @@ def trainer(tmp_path, **kw) -> pl.Trainer:
 
 
 def fail(tmp_path, model: Model, **kw) -> dict:
-    run = trainer(tmp_path, callbacks=[OnExceptionCheckpoint(dirpath=tmp_path)], **kw)
+    run = trainer(
+        tmp_path,
+        callbacks=[OnExceptionCheckpoint(dirpath=tmp_path)],
+        limit_val_batches=1,
+        num_sanity_val_steps=0,
+        **kw,
+    )
     with pytest.raises(RuntimeError, match="boom"):
-        run.fit(model, loader())
+        run.fit(model, loader(), loader())
     return torch.load(tmp_path / "on_exception.ckpt", weights_only=False)["loops"]["fit_loop"]
 
 
@@ -88,6 +97,9 @@ def test_the_failed_batch_counts_as_ready_and_started(
     assert loops["epoch_loop.state_dict"]["_batches_that_stepped"] == stepped
     step = loops["epoch_loop.automatic_optimization.optim_progress"]["optimizer"]["step"]
     assert (step["total"]["ready"], step["current"]["ready"]) == step_ready
+    val = loops["epoch_loop.val_loop.batch_progress"]  # epoch 0's validation: 1 batch
+    assert counts(val) == ({k: 0 for k in total}, {k: 1 for k in total})
+    assert val["is_last_batch"] is True
     epochs = loops["epoch_progress"]["current"]
     assert epochs == {"ready": 2, "completed": 1, "started": 2, "processed": 1}
 

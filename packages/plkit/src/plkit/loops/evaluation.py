@@ -177,4 +177,5 @@ def run_validation_in_fit(run: RunState) -> None:
     limits = run.loaders.fit_val_batches
     if sum(limits):  # no batches: no hooks either
         run_evaluation(run, RunningStage.VALIDATING, run.loaders.val, limits)
+        run.eval_progress.fit_val_batches = run.eval_progress.batches_done
     run.state.stage = RunningStage.TRAINING
