@@ -83,7 +83,7 @@ def test_experiment_starts_before_setup(tmp_path: Any, fn: str) -> None:
         enable_checkpointing=False,
     )
     getattr(trainer, fn)(Model(), data, data) if fn == "fit" else trainer.validate(Model(), data)
-    stage = "fit" if fn == "fit" else "validate"
+    stage = "TrainerFn.FITTING" if fn == "fit" else "TrainerFn.VALIDATING"  # as Lightning prints
     # Lightning's `hasattr(logger, "experiment")` evaluates the property too: each logger is
     # touched (at least) once, all of them between prepare_data and the first setup hook
     first_setup = EVENTS.index("callback setup")

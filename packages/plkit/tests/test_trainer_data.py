@@ -160,12 +160,17 @@ def test_datamodule_hooks_in_order_and_positional_datamodule(tmp_path):
     model, dm = Seen(), DM()
     t = make(enable_checkpointing=True, default_root_dir=tmp_path)
     t.fit(model, dm)  # as in the seed document: trainer.fit(model, data)
-    assert dm.calls == ["prepare_data", "setup:fit", "teardown:fit"]
+    # the hooks get the TrainerFn member, printed as Lightning prints it
+    assert dm.calls == [
+        "prepare_data",
+        "setup:TrainerFn.FITTING",
+        "teardown:TrainerFn.FITTING",
+    ]
     assert t.datamodule is dm and dm.trainer is t
     ckpt = torch.load(t.checkpoint_callback.best_model_path, weights_only=True)
     assert ckpt["DM"] == {"calls": 2}
     t.test(model, datamodule=dm, verbose=False)
-    assert dm.calls[-2:] == ["setup:test", "teardown:test"]
+    assert dm.calls[-2:] == ["setup:TrainerFn.TESTING", "teardown:TrainerFn.TESTING"]
 
 
 def test_validate_and_test_return_metrics_and_print_a_table(capsys):

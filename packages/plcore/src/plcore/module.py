@@ -133,6 +133,11 @@ class LightningModule(nn.Module):
 
     @trainer.setter
     def trainer(self, trainer: Any) -> None:
+        # LightningModules nested in this one share its Trainer, as in Lightning (so a child's
+        # ``self.log`` outside the Trainer's hooks is an error, not silently dropped)
+        for child in self.children():
+            if isinstance(child, LightningModule):
+                child.trainer = trainer
         object.__setattr__(self, "_trainer", trainer)
 
     @property

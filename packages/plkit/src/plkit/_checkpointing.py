@@ -32,7 +32,7 @@ from plcore.utilities.seed import collect_rng_states
 from plkit import _console
 from plkit._preemption import hpc_run_of, newest_hpc_checkpoint, run_identity
 from plkit._runstate import RunState
-from plkit._state import TrainerFn
+from plkit._state import RunningStage, TrainerFn
 
 if TYPE_CHECKING:
     from plkit.trainer import Trainer
@@ -99,6 +99,20 @@ def _idle_loop(is_last: bool = True) -> dict[str, Any]:
     return loop
 
 
+def _fit_val_counts(run: RunState) -> dict[str, Any]:
+    """Fit's validation loop counters, as Lightning keeps them: inside a validation (a checkpoint
+    saved in its end hooks) the batches of this pass, total and current; afterwards only the
+    current count of the last pass; none before fit first validates (the sanity check aside)."""
+    ep = run.eval_progress
+    if run.state.stage == RunningStage.VALIDATING and run.state.fn == TrainerFn.FITTING:
+        counts = _counts(*_BATCH, total=ep.batches_done, current=ep.batches_done)
+        counts["is_last_batch"] = ep.batches_done > 0
+        return counts
+    counts = _counts(*_BATCH, total=0, current=ep.fit_val_batches)
+    counts["is_last_batch"] = ep.fit_val_batches > 0
+    return counts
+
+
 def _loop_state(run: RunState) -> dict[str, Any]:
     """Lightning's ``loops`` layout with plkit's counters, so Lightning resumes plkit files too.
 
@@ -108,7 +122,10 @@ def _loop_state(run: RunState) -> dict[str, Any]:
     which Lightning's loader ignores.
     """
     p = run.progress
-    between = not p.epoch_finished and p.batches_done == 0  # before an epoch's first batch
+    # an exception inside a batch, before it was processed (an on_exception checkpoint): that
+    # batch counts as ready (and started, once its optimization began), nothing else of it
+    failed = 0 if p.epoch_finished else p.failed_batch
+    between = not failed and not p.epoch_finished and p.batches_done == 0  # before a 1st batch
     in_batch = not p.epoch_finished and not between  # at a batch end or a validation inside it
     epoch = p.epoch
     epoch_counts = _counts(
@@ -119,20 +136,27 @@ def _loop_state(run: RunState) -> dict[str, Any]:
         **({"processed": (epoch, epoch)} if in_batch else {}),
     )
     # Lightning counts a batch completed, and a stepped batch for the loggers, after its end hooks.
-    lag = 1 if in_batch else 0
+    lag = 1 if in_batch and not failed else 0
+    done = p.batches_done if not between else 0
     batches = _counts(
         *_BATCH,
         total=p.total_batch_idx,
-        current=p.batches_done if not between else 0,
-        completed=(p.total_batch_idx - lag, (p.batches_done if not between else 0) - lag),
+        current=done,
+        completed=(p.total_batch_idx - lag, done - lag),
     )
+    if failed >= 2:
+        for key, count in (("ready", 1), ("started", int(failed == 3))):
+            batches["total"][key] += count
+            batches["current"][key] += count
     batches["is_last_batch"] = bool(p.is_last_batch) and not between
     acc = max(int(run.plan.accumulate_grad_batches), 1)
-    done = 0 if between else p.batches_done
     steps_now = -(-done // acc) if p.epoch_finished else done // acc
     automatic = run.lightning_module.automatic_optimization
     auto_steps = (p.global_step, steps_now) if automatic else (0, 0)
-    manual_steps = (0, 0) if automatic else (p.global_step, steps_now)
+    # Lightning never resets the manual steps' current count within a fit: it is the total
+    manual_steps = (0, 0) if automatic else (p.global_step, p.global_step)
+    # the failed batch was inside the optimizer's step (its closure) when it ended a window
+    stepping = failed == 3 and automatic and ((done + 1) % acc == 0 or p.is_last_batch)
     schedulers = sum(
         int(getattr(c.scheduler, "last_epoch", 0)) for c in run.optim.lr_scheduler_configs
     )
@@ -144,7 +168,13 @@ def _loop_state(run: RunState) -> dict[str, Any]:
         "epoch_loop.automatic_optimization.state_dict": {},
         "epoch_loop.automatic_optimization.optim_progress": {
             "optimizer": {
-                "step": _counts("ready", "completed", total=auto_steps[0], current=auto_steps[1]),
+                "step": _counts(
+                    "ready",
+                    "completed",
+                    total=auto_steps[0],
+                    current=auto_steps[1],
+                    ready=(auto_steps[0] + stepping, auto_steps[1] + stepping),
+                ),
                 "zero_grad": _counts(
                     "ready", "completed", "started", total=auto_steps[0], current=auto_steps[1]
                 ),
@@ -155,7 +185,7 @@ def _loop_state(run: RunState) -> dict[str, Any]:
             "ready", "completed", total=manual_steps[0], current=manual_steps[1]
         ),
         "epoch_loop.val_loop.state_dict": {},
-        "epoch_loop.val_loop.batch_progress": _idle_loop()["batch_progress"],
+        "epoch_loop.val_loop.batch_progress": _fit_val_counts(run),
         "epoch_progress": epoch_counts,
     }
     return {
@@ -211,7 +241,7 @@ def restore_model_and_callbacks(run: RunState, checkpoint: dict[str, Any]) -> No
     """Weights, datamodule and callback state (before ``configure_optimizers``)."""
     _console.info(f"Restoring states from the checkpoint path at {run.ckpt_path}")
     load_modules_and_callbacks(run, checkpoint)
-    if str(run.state.fn) != "fit":  # fit restores the training state next, then reports
+    if run.state.fn != TrainerFn.FITTING:  # fit restores the training state next, then reports
         _console.info(f"Loaded model weights from the checkpoint at {run.ckpt_path}")
 
 
@@ -464,6 +494,7 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
     model loads fit's best (with Lightning's warning); fit resumes a preemption checkpoint left
     in ``default_root_dir``, or (``resume="auto"``) the newest checkpoint."""
     fn = run.state.fn
+    assert fn is not None
     on_exception = _on_exception_paths(run.trainer)
     if ckpt_path is None and fn != TrainerFn.FITTING and run.args.model_connected_only:
         ckpt_path = "best"
@@ -474,9 +505,9 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
             else ""
         )
         rank_zero_warn(
-            f"`.{fn}(ckpt_path=None)` was called without a model. The best model of the previous"
-            f" `fit` call will be used.{tip} You can pass `.{fn}(ckpt_path='best')` to use the"
-            f" best model or `.{fn}(ckpt_path='last')` to use the last model. If you pass a value,"
+            f"`.{fn.value}(ckpt_path=None)` was called without a model. The best model of the previous"
+            f" `fit` call will be used.{tip} You can pass `.{fn.value}(ckpt_path='best')` to use the"
+            f" best model or `.{fn.value}(ckpt_path='last')` to use the last model. If you pass a value,"
             " this warning will be silenced."
         )
     if ckpt_path is None and fn == TrainerFn.FITTING:
@@ -487,11 +518,11 @@ def select_ckpt_path(run: RunState, ckpt_path: Any) -> str | None:
         if on_exception:  # Lightning: fit resumes from the newest "last" (its wording)
             ckpt_path = "last"
             rank_zero_warn(
-                f"`.{fn}(ckpt_path=None)` was called without a model. The last model of the"
-                f" previous `fit` call will be used. You can pass `{fn}(ckpt_path='best')` to use"
-                f" the best model or `{fn}(ckpt_path='last')` to use the last model. If you pass"
+                f"`.{fn.value}(ckpt_path=None)` was called without a model. The last model of the"
+                f" previous `fit` call will be used. You can pass `{fn.value}(ckpt_path='best')` to use"
+                f" the best model or `{fn.value}(ckpt_path='last')` to use the last model. If you pass"
                 " a value, this warning will be silenced."
             )
         elif run.trainer.resume == "auto":
             ckpt_path = "auto"
-    return resolve_ckpt_path(run.trainer, ckpt_path, str(fn))
+    return resolve_ckpt_path(run.trainer, ckpt_path, fn.value)

@@ -226,7 +226,7 @@ def eval_loaders(
     )
     if distributed and fn in (TrainerFn.VALIDATING, TrainerFn.TESTING) and run.world_size > 1:
         rank_zero_warn(
-            f"Using `DistributedSampler` with the dataloaders. During `trainer.{fn}()`, it is"
+            f"Using `DistributedSampler` with the dataloaders. During `trainer.{fn.value}()`, it is"
             " recommended to use `Trainer(devices=1, num_nodes=1)` to ensure each"
             " sample/batch gets evaluated exactly once. Otherwise, multi-device settings use"
             " `DistributedSampler` that replicates some samples to make sure all devices have"
@@ -274,7 +274,7 @@ def required_loaders(run: RunState, fn: TrainerFn, explicit: Any, hook: str) -> 
     loaders = as_loader_list(_loader_from(run, explicit, hook), hook)
     if not loaders:
         raise MisconfigurationException(
-            f"trainer.{fn}() found no data: pass dataloaders=..., a datamodule with "
+            f"trainer.{fn.value}() found no data: pass dataloaders=..., a datamodule with "
             f"{hook}(), or define {hook}() on the model."
             + "".join(
                 _setup.did_you_mean(obj, base, hook)

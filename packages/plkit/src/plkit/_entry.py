@@ -41,7 +41,9 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     """Set up, run the entry point's loop, tear down; returns what the entry point returns."""
     model, dm, trainer, fn = run.lightning_module, run.datamodule, run.trainer, run.state.fn
     assert fn is not None
-    stage = str(fn)
+    stage = fn  # the hooks get the TrainerFn member, as in Lightning
+    # chosen before anything else runs, as Lightning does (its warnings and errors come first)
+    path = _checkpointing.select_ckpt_path(run, ckpt_path)
     clean_namespace(model.hparams)  # unpicklable values leave, with a warning (as in Lightning)
     if run.world_size > 1:  # one process: no reduction at all (the store's sync stays None)
         run.metrics.set_sync(run.strategy.reduce)
@@ -65,7 +67,6 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     with run.strategy.tensor_init_context():  # as Lightning: layers made there start on the device
         calls.module_if("configure_model")
     setup_model(run)
-    path = _checkpointing.select_ckpt_path(run, ckpt_path)
     checkpoint = (
         run.strategy.load_checkpoint(path, weights_only=run.args.weights_only) if path else None
     )
@@ -94,7 +95,7 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
 
 def _run_loop(run: RunState, fn: TrainerFn, checkpoint: dict[str, Any] | None) -> Any:
     """The entry point's loop; a preempted run closes its loggers here (no teardown hooks)."""
-    trainer, stage = run.trainer, str(fn)
+    trainer, stage = run.trainer, fn.value
     if fn == TrainerFn.FITTING:
         _fit(run, checkpoint)
         result = None
@@ -180,7 +181,7 @@ def interrupt(run: RunState, err: BaseException) -> None:
             calls.datamodule_hook("on_exception", err)
         _finalize_loggers(run, "failed")
     finally:
-        run.trainer.profiler.teardown(str(run.state.fn) if run.state.fn else None)
+        run.trainer.profiler.teardown(run.state.fn.value if run.state.fn else None)
         run.strategy.teardown()
 
 
@@ -276,7 +277,7 @@ def _evaluate(run: RunState, fn: TrainerFn) -> list[dict[str, float]]:
     stage = RunningStage.TESTING if testing else RunningStage.VALIDATING
     results = evaluation.run_evaluation(run, stage, loaders, limits)
     if run.args.verbose and run.strategy.is_global_zero:
-        _console.print_results(results, str(fn))
+        _console.print_results(results, fn.value)
     return results
 
 

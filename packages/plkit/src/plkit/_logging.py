@@ -159,7 +159,7 @@ class MetricsHub:
         new_epoch_keys = [k for k in views.log if k not in self.logged_metrics]
         self._merge(views)
         new_step_keys, self._eval_new_keys = self._eval_new_keys, {}
-        if str(stage) == "sanity_check":
+        if stage == "sanity_check":
             return []
         if num_loaders > 1:
             self._order_by_dataloader(new_step_keys, new_epoch_keys, views.sources, num_loaders)
@@ -194,7 +194,7 @@ class MetricsHub:
     def _count_eval_steps(self, stage: Any) -> None:
         """Move each dataloader's step axis past the batches this evaluation run used."""
         trainer = self.trainer
-        counts = trainer.num_test_batches if str(stage) == "test" else trainer.num_val_batches
+        counts = trainer.num_test_batches if stage == "test" else trainer.num_val_batches
         for idx, count in enumerate(counts or ()):
             if count != float("inf"):
                 self._eval_steps[idx] = self._eval_steps.get(idx, 0) + int(count)

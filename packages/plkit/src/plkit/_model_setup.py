@@ -44,9 +44,49 @@ def setup_model(run: RunState) -> None:
     if run.hooks.profiler is not None:
         from plkit._profiling import profiled_transfer
 
-        run.transfer = profiled_transfer(run)
+        transfer = profiled_transfer(run)
     else:
-        run.transfer = _make_transfer(run)
+        transfer = _make_transfer(run)
+    run.transfer = _warn_overridden_in_both(run, transfer)
+
+
+#: the hooks already said to be overridden in both (once per process, as Lightning's cache)
+_WARNED_BOTH: set[str] = set()
+
+
+def _warn_overridden_in_both(
+    run: RunState, transfer: Callable[[Any, int], Any]
+) -> Callable[[Any, int], Any]:
+    """``transfer``, or, when a batch-transfer hook is overridden in both the module and the
+    datamodule (the datamodule's wins), ``transfer`` behind a first call that says so once per
+    process, as Lightning does when the hook first runs (with a profiler or without); later
+    loops get ``transfer`` itself."""
+    model, dm = run.lightning_module, run.args.datamodule
+    if dm is None:
+        return transfer
+    both = [
+        name
+        for name in _TRANSFER_HOOKS
+        if name not in _WARNED_BOTH
+        and is_overridden(dm, name, LightningDataModule)
+        and is_overridden(model, name, LightningModule)
+    ]
+    if not both:
+        return transfer
+
+    def first_transfer(batch: Any, dataloader_idx: int) -> Any:
+        run.transfer = transfer
+        for name in both:
+            if name not in _WARNED_BOTH:
+                _WARNED_BOTH.add(name)
+                rank_zero_warn(
+                    f"You have overridden `{name}` in both `LightningModule` and "
+                    "`LightningDataModule`. It will use the implementation from "
+                    "`LightningDataModule` instance."
+                )
+        return transfer(batch, dataloader_idx)
+
+    return first_transfer
 
 
 class _TrainingStepRouter(torch.nn.Module):
@@ -64,12 +104,9 @@ class _TrainingStepRouter(torch.nn.Module):
 def _make_transfer(run: RunState) -> Callable[[Any, int], Any]:
     model, dm, strategy = run.lightning_module, run.args.datamodule, run.strategy
     owners: dict[str, Callable[..., Any]] = {}
-    both = []  # hooks the datamodule's override wins over the module's: said at first use
     for name in _TRANSFER_HOOKS:
         if dm is not None and is_overridden(dm, name, LightningDataModule):
             owners[name] = getattr(dm, name)
-            if is_overridden(model, name, LightningModule):
-                both.append(name)
         elif is_overridden(model, name, LightningModule):
             owners[name] = lambda *a, _n=name: run.hooks.module(_n, *a)
     device = strategy.root_device
@@ -86,23 +123,4 @@ def _make_transfer(run: RunState) -> Callable[[Any, int], Any]:
         batch = move(batch, device, dataloader_idx)
         return after(batch, dataloader_idx)
 
-    if not both:
-        return transfer
-    warned = False
-
-    def first_transfer(batch: Any, dataloader_idx: int) -> Any:
-        """``transfer`` that warns on its first call, as Lightning does when the hooks first run;
-        later loops get ``transfer`` itself."""
-        nonlocal warned
-        if not warned:
-            warned = True
-            run.transfer = transfer
-            for name in both:
-                rank_zero_warn(
-                    f"You have overridden `{name}` in both `LightningModule` and "
-                    "`LightningDataModule`. It will use the implementation from "
-                    "`LightningDataModule` instance."
-                )
-        return transfer(batch, dataloader_idx)
-
-    return first_transfer
+    return transfer

@@ -138,7 +138,7 @@ def setup_profiler(run: RunState) -> None:
     profiler._lightning_module = weakref.proxy(run.lightning_module)  # type: ignore[attr-defined]
     local_rank = run.strategy.local_rank if run.world_size > 1 else None
     assert run.state.fn is not None
-    profiler.setup(stage=str(run.state.fn), local_rank=local_rank, log_dir=trainer.log_dir)
+    profiler.setup(stage=run.state.fn, local_rank=local_rank, log_dir=trainer.log_dir)
 
 
 def is_profiling(profiler: Profiler) -> bool:

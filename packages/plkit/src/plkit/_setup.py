@@ -380,7 +380,7 @@ def _from_compiled(model: Any) -> Any:
 
 def check_model(trainer: Trainer, fn: Any, model: Any, datamodule: Any) -> LightningModule:
     """The model a run uses, validated for the entry point."""
-    name = str(fn)
+    name = getattr(fn, "value", fn)
     if model is None:
         if trainer.lightning_module is None:
             raise ValueError(f"trainer.{name}() needs a model: call trainer.{name}(model, ...).")
@@ -407,7 +407,7 @@ def check_model(trainer: Trainer, fn: Any, model: Any, datamodule: Any) -> Light
 def check_loop_configuration(model: LightningModule, fn: Any) -> None:
     """The step methods an entry point needs; checked once the run has started (an error here
     calls ``on_exception`` and leaves the trainer interrupted, as in Lightning)."""
-    name = str(fn)
+    name = getattr(fn, "value", fn)
     if name == "fit":
         for hook in ("training_step", "configure_optimizers"):
             if not is_overridden(model, hook, LightningModule):

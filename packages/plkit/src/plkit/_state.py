@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+
+from plkit.utilities.enums import LightningEnum
 
 __all__ = ["RunningStage", "TrainerFn", "TrainerState", "TrainerStatus"]
 
 
-class TrainerFn(str, Enum):
+class TrainerFn(LightningEnum):
     """The entry point that is running."""
 
     FITTING = "fit"
@@ -16,11 +17,8 @@ class TrainerFn(str, Enum):
     TESTING = "test"
     PREDICTING = "predict"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class RunningStage(str, Enum):
+class RunningStage(LightningEnum):
     """The loop that is running."""
 
     TRAINING = "train"
@@ -29,15 +27,19 @@ class RunningStage(str, Enum):
     TESTING = "test"
     PREDICTING = "predict"
 
-    def __str__(self) -> str:
-        return self.value
-
     @property
     def evaluating(self) -> bool:
         return self in (RunningStage.VALIDATING, RunningStage.TESTING, RunningStage.SANITY_CHECKING)
 
+    @property
+    def dataloader_prefix(self) -> str | None:
+        """``"val"`` for validation and the sanity check, else the stage's value."""
+        if self in (RunningStage.VALIDATING, RunningStage.SANITY_CHECKING):
+            return "val"
+        return self.value
 
-class TrainerStatus(str, Enum):
+
+class TrainerStatus(LightningEnum):
     """How far a run got."""
 
     INITIALIZING = "initializing"
@@ -45,8 +47,10 @@ class TrainerStatus(str, Enum):
     FINISHED = "finished"
     INTERRUPTED = "interrupted"
 
-    def __str__(self) -> str:
-        return self.value
+    @property
+    def stopped(self) -> bool:
+        """Finished or interrupted."""
+        return self in (TrainerStatus.FINISHED, TrainerStatus.INTERRUPTED)
 
 
 @dataclass
@@ -63,4 +67,4 @@ class TrainerState:
 
     @property
     def stopped(self) -> bool:
-        return self.status == TrainerStatus.INTERRUPTED
+        return self.status.stopped

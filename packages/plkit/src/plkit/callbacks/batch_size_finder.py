@@ -77,7 +77,7 @@ class BatchSizeFinder(Callback):
                 " LightningModule or LightningDataModule."
             )
         if stage != "fit":
-            _refuse_several_loaders(trainer, str(stage))
+            _refuse_several_loaders(trainer, getattr(stage, "value", stage))
         name = self._batch_arg_name
         if not lightning_hasattr(pl_module, name):
             raise MisconfigurationException(

@@ -167,7 +167,7 @@ class EarlyStopping(Callback):
     # --- the check ------------------------------------------------------------------------------
     @staticmethod
     def _should_skip_check(trainer: Trainer) -> bool:
-        return str(trainer.state.fn) != "fit" or bool(trainer.sanity_checking)
+        return trainer.state.fn != "fit" or bool(trainer.sanity_checking)
 
     def _validate_condition_metric(self, logs: dict[str, Any]) -> bool:
         if logs.get(self.monitor) is not None:

@@ -322,7 +322,7 @@ class ModelCheckpoint(Checkpoint):
     def _should_skip_saving_checkpoint(self, trainer: Trainer) -> bool:
         return bool(
             trainer.fast_dev_run
-            or str(trainer.state.fn) != "fit"
+            or trainer.state.fn != "fit"
             or trainer.sanity_checking
             or self._last_global_step_saved == trainer.global_step
         )

@@ -10,16 +10,20 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, RandomSampler, SequentialSampler
 from torch.utils.data.distributed import DistributedSampler
 
+from plcore.utilities.exceptions import MisconfigurationException
+
 __all__ = [
     "CombinedLoader",
     "as_loader_list",
     "limit_batches",
+    "limited",
     "prepare_loader",
     "set_sampler_epoch",
     "sized_len",
@@ -52,8 +56,8 @@ def limit_batches(length: float, limit: int | float, flag: str) -> int | float:
         count = min(length, limit)
         return count if count == math.inf else int(count)
     if length == math.inf:
-        if limit not in (0.0, 1.0):
-            raise ValueError(
+        if limit not in (0.0, 1.0):  # Lightning's class (a ValueError too, in plkit)
+            raise MisconfigurationException(
                 f"Trainer({flag}={limit}) is a fraction, but the dataloader has no length. Pass an "
                 f"int number of batches instead, e.g. {flag}=100."
             )
@@ -65,6 +69,12 @@ def limit_batches(length: float, limit: int | float, flag: str) -> int | float:
             "or pass an int number of batches."
         )
     return count
+
+
+def limited(loader: Iterable[Any], limit: float) -> Iterable[Any]:
+    """``loader`` cut at ``limit`` batches (chosen once per loader, not checked per batch): no
+    batch past the limit is fetched, as in Lightning; an unbounded one is iterated as is."""
+    return loader if limit == math.inf else islice(loader, int(limit))
 
 
 def as_loader_list(loaders: Any, hook: str) -> list[Any]:

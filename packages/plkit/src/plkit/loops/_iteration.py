@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 import torch
@@ -100,14 +101,14 @@ def _warn_if_inexact(loader: Any) -> None:
 
 
 def _with_last(iterator: Any, start: int, total: float) -> Iterator[tuple[int, Any, bool]]:
+    """``(batch_idx, batch, is_last)``; with a known number of batches nothing past the last is
+    fetched (``islice``); without one, as Lightning's prefetching fetcher, one batch is fetched
+    ahead so that the last is known when it is yielded."""
     idx = start
     if total != math.inf:
         last = int(total) - 1
-        for batch in iterator:
-            if idx > last:
-                return
+        for idx, batch in enumerate(islice(iterator, max(last + 1 - start, 0)), start):
             yield idx, batch, idx == last
-            idx += 1
         return
     try:
         upcoming = next(iterator)

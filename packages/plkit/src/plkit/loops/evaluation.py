@@ -22,7 +22,7 @@ from plkit._preemption import Preempted
 from plkit._profiling import profiled_batches, timed
 from plkit._runstate import RunState
 from plkit._state import RunningStage, TrainerFn
-from plkit.loops._data import set_sampler_epoch
+from plkit.loops._data import limited, set_sampler_epoch
 from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
 
 __all__ = ["run_evaluation", "run_sanity_check", "run_validation_in_fit"]
@@ -71,10 +71,12 @@ def _run_batches(run: RunState, name: str, loaders: list[Any], limits: list[int 
         if limit == 0:
             continue
         extra = (dl_idx,) if several else ()
-        batches = loader if profiler is None else profiled_batches(loader, limit, profiler, fetch)
+        batches = (
+            limited(loader, limit)
+            if profiler is None
+            else profiled_batches(loader, limit, profiler, fetch)
+        )
         for batch_idx, batch in enumerate(batches):
-            if batch_idx >= limit:
-                break
             batch = transfer(batch, dl_idx)
             ctx.batch = batch
             if has_start:
@@ -176,4 +178,5 @@ def run_validation_in_fit(run: RunState) -> None:
     if sum(limits):  # no batches: no hooks either
         run_evaluation(run, RunningStage.VALIDATING, run.loaders.val, limits)
         run.schedule.validated()
+        run.eval_progress.fit_val_batches = run.eval_progress.batches_done
     run.state.stage = RunningStage.TRAINING

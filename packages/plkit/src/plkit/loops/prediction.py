@@ -22,6 +22,7 @@ from plkit._preemption import Preempted
 from plkit._profiling import profiled_batches, timed
 from plkit._runstate import RunState
 from plkit._state import RunningStage
+from plkit.loops._data import limited
 from plkit.loops._steps import ModuleMode, check_dataloader_idx, step_caller
 
 __all__ = ["run_prediction"]
@@ -123,13 +124,11 @@ def run_prediction(
                     )
             extra = (dl_idx,) if several else ()  # dataloader_idx only with several loaders
             batches = (
-                loader
+                limited(loader, limit)
                 if profiler is None
                 else profiled_batches(loader, limit, profiler, "[_PredictionLoop].predict_next")
             )
             for batch_idx, batch in enumerate(batches):
-                if batch_idx >= limit:
-                    break
                 batch = transfer(batch, dl_idx)
                 if recorder is not None:
                     indices = recorder.seen[batch_idx]

@@ -72,7 +72,7 @@ class Profiler(ABC):
     def _prepare_filename(self, action_name: str | None = None, extension: str = ".txt") -> str:
         """``{stage}-{filename}-{rank}-{action}{extension}``, with the parts that are set."""
         parts = [self._stage, self.filename or None, self._local_rank, action_name]
-        base = "-".join(str(p) for p in parts if p is not None)
+        base = "-".join(p if isinstance(p, str) else str(p) for p in parts if p is not None)
         base = re.sub(r"_+", "_", _UNSAFE.sub("_", base)).strip()
         return (base or "profile") + extension
 

@@ -121,11 +121,11 @@ def restore_checkpoint(run: RunState, path: str, saved: Saved) -> None:
     _console.info(f"Restoring states from the checkpoint path at {path}")
     checkpoint = run.strategy.load_checkpoint(path)
     _checkpointing.load_modules_and_callbacks(run, checkpoint)
-    if str(run.state.fn) == "fit":
+    if run.state.fn == "fit":
         _checkpointing.load_optimizer_states(run, checkpoint)
     _copy_into(run.progress, saved.progress)
     _copy_into(run.eval_progress, saved.eval_progress)
-    message = "Restored all states" if str(run.state.fn) == "fit" else "Loaded model weights"
+    message = "Restored all states" if run.state.fn == "fit" else "Loaded model weights"
     _console.info(f"{message} from the checkpoint at {path}")
     # As in Lightning, whose checkpoint connector keeps the last path it restored from:
     # ``trainer.ckpt_path`` now names the (removed) temporary file, and a fit whose
