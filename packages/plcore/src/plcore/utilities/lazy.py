@@ -21,6 +21,7 @@ plkit and pllog use it for callbacks, loggers, progress bars, the tuner and plug
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,14 +35,19 @@ def lazy_exports(
     """``(__getattr__, __dir__)`` for the module named ``package``.
 
     ``exports`` maps each lazy attribute to the absolute name of the module that defines it
-    (under the same attribute name). Reading any other missing attribute raises the usual
-    ``AttributeError``.
+    (under the same attribute name). A missing attribute that names a submodule imports it
+    (``pkg.sub`` works without ``import pkg.sub``, as if the package had imported it); any other
+    raises the usual ``AttributeError``.
     """
     table = dict(exports)
 
     def __getattr__(name: str) -> Any:
         where = table.get(name)
         if where is None:
+            # A submodule read as an attribute (``pkg.sub.Name`` without ``import pkg.sub``), as
+            # when the package imported it eagerly.
+            if not name.startswith("__") and importlib.util.find_spec(f"{package}.{name}"):
+                return importlib.import_module(f"{package}.{name}")
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(where), name)
         setattr(sys.modules[package], name, value)
