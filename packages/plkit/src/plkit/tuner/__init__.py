@@ -9,6 +9,13 @@
     tuner.scale_batch_size(model)           # model.batch_size is set to the largest that fits
 """
 
-from plkit.tuner.tuning import Tuner
+from typing import TYPE_CHECKING
+
+from plcore.utilities.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from plkit.tuner.tuning import Tuner
+
+__getattr__, __dir__ = lazy_exports(__name__, {"Tuner": "plkit.tuner.tuning"})
 
 __all__ = ["Tuner"]
