@@ -45,6 +45,27 @@ from plkit._cli_types import (
 )
 from plkit.trainer import Trainer
 
+
+def _load_lazy_namespaces() -> None:
+    """Import every member of plkit's lazy namespaces (callbacks, loggers, profilers, plugins).
+
+    jsonargparse resolves a short class name (``--trainer.logger=TensorBoardLogger``,
+    ``class_path: StochasticWeightAveraging``) among the imported subclasses of the argument's
+    type, so they must all be imported before the parser is built, as they are when Lightning's
+    CLI runs; ``import plkit`` alone leaves them unloaded (docs/performance.md).
+    """
+    import plkit.callbacks
+    import plkit.loggers
+    import plkit.plugins
+    import plkit.profilers
+
+    for namespace in (plkit.callbacks, plkit.loggers, plkit.plugins, plkit.profilers):
+        for name in namespace.__all__:
+            getattr(namespace, name)
+
+
+_load_lazy_namespaces()
+
 _INSTALL = (
     "{name} needs jsonargparse with its signatures extra, which is not installed."
     " Install it with: pip install 'plkit[cli]'"
