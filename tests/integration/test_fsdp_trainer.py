@@ -13,6 +13,7 @@ resumes from a full checkpoint bit-exactly too.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -42,13 +43,25 @@ def _script_module():
     return fsdp_fit
 
 
+# A rank of a finished FSDP run on gloo has been seen to abort while the process exits (after
+# fit and the results were written): "terminate called without an active exception", from a
+# C++ thread torch.distributed leaves behind. Rarely (2 runs in ~40); not yet traced. Such a run
+# is repeated once, from scratch, and only that: any other failure, or the same one twice, fails.
+_EXIT_ABORT = "terminate called without an active exception"
+
+
 def run_script(out: Path, **env: str) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    code, stderr = run_in_own_session(
-        [sys.executable, str(SCRIPT)],
-        clean_env(PLKIT_TEST_OUT=str(out), MASTER_PORT=str(free_port()), **env),
-        TIMEOUT,
-    )
+    for attempt in (1, 2):
+        out.mkdir(parents=True, exist_ok=True)
+        code, stderr = run_in_own_session(
+            [sys.executable, str(SCRIPT)],
+            clean_env(PLKIT_TEST_OUT=str(out), MASTER_PORT=str(free_port()), **env),
+            TIMEOUT,
+        )
+        exit_abort = code != 0 and _EXIT_ABORT in stderr and "`Trainer.fit` stopped" in stderr
+        if not exit_abort or attempt == 2:
+            break
+        shutil.rmtree(out)  # the repeat starts from nothing
     assert code == 0, stderr[-3000:]
     return torch.load(out / "result.pt", weights_only=True)
 
