@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -58,6 +60,31 @@ nox.options.sessions = [
 # Local runs reuse their venvs (pip still reinstalls the local packages each time);
 # CI starts from a fresh clone, so it builds them once anyway.
 nox.options.reuse_venv = "yes"
+
+
+# A venv with torch takes 1-2 GiB and a full run builds ten of them. Under CI (env ``CI`` set)
+# or when the disk holding the checkout has less than this left, each session removes its venv
+# when it ends, so a full run needs room for about two at a time, not all of them.
+LOW_DISK_BYTES = 20 * 2**30
+
+
+def _releases_venv(func: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
+    """Remove the session's venv (and any ``<venv>-*`` sibling it made) once the session ends,
+    whatever its outcome, when running under CI or short of disk (``LOW_DISK_BYTES``).
+    Local runs with room to spare keep their venvs for ``reuse_venv``."""
+
+    @functools.wraps(func)
+    def run(session: nox.Session) -> None:
+        try:
+            func(session)
+        finally:
+            short = shutil.disk_usage(ROOT).free < LOW_DISK_BYTES
+            if os.environ.get("CI") or short:
+                location = Path(session.virtualenv.location)
+                for venv in (location, *location.parent.glob(f"{location.name}-*")):
+                    shutil.rmtree(venv, ignore_errors=True)
+
+    return run
 
 
 def _torch() -> str:
@@ -106,24 +133,28 @@ def _isolated(session: nox.Session, name: str) -> None:
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def plcore(session: nox.Session) -> None:
     """plcore alone: torch and numpy only; placcel, pllog and plkit must not be importable."""
     _isolated(session, "plcore")
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def placcel(session: nox.Session) -> None:
     """placcel alone: torch only."""
     _isolated(session, "placcel")
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def pllog(session: nox.Session) -> None:
     """pllog with plcore, tqdm and tensorboard."""
     _isolated(session, "pllog")
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def plkit(session: nox.Session) -> None:
     """plkit with its three siblings."""
     _isolated(session, "plkit")
@@ -138,6 +169,7 @@ def _install_all_editable(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def tests(session: nox.Session) -> None:
     """Everything installed together: every package's tests, integration and lint tests.
 
@@ -177,6 +209,7 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def compat(session: nox.Session) -> None:
     """plkit against real Lightning: every scenario in ``tests/compat`` under both, traces diffed.
 
@@ -203,6 +236,7 @@ def compat(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def lint(session: nox.Session) -> None:
     """ruff (check and format), the import-direction contracts, mypy on the run state and
     the loops (the files in pyproject.toml's ``[tool.mypy]``) and on examples/, and the
@@ -220,6 +254,7 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def dist(session: nox.Session) -> None:
     """Build every package's wheel and sdist and check what a user would download.
 
@@ -242,6 +277,7 @@ def dist(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="venv", default=False)
+@_releases_venv
 def demo(session: nox.Session) -> None:
     """The main job: train a small CNN on scikit-learn's digits (``examples/digits.py``)."""
     session.install(_torch())
@@ -251,6 +287,7 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="venv")
+@_releases_venv
 def docs(session: nox.Session) -> None:
     """Build the documentation site; warnings (broken links, missing pages) fail it.
 
@@ -266,6 +303,7 @@ def _scripts(folder: str) -> list[Path]:
 
 
 @nox.session(venv_backend="venv", default=False)
+@_releases_venv
 def bench(session: nox.Session) -> None:
     """Run every ``benchmarks/*.py`` script, one after the other (the soak run has its own)."""
     scripts = [script for script in _scripts("benchmarks") if script.name != "soak.py"]
@@ -277,6 +315,7 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="venv", default=False)
+@_releases_venv
 def soak(session: nox.Session) -> None:
     """The long stability run: ``benchmarks/soak.py`` or the tests in ``tests/soak``."""
     script = ROOT / "benchmarks" / "soak.py"

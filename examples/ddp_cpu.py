@@ -93,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     train_loader, val_loader = _loaders()
     trainer.fit(model, train_loader, val_loader)
     checksum = sum(p.double().sum().item() for p in model.parameters())
-    print(
+    line = (
         f"rank {trainer.global_rank}: world size {trainer.world_size}, "
         f"global step {trainer.global_step}, weights checksum {checksum:.10f}, "
-        f"val_loss {trainer.callback_metrics['val_loss'].item():.6f}",
-        flush=True,
+        f"val_loss {trainer.callback_metrics['val_loss'].item():.6f}\n"
     )
+    # One write with its newline: the ranks share one stdout, and print's separate write of
+    # the newline can land after the other rank's line when stdout is unbuffered.
+    print(line, end="", flush=True)
     if trainer.is_global_zero:
         print(f"TensorBoard logs: {trainer.logger.log_dir}", flush=True)
     return 0

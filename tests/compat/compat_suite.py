@@ -401,9 +401,14 @@ def _main(argv: list[str]) -> int:
         path = Path(name)
         if not path.exists():
             path = next((HERE / "scenarios").glob(f"{name}*.py"))
-        base = Path(args.keep or tempfile.mkdtemp(prefix="compat-")) / path.stem
-        a = run_scenario(path, "lightning", base / "lightning", python)
-        b = run_scenario(path, "plkit", base / "plkit")
+        scratch = None if args.keep else tempfile.mkdtemp(prefix="compat-")
+        base = Path(args.keep or scratch) / path.stem
+        try:
+            a = run_scenario(path, "lightning", base / "lightning", python)
+            b = run_scenario(path, "plkit", base / "plkit")
+        finally:
+            if scratch is not None:  # without --keep nothing of the run is left behind
+                shutil.rmtree(scratch, ignore_errors=True)
         if not args.all:
             a, b = drop_expected_lines(path.stem, a), drop_expected_lines(path.stem, b)
         diffs = [d for d in compare(a, b) if args.all or excused(path.stem, d.path) is None]
