@@ -47,6 +47,9 @@ def clean_env(**extra: str) -> dict[str, str]:
             "LOCAL_WORLD_SIZE",
             "TORCHELASTIC_RUN_ID",
             "GROUP_RANK",
+            # a seed exported by an earlier seed_everything would reseed the sampler's shuffle
+            "PL_GLOBAL_SEED",
+            "PL_SEED_WORKERS",
         )
         and not k.startswith("SLURM_")
     }

@@ -33,6 +33,8 @@ _LAUNCH_VARIABLES = (
     "LOCAL_WORLD_SIZE",
     "NODE_RANK",
     "GROUP_RANK",
+    "PL_GLOBAL_SEED",  # a seed exported by an earlier seed_everything reseeds samplers
+    "PL_SEED_WORKERS",
     "MASTER_ADDR",
     "MASTER_PORT",
     "TORCHELASTIC_RUN_ID",

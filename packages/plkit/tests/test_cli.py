@@ -367,6 +367,13 @@ def test_without_jsonargparse_the_error_names_the_extra(tmp_path: Path) -> None:
 @pytest.fixture
 def plain_argv(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "argv", ["app.py"])
+    # An in-process CLI with seed_everything exports PL_GLOBAL_SEED / PL_SEED_WORKERS (as
+    # Lightning's does); set them here so monkeypatch restores the environment afterwards:
+    # a leaked PL_GLOBAL_SEED reseeds the DistributedSampler of every DDP job a later test
+    # launches from this process.
+    for name in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def _app_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
