@@ -129,6 +129,19 @@ EXPECTED: tuple[Expected, ...] = (
         ),
         scenarios=("s142_*",),
     ),
+    Expected(
+        name="mid-epoch-resume-is-exact",
+        anchor="exact-resume-from-any-step",
+        # resumed from a checkpoint saved inside an epoch: plkit goes on from the next batch,
+        # Lightning restarts the epoch's loader (and warns); the loop counters are the same
+        paths=(
+            "artifacts/checkpoints/resumed_*",
+            "notes/resumed_*_equals_uninterrupted",
+            "warnings/1/*",
+            "warnings/<length>",
+        ),
+        scenarios=("s175_*",),
+    ),
     # -- area E (optimization, precision, exceptions, public module paths) ---------------------
     Expected(
         name="misconfiguration-also-valueerror-typeerror",

@@ -286,3 +286,25 @@ def test_resume_from_lightnings_loop_counters(tmp_path, epoch, batch_idx, next_b
     _, trainer, _ = run(ckpt_path=path, callbacks=[first])
     assert first.seen == (*next_batch, ckpt["global_step"])
     assert trainer.current_epoch == 3 and trainer.global_step == 30
+
+
+def _counters(path):
+    fit_loop = torch.load(path, weights_only=False)["loops"]["fit_loop"]
+    return {key: value for key, value in fit_loop.items() if key != "state_dict"}
+
+
+def test_loop_counters_restart_each_epoch_and_survive_a_resume(tmp_path):
+    # 10 batches an epoch, validation after batches 4 and 9 (5 batches each), an epoch scheduler
+    run(callbacks=[SaveAt(tmp_path / "a.ckpt", 1, 3), SaveAt(tmp_path / "b.ckpt", 1, 6)])
+    early, later = _counters(tmp_path / "a.ckpt"), _counters(tmp_path / "b.ckpt")
+    # the scheduler stepped once, at epoch 0's end: counted in the total, not in this epoch
+    assert early["epoch_loop.scheduler_progress"]["total"]["completed"] == 1
+    assert early["epoch_loop.scheduler_progress"]["current"]["completed"] == 0
+    # validation: the total restarts with the epoch, the last pass's count stays
+    val = early["epoch_loop.val_loop.batch_progress"]
+    assert (val["total"]["completed"], val["current"]["completed"]) == (0, 5)
+    val = later["epoch_loop.val_loop.batch_progress"]
+    assert (val["total"]["completed"], val["current"]["completed"]) == (5, 5)
+    # a run resumed from the first checkpoint counts on from it
+    run(ckpt_path=tmp_path / "a.ckpt", callbacks=[SaveAt(tmp_path / "c.ckpt", 1, 6)])
+    assert _counters(tmp_path / "c.ckpt") == later

@@ -54,6 +54,7 @@ def _exact_state(run: RunState) -> dict[str, Any]:
     # Inside on_train_epoch_end the epoch is done but not yet counted: resume at the next one.
     # Anywhere else (mid-epoch, between epochs, after fit, during test) resume where we are.
     in_epoch = not p.epoch_finished
+    val_now = run.eval_progress.batches_done if _validating_in_fit(run) else 0
     state: dict[str, Any] = {
         "epoch": p.epoch + (0 if in_epoch else 1),
         "batch": p.batches_done if in_epoch else 0,
@@ -64,6 +65,10 @@ def _exact_state(run: RunState) -> dict[str, Any]:
         # when validation began (it is restored when validation ends)
         "rng_states": run.rng_at_eval_start or collect_rng_states(),
         "epoch_rng_state": p.epoch_rng if in_epoch else None,
+        # the validation counters (a pass in progress counts: the resumed run does not redo it)
+        "epoch_scheduler_steps": p.epoch_scheduler_steps if in_epoch else 0,
+        "epoch_val_batches": p.epoch_val_batches + val_now if in_epoch else 0,
+        "fit_val_batches": val_now or run.eval_progress.fit_val_batches,
     }
     if (
         in_epoch
@@ -100,17 +105,21 @@ def _idle_loop(is_last: bool = True) -> dict[str, Any]:
 
 
 def _fit_val_counts(run: RunState) -> dict[str, Any]:
-    """Fit's validation loop counters, as Lightning keeps them: inside a validation (a checkpoint
-    saved in its end hooks) the batches of this pass, total and current; afterwards only the
-    current count of the last pass; none before fit first validates (the sanity check aside)."""
-    ep = run.eval_progress
-    if run.state.stage == RunningStage.VALIDATING and run.state.fn == TrainerFn.FITTING:
-        counts = _counts(*_BATCH, total=ep.batches_done, current=ep.batches_done)
+    """Fit's validation loop counters, as Lightning keeps them: ``current`` the batches of this
+    pass (inside a validation: a checkpoint saved in its end hooks) or of the last one, ``total``
+    those of the epoch's passes so far (none before fit first validates, the sanity check aside)."""
+    ep, before = run.eval_progress, run.progress.epoch_val_batches
+    if _validating_in_fit(run):
+        counts = _counts(*_BATCH, total=before + ep.batches_done, current=ep.batches_done)
         counts["is_last_batch"] = ep.batches_done > 0
         return counts
-    counts = _counts(*_BATCH, total=0, current=ep.fit_val_batches)
+    counts = _counts(*_BATCH, total=before, current=ep.fit_val_batches)
     counts["is_last_batch"] = ep.fit_val_batches > 0
     return counts
+
+
+def _validating_in_fit(run: RunState) -> bool:
+    return run.state.stage == RunningStage.VALIDATING and run.state.fn == TrainerFn.FITTING
 
 
 def _loop_state(run: RunState) -> dict[str, Any]:
@@ -135,14 +144,16 @@ def _loop_state(run: RunState) -> dict[str, Any]:
         completed=(epoch, epoch),
         **({"processed": (epoch, epoch)} if in_batch else {}),
     )
-    # Lightning counts a batch completed, and a stepped batch for the loggers, after its end hooks.
+    # Lightning counts a batch completed after its end hooks (before a validation that follows
+    # it), and a stepped batch for the loggers after that validation.
     lag = 1 if in_batch and not failed else 0
+    completed_lag = 0 if _validating_in_fit(run) else lag
     done = p.batches_done if not between else 0
     batches = _counts(
         *_BATCH,
         total=p.total_batch_idx,
         current=done,
-        completed=(p.total_batch_idx - lag, done - lag),
+        completed=(p.total_batch_idx - completed_lag, done - completed_lag),
     )
     if failed >= 2:
         for key, count in (("ready", 1), ("started", int(failed == 3))):
@@ -164,7 +175,9 @@ def _loop_state(run: RunState) -> dict[str, Any]:
         "state_dict": {"exact_resume": _exact_state(run)},
         "epoch_loop.state_dict": {"_batches_that_stepped": p.batches_that_stepped - lag},
         "epoch_loop.batch_progress": batches,
-        "epoch_loop.scheduler_progress": _counts("ready", "completed", total=schedulers, current=0),
+        "epoch_loop.scheduler_progress": _counts(
+            "ready", "completed", total=schedulers, current=p.epoch_scheduler_steps
+        ),
         "epoch_loop.automatic_optimization.state_dict": {},
         "epoch_loop.automatic_optimization.optim_progress": {
             "optimizer": {
@@ -334,11 +347,17 @@ def _restore_loops(run: RunState, checkpoint: dict[str, Any]) -> None:
         loop = fit_loop
     if not isinstance(loop, dict):  # a Lightning checkpoint: exact at epoch ends only
         _restore_lightning_loops(p, checkpoint, fit_loop)
+        run.eval_progress.fit_val_batches = _count(
+            fit_loop, "epoch_loop.val_loop.batch_progress", "current"
+        )
         return
     p.epoch, p.resume_batch = int(loop["epoch"]), int(loop["batch"])
     p.global_step = int(loop["global_step"])
     p.batches_that_stepped = int(loop["batches_that_stepped"])
     p.total_batch_idx = int(loop["total_batch_idx"])
+    p.epoch_scheduler_steps = int(loop.get("epoch_scheduler_steps", 0))
+    p.epoch_val_batches = int(loop.get("epoch_val_batches", 0))
+    run.eval_progress.fit_val_batches = int(loop.get("fit_val_batches", 0))
     run.pending_rng = loop.get("rng_states")
     p.epoch_rng = loop.get("epoch_rng_state")
     grads = loop.get("accumulated_grads")
@@ -363,9 +382,17 @@ def _restore_lightning_loops(p: Any, checkpoint: dict[str, Any], fit_loop: dict[
         p.epoch, p.resume_batch = processed, 0
     elif int(epochs["started"]) > completed:  # saved inside the epoch
         p.epoch, p.resume_batch = completed, int(batches["current"]["processed"])
+        p.epoch_scheduler_steps = _count(fit_loop, "epoch_loop.scheduler_progress", "current")
+        p.epoch_val_batches = _count(fit_loop, "epoch_loop.val_loop.batch_progress", "total")
     else:  # saved between epochs (e.g. after fit)
         p.epoch, p.resume_batch = completed, 0
     p.total_batch_idx = int(batches["total"]["processed"])
+
+
+def _count(fit_loop: dict[str, Any], key: str, part: str) -> int:
+    """A completed count of Lightning's ``loops`` (0 where the layout has none)."""
+    counts = (fit_loop.get(key) or {}).get(part) or {}
+    return int(counts.get("completed", 0)) if isinstance(counts, dict) else 0
 
 
 def _newest(paths: list[str]) -> str | None:

@@ -19,6 +19,9 @@ class FitProgress:
     moved on (0: none in flight; 1: fetched, its transfer failed; 2: failed in
     ``on_train_batch_start``; 3: its optimization had started), for the ``loops`` counters an
     ``on_exception`` checkpoint records (as Lightning's, whose ``ready`` / ``started`` count it).
+    ``epoch_scheduler_steps`` and ``epoch_val_batches`` count the LR-scheduler steps and the
+    batches of fit's finished validation passes since the epoch began (Lightning's
+    ``scheduler_progress`` and validation ``batch_progress`` totals, which restart each epoch).
     """
 
     epoch: int = 0
@@ -31,6 +34,8 @@ class FitProgress:
     is_last_batch: bool = False
     epoch_rng: Any = None
     failed_batch: int = 0
+    epoch_scheduler_steps: int = 0
+    epoch_val_batches: int = 0
 
 
 @dataclass

@@ -179,4 +179,5 @@ def run_validation_in_fit(run: RunState) -> None:
         run_evaluation(run, RunningStage.VALIDATING, run.loaders.val, limits)
         run.schedule.validated()
         run.eval_progress.fit_val_batches = run.eval_progress.batches_done
+        run.progress.epoch_val_batches += run.eval_progress.batches_done
     run.state.stage = RunningStage.TRAINING

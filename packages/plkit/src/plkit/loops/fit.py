@@ -133,6 +133,7 @@ def run_training(run: RunState) -> None:
         _epoch_end(run)
         progress.epoch += 1
         progress.batches_done = 0
+        progress.epoch_scheduler_steps = progress.epoch_val_batches = 0
         progress.epoch_finished = False
     else:
         _console.fit_stopped(run)

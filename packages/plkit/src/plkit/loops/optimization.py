@@ -300,6 +300,7 @@ def step_schedulers(run: RunState, interval: str, batch_idx: int, plateau: bool 
             step_plateau_scheduler(run, config)
         else:
             run.hooks.module("lr_scheduler_step", config.scheduler, None)
+            run.progress.epoch_scheduler_steps += 1
 
 
 def step_plateau_scheduler(run: RunState, config: LRSchedulerConfig) -> None:
@@ -320,3 +321,4 @@ def step_plateau_scheduler(run: RunState, config: LRSchedulerConfig) -> None:
         )
         return
     run.hooks.module("lr_scheduler_step", config.scheduler, value)
+    run.progress.epoch_scheduler_steps += 1
