@@ -698,32 +698,38 @@ def train_case(name: str, returns: Callable[[], Any], error: Any, *words: str) -
 
 
 DATA = [
-    train_case("an int", lambda: 7, TypeError, "train_dataloader", "int", "DataLoader"),
+    # Lightning's TypeError, naming where the loader came from
+    train_case("an int", lambda: 7, TypeError, "`Model.train_dataloader()`", "Found 7."),
     train_case(
         "a tensor", lambda: torch.randn(8, 2), TypeError, "train_dataloader", "Tensor", "DataLoader"
     ),
     train_case(
         "a file name", lambda: "data.csv", TypeError, "train_dataloader", "str", "DataLoader"
     ),
-    train_case("[loader, 3]", lambda: [data(), 3], TypeError, "train_dataloader", "int"),
-    train_case("None", lambda: None, ValueError, "train_dataloader", "datamodule"),
+    train_case(
+        "[loader, 3]", lambda: [data(), 3], TypeError, "`Model.train_dataloader()`", "Found 3."
+    ),
+    train_case("None", lambda: None, TypeError, "`Model.train_dataloader()`", "Found None."),
     Case(
         "val_dataloader returns an int",
         lambda _: fit(ValModel(val=lambda: 5)),
         TypeError,
-        ("val_dataloader", "int", "DataLoader"),
+        ("`ValModel.val_dataloader()`", "Found 5."),
     ),
     Case(
         "fit(model, train_dataloaders=3)",
         lambda _: trainer().fit(Model(), train_dataloaders=3),
         TypeError,
-        ("train_dataloader", "int", "DataLoader"),
+        ("passed to `Trainer.fit(train_dataloaders=...)`", "Found 3."),
     ),
     Case(
         "fit(model, loader, datamodule=dm)",
         lambda _: trainer().fit(Model(), data(), datamodule=pl.LightningDataModule()),
-        ValueError,
-        ("train_dataloaders", "datamodule", "one of them"),
+        MisconfigurationException,
+        (
+            "You cannot pass `train_dataloader` or `val_dataloaders`",
+            "`trainer.fit(datamodule=...)`",
+        ),
     ),
     Case(
         "fit(nn.Linear)",
@@ -750,7 +756,7 @@ CHECKPOINTS = [
         "ckpt_path missing",
         lambda tmp: fit_from(tmp / "missing.ckpt"),
         FileNotFoundError,
-        ("{tmp}/missing.ckpt", "'last' or 'best'"),
+        ("Checkpoint file not found: {tmp}/missing.ckpt",),
     ),
     Case(
         "ckpt_path is a directory",
@@ -801,18 +807,20 @@ CHECKPOINTS = [
         RuntimeError,
         ("Missing keys", "layer.weight", "same hyper-parameters"),
     ),
-    Case("ckpt_path=3", lambda _: fit_from(3), TypeError, ("ckpt_path", "'last' or 'best'")),
+    Case(
+        "ckpt_path=3", lambda _: fit_from(3), FileNotFoundError, ("Checkpoint file not found: 3",)
+    ),
     Case(
         "ckpt_path=''",
         lambda _: fit_from(""),
-        FileNotFoundError,
-        ("ckpt_path=''", "existing checkpoint file"),
+        ValueError,
+        ("found no path for the best weights: ''", "`.fit(ckpt_path=PATH)`"),
     ),
     Case(
         "ckpt_path='best' before any save",
         lambda _: trainer().validate(ValModel(), ckpt_path="best"),
         ValueError,
-        ('ckpt_path="best"', "ModelCheckpoint", "path of a checkpoint file"),
+        ('`.validate(ckpt_path="best")`', "`ModelCheckpoint` is not configured."),
     ),
     Case(
         "validate(ckpt_path=missing)",

@@ -153,7 +153,7 @@ def test_ckpt_path_best_and_an_explicit_url(memory_root):
     trainer.validate(model, _loaders()[1], ckpt_path="best", verbose=False)
     assert trainer.ckpt_path == best
     trainer.validate(model, _loaders()[1], ckpt_path=best, verbose=False)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="Checkpoint file not found"):
         trainer.validate(model, _loaders()[1], ckpt_path=f"{memory_root}/missing.ckpt")
 
 

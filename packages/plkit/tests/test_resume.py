@@ -202,7 +202,7 @@ def test_resume_auto_picks_the_newest_checkpoint(tmp_path):
 
 
 def test_missing_checkpoint_path_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="Checkpoint file not found"):
         run(ckpt_path=tmp_path / "nope.ckpt")
 
 

@@ -138,7 +138,7 @@ def test_misspelt_callback_hook_warns():
 
 
 def test_no_train_dataloader():
-    with pytest.raises(ValueError, match="No training data"):
+    with pytest.raises(MisconfigurationException, match="`train_dataloader` must be implemented"):
         make().fit(Base())
 
 
@@ -148,7 +148,7 @@ def test_plain_nn_module_is_rejected():
 
 
 def test_train_dataloaders_and_datamodule_together():
-    with pytest.raises(ValueError, match="both"):
+    with pytest.raises(MisconfigurationException, match="You cannot pass `train_dataloader` or"):
         make().fit(Base(), data(), datamodule=pl.LightningDataModule())
 
 
@@ -169,12 +169,12 @@ def test_validate_without_validation_step_or_data():
         def validation_step(self, batch, batch_idx):
             pass
 
-    with pytest.raises(ValueError, match="no data"):
+    with pytest.raises(MisconfigurationException, match="`val_dataloader` must be implemented"):
         make().validate(V())
 
 
 def test_validate_without_any_model():
-    with pytest.raises(ValueError, match="needs a model"):
+    with pytest.raises(TypeError, match="requires a `LightningModule` when it hasn't been passed"):
         make().validate()
 
 

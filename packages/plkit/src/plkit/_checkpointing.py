@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from plkit.trainer import Trainer
 
 __all__ = [
+    "check_ckpt_exists",
     "dump_checkpoint",
     "load_modules_and_callbacks",
     "load_optimizer_states",
@@ -404,10 +405,13 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
     """``None``, a path, ``"last"``, ``"best"`` (or ``"hpc"`` / ``"auto"``) -> a file path or None."""
     if ckpt_path is None:
         return None
-    if not isinstance(ckpt_path, (str, os.PathLike)):
-        raise TypeError(
-            f"ckpt_path must be a path, 'last' or 'best'; got {type(ckpt_path).__name__}."
+    if not ckpt_path:  # "", 0, False: Lightning's error, before anything else runs
+        raise ValueError(
+            f"`.{fn}()` found no path for the best weights: {ckpt_path!r}. Please specify a path"
+            f" for a checkpoint `.{fn}(ckpt_path=PATH)`"
         )
+    if not isinstance(ckpt_path, (str, os.PathLike)):  # 3, 2.5: a file that is not there
+        return str(ckpt_path)  # (check_ckpt_exists: Lightning's "Checkpoint file not found")
     ckpt_path = cloud_io.check_path(ckpt_path, "ckpt_path")
     if ckpt_path == "best":
         if len(trainer.checkpoint_callbacks) > 1:
@@ -420,13 +424,17 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         first = trainer.checkpoint_callback
         if first is None:
             raise ValueError(
-                f'`.{fn}(ckpt_path="best")` is set but `ModelCheckpoint` is not configured. Add'
-                " one to `Trainer(callbacks=...)`, or pass the path of a checkpoint file."
+                f'`.{fn}(ckpt_path="best")` is set but `ModelCheckpoint` is not configured.'
+            )
+        if trainer.fast_dev_run:  # it saves nothing: there is no best checkpoint to load
+            raise ValueError(
+                f'You cannot execute `.{fn}(ckpt_path="best")` with `fast_dev_run=True`. Please'
+                f" pass an exact checkpoint path to `.{fn}(ckpt_path=...)`"
             )
         if not first.best_model_path:
             raise ValueError(
-                f'`.{fn}(ckpt_path="best")` is set but `ModelCheckpoint` has not saved a best'
-                " model (yet). Fit first, or pass the path of a checkpoint file."
+                f'`.{fn}(ckpt_path="best")` is set but `ModelCheckpoint` is not configured to'
+                " save the best model."
             )
         return first.best_model_path
     if ckpt_path == "last":
@@ -441,6 +449,14 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         return found
     if ckpt_path == "auto":
         return _find_any(trainer)
+    if ckpt_path == "hpc":  # the newest preemption checkpoint in default_root_dir
+        found = newest_hpc_checkpoint(trainer.default_root_dir)
+        if found is None:
+            raise ValueError(
+                f'`.{fn}(ckpt_path="hpc")` is set but no HPC checkpoint was found. Please pass an'
+                f" exact checkpoint path to `.{fn}(ckpt_path=...)`"
+            )
+        return found
     if (
         cloud_io.isdir(ckpt_path)
         and not cloud_io.isfile(ckpt_path)
@@ -449,11 +465,15 @@ def resolve_ckpt_path(trainer: Trainer, ckpt_path: Any, fn: str) -> str | None:
         raise CheckpointError(
             f"ckpt_path={ckpt_path!r} is a directory; pass a checkpoint file inside it, or 'last'."
         )
-    if not cloud_io.exists(ckpt_path):
-        raise FileNotFoundError(
-            f"ckpt_path={ckpt_path!r} does not exist. Pass an existing checkpoint file, 'last' or 'best'."
-        )
+    # a missing file is found when the run reads it (check_ckpt_exists), after the step checks
     return ckpt_path
+
+
+def check_ckpt_exists(path: str) -> None:
+    """Lightning's error for a ``ckpt_path`` that is not there, after its "Restoring" line."""
+    if not cloud_io.exists(path):
+        _console.info(f"Restoring states from the checkpoint path at {path}")
+        raise FileNotFoundError(f"Checkpoint file not found: {path}")
 
 
 def _on_exception_paths(trainer: Trainer) -> list[str]:

@@ -11,6 +11,7 @@ and both again every ``reload_dataloaders_every_n_epochs``. Every loader gets it
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -81,15 +82,53 @@ def validation_enabled(run: RunState) -> bool:
 
 def _loader_from(run: RunState, explicit: Any, hook: str) -> Any:
     """The loaders of ``hook``: those given, else what the datamodule's or the module's hook
-    returns (None when the source does not define it)."""
+    returns (None when the source does not define it). A hook returning None, or anything in
+    them that cannot be iterated, is Lightning's ``TypeError`` naming where it came from."""
     source = _data_source(run, explicit)
     if not _source_defined(source, hook):
         return None
-    if isinstance(source, LightningModule):
-        return run.hooks.module(hook)
-    if isinstance(source, LightningDataModule):
-        return run.hooks.datamodule_call(hook)  # (source is the run's datamodule)
-    return source
+    if isinstance(source, (LightningModule, LightningDataModule)):
+        if isinstance(source, LightningModule):
+            loaders = run.hooks.module(hook)
+        else:
+            loaders = run.hooks.datamodule_call(hook)  # (source is the run's datamodule)
+        origin = f"returned from `{type(source).__name__}.{hook}()`"
+    else:
+        loaders = source
+        # (Lightning names this argument for fit's val_dataloaders too)
+        arg = "train_dataloaders" if run.args.fn == TrainerFn.FITTING else "dataloaders"
+        fn = run.args.fn.value if run.args.fn is not None else "fit"
+        origin = f"passed to `Trainer.{fn}({arg}=...)`"
+    _check_iterables(loaders, origin)
+    return loaders
+
+
+def _check_iterables(loaders: Any, origin: str) -> None:
+    """Each loader in ``loaders`` (one, a sequence or a mapping of them) can be iterated."""
+    if isinstance(loaders, Mapping):
+        items = list(loaders.values())
+    elif isinstance(loaders, (list, tuple)):
+        items = list(loaders)
+    else:
+        items = [loaders]
+    for item in items:
+        if item is None or not isinstance(item, Iterable):
+            raise TypeError(f"An invalid dataloader was {origin}. Found {item}.")
+
+
+def _missing_loader(run: RunState, hook: str) -> MisconfigurationException:
+    """Lightning's error for a loop whose data source does not define ``hook``."""
+    return MisconfigurationException(
+        f"`{hook}` must be implemented to be used with the Lightning Trainer"
+        + "".join(
+            _setup.did_you_mean(obj, base, hook)
+            for obj, base in (
+                (run.args.datamodule, LightningDataModule),
+                (run.module, LightningModule),
+            )
+            if obj is not None
+        )
+    )
 
 
 def _sampler_kwargs(run: RunState) -> dict[str, Any] | None:
@@ -107,10 +146,7 @@ def setup_train_data(run: RunState) -> None:
         return
     source = _loader_from(run, run.args.train, "train_dataloader")
     if source is None:
-        raise MisconfigurationException(
-            "No training data: pass train_dataloaders to trainer.fit, use a datamodule with a "
-            "train_dataloader, or define train_dataloader() on the model."
-        )
+        raise _missing_loader(run, "train_dataloader")
     _console.check_loaders(run.trainer, source, "train_dataloader")
     loader = _prepare_train(run, source)
     loaders.train = loader
@@ -271,18 +307,8 @@ def _checked_len(run: RunState, loader: Any, name: str, training: bool) -> float
 
 def required_loaders(run: RunState, fn: TrainerFn, explicit: Any, hook: str) -> list[Any]:
     """The loaders validate / test / predict need; none found is an error naming the options."""
-    loaders = as_loader_list(_loader_from(run, explicit, hook), hook)
-    if not loaders:
-        raise MisconfigurationException(
-            f"trainer.{fn.value}() found no data: pass dataloaders=..., a datamodule with "
-            f"{hook}(), or define {hook}() on the model."
-            + "".join(
-                _setup.did_you_mean(obj, base, hook)
-                for obj, base in (
-                    (run.datamodule, LightningDataModule),
-                    (run.module, LightningModule),
-                )
-                if obj is not None
-            )
-        )
+    source = _loader_from(run, explicit, hook)
+    if source is None:
+        raise _missing_loader(run, hook)
+    loaders = as_loader_list(source, hook)
     return loaders

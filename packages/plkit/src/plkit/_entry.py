@@ -42,8 +42,11 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     model, dm, trainer, fn = run.lightning_module, run.datamodule, run.trainer, run.state.fn
     assert fn is not None
     stage = fn  # the hooks get the TrainerFn member, as in Lightning
+    _setup.check_data_arguments(run.args)
     # chosen before anything else runs, as Lightning does (its warnings and errors come first)
     path = _checkpointing.select_ckpt_path(run, ckpt_path)
+    if fn == TrainerFn.FITTING:  # after the checkpoint is chosen: its errors leave them unset
+        run.plan = trainer._plan = _setup.resolve_fit_limits(trainer._plan, trainer.callbacks)
     clean_namespace(model.hparams)  # unpicklable values leave, with a warning (as in Lightning)
     if run.world_size > 1:  # one process: no reduction at all (the store's sync stays None)
         run.metrics.set_sync(run.strategy.reduce)
@@ -67,6 +70,8 @@ def run_stage(run: RunState, ckpt_path: Any) -> Any:
     with run.strategy.tensor_init_context():  # as Lightning: layers made there start on the device
         calls.module_if("configure_model")
     setup_model(run)
+    if path:
+        _checkpointing.check_ckpt_exists(path)
     checkpoint = (
         run.strategy.load_checkpoint(path, weights_only=run.args.weights_only) if path else None
     )

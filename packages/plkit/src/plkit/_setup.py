@@ -25,7 +25,7 @@ __all__ = [
     "apply_determinism",
     "build_callbacks",
     "build_loggers",
-    "check_fit_arguments",
+    "check_data_arguments",
     "check_model",
     "check_unsupported",
     "explain_torch_error",
@@ -265,9 +265,20 @@ def merge_configured_callbacks(existing: list[Callback], model: LightningModule)
     return order_callbacks(kept + extra)
 
 
-def check_fit_arguments(model: Any, train_dataloaders: Any, datamodule: Any) -> None:
-    if train_dataloaders is not None and datamodule is not None:
-        raise ValueError("fit() got both train_dataloaders and datamodule; pass one of them.")
+def check_data_arguments(args: Any) -> None:
+    """Loaders given together with a datamodule (``EntryArgs``): Lightning's error."""
+    loaders = (args.train, args.val, args.test, args.predict)
+    if args.datamodule is None or all(given is None for given in loaders):
+        return
+    name = args.fn.value
+    if name == "fit":
+        raise MisconfigurationException(
+            "You cannot pass `train_dataloader` or `val_dataloaders` to"
+            " `trainer.fit(datamodule=...)`"
+        )
+    raise MisconfigurationException(
+        f"You cannot pass both `trainer.{name}(dataloaders=..., datamodule=...)`"
+    )
 
 
 def _misspelt(obj: Any, base: type) -> list[tuple[str, str]]:
@@ -381,15 +392,18 @@ def _from_compiled(model: Any) -> Any:
 def check_model(trainer: Trainer, fn: Any, model: Any, datamodule: Any) -> LightningModule:
     """The model a run uses, validated for the entry point."""
     name = getattr(fn, "value", fn)
-    if model is None:
+    if model is None and name != "fit":  # fit always needs one; the others reuse fit's
         if trainer.lightning_module is None:
-            raise ValueError(f"trainer.{name}() needs a model: call trainer.{name}(model, ...).")
+            raise TypeError(
+                f"`Trainer.{name}()` requires a `LightningModule` when it hasn't been passed in a"
+                " previous run"
+            )
         model = trainer.lightning_module
     model = _from_compiled(model)
     if not isinstance(model, LightningModule):
         raise TypeError(
-            f"trainer.{name}() expects a LightningModule, got {type(model).__name__}. "
-            "Subclass plkit.LightningModule instead of torch.nn.Module."
+            "`model` must be a `LightningModule` or `torch._dynamo.OptimizedModule`, got"
+            f" `{type(model).__qualname__}`"
         )
     if datamodule is not None and not isinstance(datamodule, LightningDataModule):
         raise TypeError(
@@ -412,18 +426,14 @@ def check_loop_configuration(model: LightningModule, fn: Any) -> None:
         for hook in ("training_step", "configure_optimizers"):
             if not is_overridden(model, hook, LightningModule):
                 raise MisconfigurationException(
-                    f"{type(model).__name__} has no `{hook}`; Trainer.fit needs it. "
-                    + (
-                        "Define training_step(self, batch, batch_idx) returning the loss."
-                        if hook == "training_step"
-                        else "Define configure_optimizers(self) returning an optimizer."
-                    )
-                    + did_you_mean(model, LightningModule, hook)
+                    f"No `{hook}()` method defined. Lightning `Trainer` expects as minimum a"
+                    " `training_step()`, `train_dataloader()` and `configure_optimizers()` to be"
+                    " defined." + did_you_mean(model, LightningModule, hook)
                 )
     step = {"validate": "validation_step", "test": "test_step"}.get(name)
     if step and not is_overridden(model, step, LightningModule):
         raise MisconfigurationException(
-            f"trainer.{name}() needs `{step}` on {type(model).__name__}."
+            f"No `{step}()` method defined to run `Trainer.{name}`."
             + did_you_mean(model, LightningModule, step)
         )
     if (
@@ -431,9 +441,7 @@ def check_loop_configuration(model: LightningModule, fn: Any) -> None:
         and not is_overridden(model, "predict_step", LightningModule)
         and not is_overridden(model, "forward", LightningModule)
     ):
-        raise MisconfigurationException(
-            f"trainer.predict() needs `predict_step` or `forward` on {type(model).__name__}."
-        )
+        raise MisconfigurationException("`Trainer.predict` requires `forward` method to run.")
 
 
 def resolve_fit_limits(plan: Any, callbacks: list[Callback]) -> Any:

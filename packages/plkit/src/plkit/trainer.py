@@ -36,10 +36,12 @@ import torch
 from placcel import Accelerator, ClusterEnvironment, Precision, Strategy
 from plcore import Callback, LightningDataModule, LightningModule
 from plcore.checkpoint import CheckpointIO, TorchCheckpointIO
+from plcore.hooks import is_overridden
 from plcore.optimizer import LightningOptimizer
 from plcore.utilities import cloud_io
 from plcore.utilities.rank_zero import rank_zero_only
 from plkit import _checkpointing, _console, _dataloaders, _entry, _profiling, _setup, _spawn
+from plkit._calls import HookCaller
 from plkit._fit_loop import FitLoop, replace_plan
 from plkit._flags import resolve_plan
 from plkit._logging import MetricsHub
@@ -296,7 +298,6 @@ class Trainer:
             train_dataloaders, LightningDataModule
         ):  # trainer.fit(model, dm), as Lightning allows
             train_dataloaders, datamodule = None, train_dataloaders
-        _setup.check_fit_arguments(model, train_dataloaders, datamodule)
         self._run(
             TrainerFn.FITTING,
             model,
@@ -433,8 +434,6 @@ class Trainer:
         # No model given, the previous call's reused: evaluation then loads its best checkpoint.
         connected_only = model is None and previous.module is not None
         model = _setup.check_model(self, fn, model, datamodule)
-        if fn == TrainerFn.FITTING:
-            self._plan = _setup.resolve_fit_limits(self._plan, self._callbacks)
         if self._plan.barebones:  # no progress bar: say that the run has started
             _console.info(
                 "`Trainer(barebones=True)` started running. The progress bar is disabled so you"
@@ -834,9 +833,16 @@ class Trainer:
         if plan.max_epochs == -1:
             return math.inf if plan.max_steps == -1 else plan.max_steps
         run = self._runstate
-        if run.loaders.train is None and run.module is not None:
+        if run.loaders.train is None:
+            # (printed also when there is nothing to load: no model yet, or no training_step)
             _console.info("Loading `train_dataloader` to estimate number of stepping batches.")
-            if plan.limit_train_batches != 0:  # as Lightning: no batches, no loader requested
+            if (
+                plan.limit_train_batches != 0  # as Lightning: no batches, no loader requested
+                and run.module is not None
+                and is_overridden(run.module, "training_step", LightningModule)
+            ):
+                if run.calls is None:  # the run failed before its hooks were set up
+                    run.calls = HookCaller(self, run.module, self.callbacks, run.datamodule)
                 _dataloaders.setup_train_data(run)
         if self.num_training_batches == math.inf:
             return plan.max_steps

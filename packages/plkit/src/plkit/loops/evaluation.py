@@ -158,6 +158,9 @@ def run_sanity_check(run: RunState) -> None:
     if run.plan.num_sanity_val_steps == 0 or not run.schedule.enabled:
         return
     calls = run.hooks
+    # As in Lightning the whole check leaves the RNG streams alone, the loader hooks included
+    # (restored only when it ends normally)
+    rng_states = collect_rng_states()
     run.state.stage = RunningStage.SANITY_CHECKING
     calls.callbacks("on_sanity_check_start")
     _dataloaders.setup_fit_val_data(run)  # the loaders are requested here, as in Lightning
@@ -167,6 +170,7 @@ def run_sanity_check(run: RunState) -> None:
     calls.callbacks("on_sanity_check_end")
     run.metrics.discard_sanity()
     run.state.stage = RunningStage.TRAINING
+    set_rng_states(rng_states)
 
 
 def run_validation_in_fit(run: RunState) -> None:
