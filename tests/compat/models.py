@@ -217,3 +217,59 @@ class ScaledNet(Net):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layer(x) * self.scale
+
+
+# -- entry-point errors (s169, s170) -----------------------------------------------------------
+
+
+def tiny_data() -> DataLoader:
+    return DataLoader(torch.randn(4, 2), batch_size=2)
+
+
+class EveryStep(pl.LightningModule):
+    """A module with every step method and every loader hook (4 samples of 2 features)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        return self.layer(batch).sum()
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("val", self.layer(batch).sum())
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("test", self.layer(batch).sum())
+
+    def predict_step(self, batch: Any, batch_idx: int) -> Any:
+        return self.layer(batch)
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self) -> Any:
+        return tiny_data()
+
+    def val_dataloader(self) -> Any:
+        return tiny_data()
+
+    def test_dataloader(self) -> Any:
+        return tiny_data()
+
+    def predict_dataloader(self) -> Any:
+        return tiny_data()
+
+
+class NoTrainingStep(EveryStep):
+    training_step = pl.LightningModule.training_step
+
+
+def attempt(name: str, trainer: Any, fn: str, *args: Any, **kwargs: Any) -> None:
+    """Run ``trainer.<fn>`` (recorded as an entry point); note what it raised, and its message."""
+    try:
+        getattr(T, fn)(trainer, *args, **kwargs)
+    except Exception as exc:
+        T.note(name, [type(exc).__name__, str(exc)])
+    else:
+        T.note(name, None)
