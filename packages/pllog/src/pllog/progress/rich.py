@@ -387,6 +387,13 @@ class RichProgressBar(ProgressBar):
         label = f"[{style}]{description}" if style else description
         return self.progress.add_task(label, total=total, visible=visible)
 
+    def _replace_task(
+        self, task_id: Any, total: int | float, description: str, visible: bool = True
+    ) -> Any:
+        """Hide ``task_id`` (a loader's finished bar) and add the next loader's: its id."""
+        self._hide(task_id)
+        return self._add_task(total, description, visible=visible)
+
     def _hide(self, task_id: Any) -> None:
         if self.progress is not None and task_id is not None:
             self.progress.update(task_id, advance=0, visible=False)
@@ -478,14 +485,12 @@ class RichProgressBar(ProgressBar):
             return
         total = self.total_val_batches_current_dataloader
         if trainer.sanity_checking:
-            self._hide(self.val_sanity_progress_bar_id)
-            self.val_sanity_progress_bar_id = self._add_task(
-                total, self.sanity_check_description, visible=False
+            self.val_sanity_progress_bar_id = self._replace_task(
+                self.val_sanity_progress_bar_id, total, self.sanity_check_description, False
             )
         else:
-            self._hide(self.val_progress_bar_id)
-            self.val_progress_bar_id = self._add_task(
-                total, self.validation_description, visible=False
+            self.val_progress_bar_id = self._replace_task(
+                self.val_progress_bar_id, total, self.validation_description, False
             )
         self.refresh()
 
@@ -525,9 +530,10 @@ class RichProgressBar(ProgressBar):
     ) -> None:
         if self.is_disabled or not self.has_dataloader_changed(dataloader_idx):
             return
-        self._hide(self.test_progress_bar_id)
-        self.test_progress_bar_id = self._add_task(
-            self.total_test_batches_current_dataloader, self.test_description
+        self.test_progress_bar_id = self._replace_task(
+            self.test_progress_bar_id,
+            self.total_test_batches_current_dataloader,
+            self.test_description,
         )
         self.refresh()
 
@@ -556,9 +562,10 @@ class RichProgressBar(ProgressBar):
     ) -> None:
         if self.is_disabled or not self.has_dataloader_changed(dataloader_idx):
             return
-        self._hide(self.predict_progress_bar_id)
-        self.predict_progress_bar_id = self._add_task(
-            self.total_predict_batches_current_dataloader, self.predict_description
+        self.predict_progress_bar_id = self._replace_task(
+            self.predict_progress_bar_id,
+            self.total_predict_batches_current_dataloader,
+            self.predict_description,
         )
         self.refresh()
 
